@@ -1,0 +1,128 @@
+//! What the engine reports: findings with byte ranges, and the fixes that resolve them.
+//!
+//! Everything here is in byte offsets into the analysed source. Converting to rows and columns
+//! (CLI) or LSP positions (server) happens at the edges, once.
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+use crate::rules::Rule;
+
+/// Whether a fix may be applied without a human looking at it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Applicability {
+    /// Keeps the code's intent; applied by `check --fix` and `source.fixAll`.
+    Safe,
+    /// Changes behaviour beyond the protocol; offered, never applied in bulk unless opted in.
+    Unsafe,
+}
+
+impl Applicability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+        }
+    }
+}
+
+/// Replace `range` (byte offsets) with `content`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Edit {
+    pub range: Range<usize>,
+    pub content: String,
+}
+
+/// One way to resolve a finding. Edits apply to the finding's own file, are non-overlapping and
+/// are meant to be applied together.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Fix {
+    pub title: String,
+    pub applicability: Applicability,
+    pub edits: Vec<Edit>,
+}
+
+/// A place elsewhere that explains a finding (usually the definition of the mismatched callee).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RelatedLocation {
+    pub path: PathBuf,
+    pub range: Range<usize>,
+    pub message: String,
+}
+
+/// One protocol mismatch in one file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Finding {
+    pub rule: Rule,
+    /// The offending expression, in bytes.
+    pub range: Range<usize>,
+    pub message: String,
+    /// Fixes in order of preference; the first safe one is the preferred quick fix.
+    pub fixes: Vec<Fix>,
+    pub related: Vec<RelatedLocation>,
+}
+
+impl Finding {
+    /// The fix an editor marks as preferred and `--fix` applies: the first one, if it is safe.
+    pub fn preferred_fix(&self) -> Option<&Fix> {
+        self.fixes.first().filter(|fix| fix.applicability == Applicability::Safe)
+    }
+}
+
+/// Applies `edits` (non-overlapping byte ranges into `source`) and returns the new text.
+///
+/// Edits that overlap an earlier one (in start order) are skipped rather than corrupting the
+/// text; the returned count says how many were applied.
+pub fn apply_edits(source: &str, edits: &[Edit]) -> (String, usize) {
+    let mut sorted: Vec<&Edit> = edits.iter().collect();
+    sorted.sort_by_key(|edit| (edit.range.start, edit.range.end));
+    let mut output = String::with_capacity(source.len());
+    let mut cursor = 0;
+    let mut applied = 0;
+    for edit in sorted {
+        let in_bounds = edit.range.start <= edit.range.end
+            && edit.range.end <= source.len()
+            && source.is_char_boundary(edit.range.start)
+            && source.is_char_boundary(edit.range.end);
+        if edit.range.start < cursor || !in_bounds {
+            continue;
+        }
+        output.push_str(&source[cursor..edit.range.start]);
+        output.push_str(&edit.content);
+        cursor = edit.range.end;
+        applied += 1;
+    }
+    output.push_str(&source[cursor..]);
+    (output, applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(range: Range<usize>, content: &str) -> Edit {
+        Edit { range, content: content.to_owned() }
+    }
+
+    #[test]
+    fn applies_in_offset_order_whatever_the_input_order() {
+        let (text, applied) = apply_edits("hello world", &[edit(6..11, "there"), edit(0..5, "HELLO")]);
+        assert_eq!(text, "HELLO there");
+        assert_eq!(applied, 2);
+    }
+
+    #[test]
+    fn skips_overlapping_and_out_of_range_edits() {
+        let (text, applied) =
+            apply_edits("abcdef", &[edit(0..3, "X"), edit(2..4, "Y"), edit(5..99, "Z")]);
+        assert_eq!(text, "Xdef");
+        assert_eq!(applied, 1);
+    }
+
+    #[test]
+    fn refuses_edits_inside_a_character() {
+        let (text, applied) = apply_edits("a🧪b", &[edit(2..3, "x")]);
+        assert_eq!(text, "a🧪b");
+        assert_eq!(applied, 0);
+    }
+}

@@ -1,0 +1,88 @@
+//! Byte offset → (line, column) for reports outside the editor (CLI output, messages that point
+//! at another file). Lines break at `\n`, `\r\n` and `\r`, as in the LSP specification.
+
+/// Start offsets of every line of one text.
+#[derive(Clone, Debug)]
+pub struct LineIndex {
+    line_starts: Vec<usize>,
+    len: usize,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let bytes = text.as_bytes();
+        let mut line_starts = vec![0];
+        let mut idx = 0;
+        while idx < bytes.len() {
+            match bytes[idx] {
+                b'\n' => line_starts.push(idx + 1),
+                b'\r' => {
+                    if bytes.get(idx + 1) == Some(&b'\n') {
+                        idx += 1;
+                    }
+                    line_starts.push(idx + 1);
+                }
+                _ => {}
+            }
+            idx += 1;
+        }
+        LineIndex { line_starts, len: text.len() }
+    }
+
+    /// 0-based line containing `offset` (offsets past the end clamp to the last line).
+    pub fn line(&self, offset: usize) -> usize {
+        let offset = offset.min(self.len);
+        match self.line_starts.binary_search(&offset) {
+            Ok(line) => line,
+            Err(next) => next - 1,
+        }
+    }
+
+    /// 1-based line number, saturating at `u32::MAX`.
+    pub fn line_number(&self, offset: usize) -> u32 {
+        u32::try_from(self.line(offset) + 1).unwrap_or(u32::MAX)
+    }
+
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts.get(line).copied().unwrap_or(self.len)
+    }
+
+    /// 1-based row and 1-based column counted in characters (Unicode scalar values).
+    pub fn row_column(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let line = self.line(offset);
+        let start = self.line_start(line);
+        let column = text.get(start..offset).map_or(offset - start, |prefix| prefix.chars().count());
+        (line + 1, column + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_three_line_breaks() {
+        let text = "a\nb\r\nc\rd";
+        let index = LineIndex::new(text);
+        assert_eq!(index.line(0), 0);
+        assert_eq!(index.line(2), 1);
+        assert_eq!(index.line(5), 2);
+        assert_eq!(index.line(7), 3);
+        assert_eq!(index.row_column(text, 7), (4, 1));
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        let text = "x = '🧪漢'; y";
+        let index = LineIndex::new(text);
+        let offset = text.find('y').expect("y");
+        assert_eq!(index.row_column(text, offset), (1, 11));
+    }
+
+    #[test]
+    fn offsets_past_the_end_clamp() {
+        let index = LineIndex::new("ab\n");
+        assert_eq!(index.line(99), 1);
+    }
+}

@@ -1,0 +1,947 @@
+//! Facts extraction: one pass over a parsed module that records what each definition provides
+//! and where each protocol is used, then drops the AST.
+//!
+//! Facts are deliberately shallow: names, small expression shapes ([`ValueExpr`]) and byte
+//! ranges. Resolution (`resolve.rs`) works on facts only, so a module that is not open in the
+//! editor costs its facts, never its syntax tree.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{
+    self as ast, Expr, ExceptHandler, Parameters, Pattern, Stmt, StmtClassDef, StmtFunctionDef,
+};
+use ruff_text_size::{Ranged, TextRange};
+
+use crate::line_index::LineIndex;
+use crate::protocol::UseSiteKind;
+
+pub type ScopeId = u32;
+pub type FunctionId = u32;
+pub type ClassId = u32;
+
+/// The module scope is always the first one.
+pub const MODULE_SCOPE: ScopeId = 0;
+
+/// A small, owned picture of an expression: enough to resolve what it refers to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ValueExpr {
+    Name(Box<str>),
+    Attribute(Box<ValueExpr>, Box<str>),
+    /// A call; positional arguments are kept (keywords are not) for factories such as
+    /// `asynccontextmanager(f)`.
+    Call(Box<ValueExpr>, Vec<ValueExpr>),
+    /// Anything else: literals, operators, subscripts, … Resolves to unknown.
+    Other,
+}
+
+impl ValueExpr {
+    pub fn from_expr(expr: &Expr) -> ValueExpr {
+        Self::from_expr_limited(expr, 0)
+    }
+
+    fn from_expr_limited(expr: &Expr, depth: u32) -> ValueExpr {
+        // Deep attribute chains are never protocol-relevant; bound the recursion.
+        if depth > 32 {
+            return ValueExpr::Other;
+        }
+        match expr {
+            Expr::Name(name) => ValueExpr::Name(name.id.as_str().into()),
+            Expr::Attribute(attribute) => ValueExpr::Attribute(
+                Box::new(Self::from_expr_limited(&attribute.value, depth + 1)),
+                attribute.attr.as_str().into(),
+            ),
+            Expr::Call(call) => ValueExpr::Call(
+                Box::new(Self::from_expr_limited(&call.func, depth + 1)),
+                call.arguments
+                    .args
+                    .iter()
+                    .take(4)
+                    .map(|argument| Self::from_expr_limited(argument, depth + 1))
+                    .collect(),
+            ),
+            _ => ValueExpr::Other,
+        }
+    }
+}
+
+/// One way a name gets a value in a scope. A name with several bindings resolves only when all
+/// of them agree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Binding {
+    Function(FunctionId),
+    Class(ClassId),
+    /// `import a.b` binds `a` to module `a`; `import a.b as m` binds `m` to module `a.b`.
+    ImportModule(Box<str>),
+    /// `from <level dots><module> import <name>`.
+    ImportFrom { module: Box<str>, level: u32, name: Box<str> },
+    /// `x = <expr>` (or `x: T = <expr>`) with a single name target.
+    Value(ValueExpr),
+    /// The first parameter of a plain method: the instance of that class.
+    SelfParameter(ClassId),
+    /// Any other parameter.
+    Parameter,
+    /// Bound in a way we do not follow (loop targets, unpacking, `del`, augmented assignment…).
+    Opaque,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeKind {
+    Module,
+    Function(FunctionId),
+    Class(ClassId),
+    /// Lambdas and comprehensions: they bind names but own no facts.
+    Anonymous,
+}
+
+#[derive(Clone, Debug)]
+pub struct ScopeFact {
+    pub kind: ScopeKind,
+    pub parent: Option<ScopeId>,
+    pub bindings: HashMap<Box<str>, Vec<Binding>>,
+    /// Names declared `global` in this scope (assignments go to the module scope).
+    pub globals: Vec<Box<str>>,
+    /// Names declared `nonlocal` in this scope (assignments go to an enclosing function).
+    pub nonlocals: Vec<Box<str>>,
+}
+
+impl ScopeFact {
+    fn new(kind: ScopeKind, parent: Option<ScopeId>) -> ScopeFact {
+        ScopeFact { kind, parent, bindings: HashMap::new(), globals: Vec::new(), nonlocals: Vec::new() }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FunctionFact {
+    pub name: Box<str>,
+    /// The name in `def name(...)`.
+    pub name_range: Range<usize>,
+    /// 1-based line of the name, for messages about this definition from other files.
+    pub line: u32,
+    pub is_async: bool,
+    /// Contains `yield`/`yield from` in its own body (not in nested functions or classes).
+    pub is_generator: bool,
+    /// Outermost first, as written.
+    pub decorators: Vec<ValueExpr>,
+    /// The function's own scope (its parameters and locals).
+    pub scope: ScopeId,
+    /// The scope the `def` statement binds its name in.
+    pub parent_scope: ScopeId,
+}
+
+#[derive(Clone, Debug)]
+pub struct AttributeAssignment {
+    pub value: ValueExpr,
+    /// The scope the right-hand side is evaluated in.
+    pub scope: ScopeId,
+}
+
+/// Protocol dunders a class body defines. A dunder whose body only raises does not count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Dunders {
+    pub aenter: bool,
+    pub aexit: bool,
+    pub aiter: bool,
+    pub anext: bool,
+    pub enter: bool,
+    pub exit: bool,
+    pub iter: bool,
+    pub getitem: bool,
+    pub await_: bool,
+    pub call: bool,
+    /// `__new__`: instantiation may return anything.
+    pub new: bool,
+    /// Some protocol dunder is defined only to raise (`__enter__` that says "use async with"):
+    /// a half-defined protocol is then deliberate, not a class under construction.
+    pub rejects: bool,
+}
+
+impl Dunders {
+    fn set(&mut self, name: &str, value: bool) {
+        let slot = match name {
+            "__aenter__" => &mut self.aenter,
+            "__aexit__" => &mut self.aexit,
+            "__aiter__" => &mut self.aiter,
+            "__anext__" => &mut self.anext,
+            "__enter__" => &mut self.enter,
+            "__exit__" => &mut self.exit,
+            "__iter__" => &mut self.iter,
+            "__getitem__" => &mut self.getitem,
+            "__await__" => &mut self.await_,
+            "__call__" => &mut self.call,
+            "__new__" => &mut self.new,
+            _ => return,
+        };
+        *slot = value;
+        if !value {
+            self.rejects = true;
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ClassFact {
+    pub name: Box<str>,
+    pub name_range: Range<usize>,
+    pub line: u32,
+    pub bases: Vec<ValueExpr>,
+    /// `metaclass=…` or other class keywords: instantiation is not predictable.
+    pub has_keywords: bool,
+    pub decorators: Vec<ValueExpr>,
+    pub scope: ScopeId,
+    pub parent_scope: ScopeId,
+    pub dunders: Dunders,
+    /// `self.<name> = <value>` anywhere in the class's plain methods.
+    pub instance_attributes: HashMap<Box<str>, Vec<AttributeAssignment>>,
+}
+
+/// Syntax details of a use site that fixes need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UseSiteShape {
+    /// One item of a `with`/`async with` statement.
+    WithItem {
+        statement_start: usize,
+        item_index: usize,
+        item_count: usize,
+        /// The whole item (`expr as target`).
+        item_range: Range<usize>,
+        /// The `as` target, if any.
+        target: Option<Range<usize>>,
+        /// The body has a `break`/`continue` that would bind to a loop written in its place.
+        body_has_loop_control: bool,
+    },
+    /// The iterable of a `for`/`async for` statement.
+    ForIterable { statement_start: usize, has_else: bool },
+    /// The iterable of a comprehension clause.
+    ComprehensionIterable,
+    /// The operand of `await`.
+    AwaitOperand { await_start: usize },
+}
+
+#[derive(Clone, Debug)]
+pub struct UseSite {
+    pub kind: UseSiteKind,
+    pub operand: ValueExpr,
+    /// The operand expression.
+    pub range: Range<usize>,
+    /// The scope the operand is evaluated in.
+    pub scope: ScopeId,
+    /// The innermost enclosing `def` is an `async def`.
+    pub in_async_function: bool,
+    pub shape: UseSiteShape,
+}
+
+/// Everything the engine keeps about one Python module.
+#[derive(Clone, Debug, Default)]
+pub struct ModuleFacts {
+    pub scopes: Vec<ScopeFact>,
+    pub functions: Vec<FunctionFact>,
+    pub classes: Vec<ClassFact>,
+    pub use_sites: Vec<UseSite>,
+    /// `from x import *` at module level: (module, level). Names may come from there.
+    pub star_imports: Vec<(Box<str>, u32)>,
+    pub syntax_error_count: usize,
+}
+
+impl ModuleFacts {
+    pub fn scope(&self, id: ScopeId) -> Option<&ScopeFact> {
+        self.scopes.get(id as usize)
+    }
+
+    pub fn function(&self, id: FunctionId) -> Option<&FunctionFact> {
+        self.functions.get(id as usize)
+    }
+
+    pub fn class(&self, id: ClassId) -> Option<&ClassFact> {
+        self.classes.get(id as usize)
+    }
+
+    /// Whether the module binds `name` at top level (for star-import resolution).
+    pub fn binds_at_top_level(&self, name: &str) -> bool {
+        self.scopes.first().is_some_and(|scope| scope.bindings.contains_key(name))
+    }
+
+    /// Whether two fact sets export the same things: a dependent module needs re-checking only
+    /// when this is false. Use sites and ranges are private to the module and ignored.
+    pub fn same_exports(&self, other: &ModuleFacts) -> bool {
+        let top = |facts: &ModuleFacts| facts.scopes.first().map(|scope| scope.bindings.clone());
+        let shapes = |facts: &ModuleFacts| {
+            let functions: Vec<_> = facts
+                .functions
+                .iter()
+                .map(|function| (function.name.clone(), function.is_async, function.is_generator, function.decorators.clone(), function.line))
+                .collect();
+            let classes: Vec<_> = facts
+                .classes
+                .iter()
+                .map(|class| (class.name.clone(), class.bases.clone(), class.dunders, class.line))
+                .collect();
+            (functions, classes)
+        };
+        top(self) == top(other) && shapes(self) == shapes(other) && self.star_imports == other.star_imports
+    }
+}
+
+/// Parses `source` and extracts its facts. Never fails: syntax errors are counted and the
+/// parser's recovered tree is analysed.
+pub fn extract(source: &str) -> ModuleFacts {
+    let parsed = ruff_python_parser::parse_unchecked_source(source, ruff_python_ast::PySourceType::Python);
+    let syntax_error_count = parsed.errors().len();
+    let module = parsed.into_syntax();
+    let line_index = LineIndex::new(source);
+    let mut extractor = Extractor {
+        line_index: &line_index,
+        facts: ModuleFacts { syntax_error_count, ..ModuleFacts::default() },
+        scope_stack: Vec::new(),
+        frames: Vec::new(),
+        self_names: Vec::new(),
+    };
+    extractor.facts.scopes.push(ScopeFact::new(ScopeKind::Module, None));
+    extractor.scope_stack.push(MODULE_SCOPE);
+    extractor.visit_body(&module.body);
+    extractor.facts
+}
+
+/// What a `yield` or `await` belongs to.
+#[derive(Clone, Copy)]
+enum Frame {
+    Function(FunctionId),
+    /// Lambdas and class bodies absorb `yield` so it does not leak to the enclosing function.
+    Barrier,
+}
+
+struct Extractor<'src> {
+    line_index: &'src LineIndex,
+    facts: ModuleFacts,
+    scope_stack: Vec<ScopeId>,
+    frames: Vec<Frame>,
+    /// Inside a plain method (and functions nested in it): the class and the name of `self`.
+    self_names: Vec<Option<(ClassId, Box<str>)>>,
+}
+
+fn to_range(range: TextRange) -> Range<usize> {
+    usize::from(range.start())..usize::from(range.end())
+}
+
+fn to_u32(value: usize) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+impl Extractor<'_> {
+    fn current_scope(&self) -> ScopeId {
+        self.scope_stack.last().copied().unwrap_or(MODULE_SCOPE)
+    }
+
+    fn push_scope(&mut self, kind: ScopeKind) -> ScopeId {
+        let id = to_u32(self.facts.scopes.len());
+        self.facts.scopes.push(ScopeFact::new(kind, Some(self.current_scope())));
+        id
+    }
+
+    /// Records `name` as bound in the current scope, honouring `global`/`nonlocal`.
+    fn bind(&mut self, name: &str, binding: Binding) {
+        let mut scope_id = self.current_scope();
+        let scope = &self.facts.scopes[scope_id as usize];
+        if scope.globals.iter().any(|global| &**global == name) {
+            scope_id = MODULE_SCOPE;
+        } else if scope.nonlocals.iter().any(|nonlocal| &**nonlocal == name) {
+            // The binding lives in an enclosing function; we do not follow it there, but the
+            // enclosing scope must see a second, unknown source.
+            let mut parent = scope.parent;
+            while let Some(parent_id) = parent {
+                let parent_scope = &self.facts.scopes[parent_id as usize];
+                if parent_scope.bindings.contains_key(name) && !matches!(parent_scope.kind, ScopeKind::Class(_)) {
+                    break;
+                }
+                parent = parent_scope.parent;
+            }
+            scope_id = parent.unwrap_or(MODULE_SCOPE);
+        }
+        self.facts.scopes[scope_id as usize].bindings.entry(name.into()).or_default().push(binding);
+    }
+
+    /// Binds every name in an assignment target. Only a bare name target keeps its value.
+    fn bind_target(&mut self, target: &Expr, value: Option<&Expr>) {
+        match target {
+            Expr::Name(name) => {
+                let binding = value.map_or(Binding::Opaque, |value| Binding::Value(ValueExpr::from_expr(value)));
+                self.bind(name.id.as_str(), binding);
+            }
+            Expr::Tuple(tuple) => {
+                for element in &tuple.elts {
+                    self.bind_target(element, None);
+                }
+            }
+            Expr::List(list) => {
+                for element in &list.elts {
+                    self.bind_target(element, None);
+                }
+            }
+            Expr::Starred(starred) => self.bind_target(&starred.value, None),
+            Expr::Attribute(attribute) => self.record_attribute_assignment(attribute, value),
+            _ => {}
+        }
+    }
+
+    /// `self.x = value` inside a plain method records an instance attribute of its class.
+    fn record_attribute_assignment(&mut self, attribute: &ast::ExprAttribute, value: Option<&Expr>) {
+        let Expr::Name(base) = &*attribute.value else { return };
+        let Some(Some((class_id, self_name))) = self.self_names.last() else { return };
+        if base.id.as_str() != &**self_name {
+            return;
+        }
+        let class_id = *class_id;
+        let scope = self.current_scope();
+        let value = value.map_or(ValueExpr::Other, ValueExpr::from_expr);
+        if let Some(class) = self.facts.classes.get_mut(class_id as usize) {
+            class
+                .instance_attributes
+                .entry(attribute.attr.as_str().into())
+                .or_default()
+                .push(AttributeAssignment { value, scope });
+        }
+    }
+
+    fn bind_parameters(&mut self, parameters: &Parameters, self_class: Option<ClassId>) {
+        for (idx, parameter) in parameters.iter().enumerate() {
+            let binding = match self_class {
+                Some(class_id) if idx == 0 && !parameter.is_variadic() => Binding::SelfParameter(class_id),
+                _ => Binding::Parameter,
+            };
+            self.bind(parameter.name().as_str(), binding);
+        }
+    }
+
+    fn visit_parameter_defaults(&mut self, parameters: &Parameters) {
+        for parameter in parameters.iter() {
+            if let Some(default) = parameter.default() {
+                self.visit_expr(default);
+            }
+            if let Some(annotation) = parameter.annotation() {
+                self.visit_expr(annotation);
+            }
+        }
+    }
+
+    fn visit_function_def(&mut self, function: &StmtFunctionDef) {
+        for decorator in &function.decorator_list {
+            self.visit_expr(&decorator.expression);
+        }
+        self.visit_parameter_defaults(&function.parameters);
+        if let Some(returns) = &function.returns {
+            self.visit_expr(returns);
+        }
+        let parent_scope = self.current_scope();
+        let function_id = to_u32(self.facts.functions.len());
+        let scope = self.push_scope(ScopeKind::Function(function_id));
+        let decorators: Vec<ValueExpr> =
+            function.decorator_list.iter().map(|decorator| ValueExpr::from_expr(&decorator.expression)).collect();
+        let name_range = to_range(function.name.range);
+        self.facts.functions.push(FunctionFact {
+            name: function.name.as_str().into(),
+            line: self.line_index.line_number(name_range.start),
+            name_range,
+            is_async: function.is_async,
+            is_generator: false,
+            decorators: decorators.clone(),
+            scope,
+            parent_scope,
+        });
+        self.bind(function.name.as_str(), Binding::Function(function_id));
+
+        // A plain method (defined directly in a class body, not static or class method) gets
+        // its first parameter bound to the instance.
+        let parent_kind = self.facts.scopes[parent_scope as usize].kind;
+        let is_plain_method = matches!(parent_kind, ScopeKind::Class(_))
+            && !decorators.iter().any(|decorator| {
+                matches!(decorator, ValueExpr::Name(name) if &**name == "staticmethod" || &**name == "classmethod")
+            });
+        let self_class = match parent_kind {
+            ScopeKind::Class(class_id) if is_plain_method => Some(class_id),
+            _ => None,
+        };
+        let inherited_self = self.self_names.last().cloned().flatten();
+        let self_name = match self_class {
+            Some(class_id) => function
+                .parameters
+                .iter()
+                .next()
+                .filter(|parameter| !parameter.is_variadic())
+                .map(|parameter| (class_id, Box::<str>::from(parameter.name().as_str()))),
+            // A function nested in a method still sees the method's `self`, unless a parameter
+            // of its own shadows it.
+            None => inherited_self.filter(|(_, name)| !function.parameters.includes(name)),
+        };
+
+        self.scope_stack.push(scope);
+        self.frames.push(Frame::Function(function_id));
+        self.self_names.push(self_name);
+        self.bind_parameters(&function.parameters, self_class);
+        self.visit_body(&function.body);
+        self.self_names.pop();
+        self.frames.pop();
+        self.scope_stack.pop();
+    }
+
+    fn visit_class_def(&mut self, class: &StmtClassDef) {
+        for decorator in &class.decorator_list {
+            self.visit_expr(&decorator.expression);
+        }
+        if let Some(arguments) = &class.arguments {
+            self.visit_arguments(arguments);
+        }
+        let parent_scope = self.current_scope();
+        let class_id = to_u32(self.facts.classes.len());
+        let scope = self.push_scope(ScopeKind::Class(class_id));
+        let name_range = to_range(class.name.range);
+        let mut dunders = Dunders::default();
+        for statement in &class.body {
+            match statement {
+                Stmt::FunctionDef(method) => {
+                    dunders.set(method.name.as_str(), !body_only_raises(&method.body));
+                }
+                Stmt::Assign(assign) => {
+                    for target in &assign.targets {
+                        if let Expr::Name(name) = target {
+                            dunders.set(name.id.as_str(), true);
+                        }
+                    }
+                }
+                Stmt::AnnAssign(assign) if assign.value.is_some() => {
+                    if let Expr::Name(name) = &*assign.target {
+                        dunders.set(name.id.as_str(), true);
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.facts.classes.push(ClassFact {
+            name: class.name.as_str().into(),
+            line: self.line_index.line_number(name_range.start),
+            name_range,
+            bases: class.bases().iter().map(ValueExpr::from_expr).collect(),
+            has_keywords: !class.keywords().is_empty(),
+            decorators: class.decorator_list.iter().map(|decorator| ValueExpr::from_expr(&decorator.expression)).collect(),
+            scope,
+            parent_scope,
+            dunders,
+            instance_attributes: HashMap::new(),
+        });
+        self.bind(class.name.as_str(), Binding::Class(class_id));
+        self.scope_stack.push(scope);
+        self.frames.push(Frame::Barrier);
+        // Methods set `self_names` themselves; the class body itself has no `self`.
+        self.self_names.push(None);
+        self.visit_body(&class.body);
+        self.self_names.pop();
+        self.frames.pop();
+        self.scope_stack.pop();
+    }
+
+    fn in_async_function(&self) -> bool {
+        for frame in self.frames.iter().rev() {
+            match frame {
+                Frame::Function(id) => return self.facts.functions[*id as usize].is_async,
+                Frame::Barrier => return false,
+            }
+        }
+        false
+    }
+
+    fn add_use_site(&mut self, kind: UseSiteKind, operand: &Expr, shape: UseSiteShape) {
+        self.facts.use_sites.push(UseSite {
+            kind,
+            operand: ValueExpr::from_expr(operand),
+            range: to_range(operand.range()),
+            scope: self.current_scope(),
+            in_async_function: self.in_async_function(),
+            shape,
+        });
+    }
+
+    fn visit_with(&mut self, with: &ast::StmtWith) {
+        let kind = if with.is_async { UseSiteKind::AsyncWith } else { UseSiteKind::With };
+        let body_has_loop_control = has_loop_control(&with.body);
+        for (item_index, item) in with.items.iter().enumerate() {
+            self.visit_expr(&item.context_expr);
+            self.add_use_site(
+                kind,
+                &item.context_expr,
+                UseSiteShape::WithItem {
+                    statement_start: usize::from(with.range.start()),
+                    item_index,
+                    item_count: with.items.len(),
+                    item_range: to_range(item.range),
+                    target: item.optional_vars.as_deref().map(|target| to_range(target.range())),
+                    body_has_loop_control,
+                },
+            );
+            if let Some(target) = &item.optional_vars {
+                self.bind_target(target, None);
+                self.visit_expr(target);
+            }
+        }
+        self.visit_body(&with.body);
+    }
+
+    fn visit_for(&mut self, for_statement: &ast::StmtFor) {
+        let kind = if for_statement.is_async { UseSiteKind::AsyncFor } else { UseSiteKind::For };
+        self.visit_expr(&for_statement.iter);
+        self.add_use_site(
+            kind,
+            &for_statement.iter,
+            UseSiteShape::ForIterable {
+                statement_start: usize::from(for_statement.range.start()),
+                has_else: !for_statement.orelse.is_empty(),
+            },
+        );
+        self.bind_target(&for_statement.target, None);
+        self.visit_expr(&for_statement.target);
+        self.visit_body(&for_statement.body);
+        self.visit_body(&for_statement.orelse);
+    }
+
+    fn visit_comprehensions(&mut self, generators: &[ast::Comprehension], elements: &[&Expr]) {
+        // The first iterable is evaluated in the enclosing scope; everything else in the
+        // comprehension's own scope, where its targets live.
+        let mut pushed = false;
+        for (idx, generator) in generators.iter().enumerate() {
+            if idx == 1 {
+                let scope = self.push_scope(ScopeKind::Anonymous);
+                self.scope_stack.push(scope);
+                pushed = true;
+                // Targets of the first clause were bound before the scope existed.
+                for earlier in &generators[..1] {
+                    self.bind_target(&earlier.target, None);
+                }
+            }
+            self.visit_expr(&generator.iter);
+            let kind = if generator.is_async { UseSiteKind::AsyncFor } else { UseSiteKind::For };
+            self.add_use_site(kind, &generator.iter, UseSiteShape::ComprehensionIterable);
+            if pushed {
+                self.bind_target(&generator.target, None);
+            }
+        }
+        if !pushed {
+            let scope = self.push_scope(ScopeKind::Anonymous);
+            self.scope_stack.push(scope);
+            pushed = true;
+            for generator in generators {
+                self.bind_target(&generator.target, None);
+            }
+        }
+        for generator in generators {
+            self.visit_expr(&generator.target);
+            for condition in &generator.ifs {
+                self.visit_expr(condition);
+            }
+        }
+        for element in elements {
+            self.visit_expr(element);
+        }
+        if pushed {
+            self.scope_stack.pop();
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for Extractor<'_> {
+    fn visit_stmt(&mut self, statement: &'a Stmt) {
+        match statement {
+            Stmt::FunctionDef(function) => self.visit_function_def(function),
+            Stmt::ClassDef(class) => self.visit_class_def(class),
+            Stmt::With(with) => self.visit_with(with),
+            Stmt::For(for_statement) => self.visit_for(for_statement),
+            Stmt::Import(import) => {
+                for alias in &import.names {
+                    let dotted = alias.name.as_str();
+                    match &alias.asname {
+                        Some(asname) => self.bind(asname.as_str(), Binding::ImportModule(dotted.into())),
+                        None => {
+                            let top = dotted.split('.').next().unwrap_or(dotted);
+                            self.bind(top, Binding::ImportModule(top.into()));
+                        }
+                    }
+                }
+            }
+            Stmt::ImportFrom(import) => {
+                let module: Box<str> = import.module.as_ref().map_or("", |module| module.as_str()).into();
+                for alias in &import.names {
+                    if alias.name.as_str() == "*" {
+                        if self.current_scope() == MODULE_SCOPE {
+                            self.facts.star_imports.push((module.clone(), import.level));
+                        }
+                        continue;
+                    }
+                    let bound = alias.asname.as_ref().unwrap_or(&alias.name);
+                    self.bind(
+                        bound.as_str(),
+                        Binding::ImportFrom { module: module.clone(), level: import.level, name: alias.name.as_str().into() },
+                    );
+                }
+            }
+            Stmt::Assign(assign) => {
+                self.visit_expr(&assign.value);
+                let single_target = assign.targets.len() == 1;
+                for target in &assign.targets {
+                    // `a = b = f` binds both to `f`; keep it simple and exact only for one target.
+                    self.bind_target(target, single_target.then_some(&*assign.value));
+                    self.visit_expr(target);
+                }
+            }
+            Stmt::AnnAssign(assign) => {
+                if let Some(value) = &assign.value {
+                    self.visit_expr(value);
+                }
+                self.visit_expr(&assign.annotation);
+                match &*assign.target {
+                    // A bare annotation (`x: T`) still makes the name local; value unknown.
+                    Expr::Name(name) if assign.value.is_none() => self.bind(name.id.as_str(), Binding::Opaque),
+                    target => self.bind_target(target, assign.value.as_deref()),
+                }
+                self.visit_expr(&assign.target);
+            }
+            Stmt::AugAssign(assign) => {
+                self.visit_expr(&assign.value);
+                self.bind_target(&assign.target, None);
+                if let Expr::Name(name) = &*assign.target {
+                    self.bind(name.id.as_str(), Binding::Opaque);
+                }
+                self.visit_expr(&assign.target);
+            }
+            Stmt::Delete(delete) => {
+                for target in &delete.targets {
+                    if let Expr::Name(name) = target {
+                        self.bind(name.id.as_str(), Binding::Opaque);
+                    }
+                    self.visit_expr(target);
+                }
+            }
+            Stmt::Global(global) => {
+                let scope = self.current_scope() as usize;
+                for name in &global.names {
+                    self.facts.scopes[scope].globals.push(name.as_str().into());
+                }
+            }
+            Stmt::Nonlocal(nonlocal) => {
+                let scope = self.current_scope() as usize;
+                for name in &nonlocal.names {
+                    self.facts.scopes[scope].nonlocals.push(name.as_str().into());
+                }
+            }
+            Stmt::TypeAlias(alias) => {
+                if let Expr::Name(name) = &*alias.name {
+                    self.bind(name.id.as_str(), Binding::Opaque);
+                }
+            }
+            Stmt::Try(try_statement) => {
+                for handler in &try_statement.handlers {
+                    let ExceptHandler::ExceptHandler(handler) = handler;
+                    if let Some(name) = &handler.name {
+                        self.bind(name.as_str(), Binding::Opaque);
+                    }
+                }
+                visitor::walk_stmt(self, statement);
+            }
+            _ => visitor::walk_stmt(self, statement),
+        }
+    }
+
+    fn visit_pattern(&mut self, pattern: &'a Pattern) {
+        match pattern {
+            Pattern::MatchAs(ast::PatternMatchAs { name: Some(name), .. })
+            | Pattern::MatchStar(ast::PatternMatchStar { name: Some(name), .. }) => {
+                self.bind(name.as_str(), Binding::Opaque);
+            }
+            Pattern::MatchMapping(ast::PatternMatchMapping { rest: Some(rest), .. }) => {
+                self.bind(rest.as_str(), Binding::Opaque);
+            }
+            _ => {}
+        }
+        visitor::walk_pattern(self, pattern);
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Yield(_) | Expr::YieldFrom(_) => {
+                if let Some(Frame::Function(id)) = self.frames.last() {
+                    self.facts.functions[*id as usize].is_generator = true;
+                }
+                visitor::walk_expr(self, expr);
+            }
+            Expr::Await(await_expr) => {
+                self.visit_expr(&await_expr.value);
+                self.add_use_site(
+                    UseSiteKind::Await,
+                    &await_expr.value,
+                    UseSiteShape::AwaitOperand { await_start: usize::from(await_expr.range.start()) },
+                );
+            }
+            Expr::Named(named) => {
+                self.visit_expr(&named.value);
+                // The walrus binds in the enclosing function even from inside a comprehension;
+                // binding it here (an inner scope at worst) only ever hides a value.
+                self.bind_target(&named.target, None);
+            }
+            Expr::Lambda(lambda) => {
+                if let Some(parameters) = &lambda.parameters {
+                    self.visit_parameter_defaults(parameters);
+                }
+                let scope = self.push_scope(ScopeKind::Anonymous);
+                self.scope_stack.push(scope);
+                self.frames.push(Frame::Barrier);
+                if let Some(parameters) = &lambda.parameters {
+                    self.bind_parameters(parameters, None);
+                }
+                self.visit_expr(&lambda.body);
+                self.frames.pop();
+                self.scope_stack.pop();
+            }
+            Expr::ListComp(comprehension) => {
+                self.visit_comprehensions(&comprehension.generators, &[&comprehension.elt]);
+            }
+            Expr::SetComp(comprehension) => {
+                self.visit_comprehensions(&comprehension.generators, &[&comprehension.elt]);
+            }
+            Expr::Generator(comprehension) => {
+                self.visit_comprehensions(&comprehension.generators, &[&comprehension.elt]);
+            }
+            Expr::DictComp(comprehension) => {
+                let mut elements: Vec<&Expr> = vec![&comprehension.value];
+                elements.extend(comprehension.key.as_deref());
+                self.visit_comprehensions(&comprehension.generators, &elements);
+            }
+            _ => visitor::walk_expr(self, expr),
+        }
+    }
+}
+
+/// Whether a function body does nothing but raise (after an optional docstring and warnings):
+/// such a dunder exists to reject the protocol, so it is not a capability.
+fn body_only_raises(body: &[Stmt]) -> bool {
+    let mut saw_raise = false;
+    for (idx, statement) in body.iter().enumerate() {
+        match statement {
+            Stmt::Raise(_) => saw_raise = true,
+            Stmt::Expr(expression) if idx == 0 && expression.value.is_string_literal_expr() => {}
+            Stmt::Expr(expression) if is_warning_call(&expression.value) => {}
+            Stmt::Pass(_) => {}
+            _ => return false,
+        }
+    }
+    saw_raise
+}
+
+fn is_warning_call(expr: &Expr) -> bool {
+    let Expr::Call(call) = expr else { return false };
+    match &*call.func {
+        Expr::Attribute(attribute) => attribute.attr.as_str() == "warn",
+        Expr::Name(name) => name.id.as_str() == "warn",
+        _ => false,
+    }
+}
+
+/// Whether `body` has a `break` or `continue` that binds to a loop enclosing it (i.e. not
+/// inside a loop, function or class of its own).
+fn has_loop_control(body: &[Stmt]) -> bool {
+    body.iter().any(|statement| match statement {
+        Stmt::Break(_) | Stmt::Continue(_) => true,
+        Stmt::If(if_statement) => {
+            has_loop_control(&if_statement.body)
+                || if_statement.elif_else_clauses.iter().any(|clause| has_loop_control(&clause.body))
+        }
+        Stmt::With(with) => has_loop_control(&with.body),
+        Stmt::Try(try_statement) => {
+            has_loop_control(&try_statement.body)
+                || has_loop_control(&try_statement.orelse)
+                || has_loop_control(&try_statement.finalbody)
+                || try_statement.handlers.iter().any(|handler| {
+                    let ExceptHandler::ExceptHandler(handler) = handler;
+                    has_loop_control(&handler.body)
+                })
+        }
+        Stmt::Match(match_statement) => match_statement.cases.iter().any(|case| has_loop_control(&case.body)),
+        // A loop's own `else` clause still binds to the outer loop.
+        Stmt::For(for_statement) => has_loop_control(&for_statement.orelse),
+        Stmt::While(while_statement) => has_loop_control(&while_statement.orelse),
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn function<'a>(facts: &'a ModuleFacts, name: &str) -> &'a FunctionFact {
+        facts.functions.iter().find(|function| &*function.name == name).expect("function exists")
+    }
+
+    #[test]
+    fn generator_detection_ignores_nested_definitions() {
+        let facts = extract(
+            "async def outer():\n    def inner():\n        yield 1\n    lambda: (yield)\n    class C:\n        x = [(yield)]\n    return inner\n\nasync def agen():\n    if True:\n        yield 1\n",
+        );
+        assert!(!function(&facts, "outer").is_generator);
+        assert!(function(&facts, "inner").is_generator);
+        assert!(function(&facts, "agen").is_generator && function(&facts, "agen").is_async);
+    }
+
+    #[test]
+    fn records_with_items_and_targets() {
+        let source = "async def f():\n    async with a() as x, b():\n        pass\n";
+        let facts = extract(source);
+        let sites: Vec<_> = facts.use_sites.iter().filter(|site| site.kind == UseSiteKind::AsyncWith).collect();
+        assert_eq!(sites.len(), 2);
+        assert_eq!(&source[sites[0].range.clone()], "a()");
+        assert_eq!(&source[sites[1].range.clone()], "b()");
+        let UseSiteShape::WithItem { item_count, target, .. } = &sites[0].shape else { panic!("with item") };
+        assert_eq!(*item_count, 2);
+        assert_eq!(&source[target.clone().expect("target")], "x");
+    }
+
+    #[test]
+    fn self_attributes_are_recorded_per_class() {
+        let facts = extract(
+            "class S:\n    def __init__(self, f):\n        self.factory = get\n        self.other = f\n    @staticmethod\n    def s(x):\n        x.nope = 1\n",
+        );
+        let class = &facts.classes[0];
+        assert!(class.instance_attributes.contains_key("factory"));
+        assert!(class.instance_attributes.contains_key("other"));
+        assert!(!class.instance_attributes.contains_key("nope"));
+    }
+
+    #[test]
+    fn raising_dunders_do_not_count() {
+        let facts = extract(
+            "class C:\n    def __enter__(self):\n        \"\"\"no\"\"\"\n        raise TypeError('Use async with instead')\n    def __exit__(self, *a):\n        pass\n    async def __aenter__(self):\n        return self\n",
+        );
+        let dunders = facts.classes[0].dunders;
+        assert!(!dunders.enter);
+        assert!(dunders.exit);
+        assert!(dunders.aenter);
+    }
+
+    #[test]
+    fn loop_control_in_with_body_is_detected() {
+        assert!(has_loop_control(&parse_body("if x:\n    break\n")));
+        assert!(!has_loop_control(&parse_body("for y in z:\n    break\n")));
+        assert!(!has_loop_control(&parse_body("def g():\n    pass\n")));
+    }
+
+    fn parse_body(source: &str) -> Vec<Stmt> {
+        ruff_python_parser::parse_unchecked_source(source, ruff_python_ast::PySourceType::Python)
+            .into_syntax()
+            .body
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn syntax_errors_still_give_facts() {
+        let facts = extract("async def agen():\n    yield 1\n\ndef broken(:\n\nasync def use():\n    async with agen() as s:\n        pass\n");
+        assert!(facts.syntax_error_count > 0);
+        assert!(function(&facts, "agen").is_generator);
+        assert!(facts.use_sites.iter().any(|site| site.kind == UseSiteKind::AsyncWith));
+    }
+}

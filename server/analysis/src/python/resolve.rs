@@ -1,0 +1,486 @@
+//! Name resolution over facts: what does an expression at a use site refer to, and what does
+//! that value provide?
+//!
+//! Resolution follows local and enclosing scopes, module globals, imports across the workspace
+//! (absolute, relative, `import a.b as m` + `m.f`), and attributes of `self` assigned anywhere in
+//! the class. Whenever a step is not known for certain (a parameter, an unresolved import, an
+//! unknown decorator, sources that disagree), the value is [`Value::Unknown`], and unknown
+//! values never produce findings.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::protocol::{Capability, CapabilitySet, Provided, ValueKind};
+use crate::python::facts::{Binding, ClassId, FunctionId, ScopeId, ScopeKind, ValueExpr, MODULE_SCOPE};
+use crate::workspace::{IndexedModule, Lookup, ModuleIndex};
+
+/// Where a made value comes from, for messages and related locations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub path: PathBuf,
+    pub range: std::ops::Range<usize>,
+    pub line: u32,
+    /// `async def get_session`, `class Stream`, …
+    pub description: String,
+    /// The bare name of the definition.
+    pub name: String,
+}
+
+/// What an expression evaluates to, as far as we know.
+#[derive(Clone, Debug)]
+pub enum Value {
+    Function(Arc<IndexedModule>, FunctionId),
+    Class(Arc<IndexedModule>, ClassId),
+    /// `self` inside a plain method of the class.
+    Instance(Arc<IndexedModule>, ClassId),
+    Module(Arc<IndexedModule>),
+    /// A namespace package of the workspace (a folder of modules without `__init__.py`).
+    Namespace(String),
+    /// A dotted name outside the workspace: `contextlib.asynccontextmanager`, `builtins.open`.
+    External(String),
+    /// An object made by a call, with what it provides.
+    Made(Provided, Option<Arc<Origin>>),
+    /// Several sources that do not obviously agree (conditional definitions, reassignments).
+    Alternatives(Vec<Value>),
+    Unknown,
+}
+
+impl Value {
+    fn same(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Function(module_a, a), Value::Function(module_b, b))
+            | (Value::Class(module_a, a), Value::Class(module_b, b))
+            | (Value::Instance(module_a, a), Value::Instance(module_b, b)) => a == b && module_a.path == module_b.path,
+            (Value::Module(a), Value::Module(b)) => a.path == b.path,
+            (Value::External(a), Value::External(b)) | (Value::Namespace(a), Value::Namespace(b)) => a == b,
+            (Value::Made(a, _), Value::Made(b, _)) => a == b && *a != Provided::Unknown,
+            _ => false,
+        }
+    }
+
+    /// What this value provides when driven through a protocol. Only made objects are known;
+    /// several alternatives are known only when they all agree.
+    pub fn provided(&self) -> (Provided, Option<Arc<Origin>>) {
+        match self {
+            Value::Made(provided, origin) => (*provided, origin.clone()),
+            Value::Alternatives(values) => {
+                let mut result: Option<(Provided, Option<Arc<Origin>>)> = None;
+                for value in values {
+                    let (provided, origin) = value.provided();
+                    if provided == Provided::Unknown {
+                        return (Provided::Unknown, None);
+                    }
+                    match &result {
+                        Some((first, _)) if *first != provided => return (Provided::Unknown, None),
+                        Some(_) => {}
+                        None => result = Some((provided, origin)),
+                    }
+                }
+                result.unwrap_or((Provided::Unknown, None))
+            }
+            _ => (Provided::Unknown, None),
+        }
+    }
+}
+
+/// Builds one value from several sources.
+fn combine(values: Vec<Value>) -> Value {
+    if values.iter().any(|value| matches!(value, Value::Unknown)) || values.is_empty() {
+        return Value::Unknown;
+    }
+    if values.iter().all(|value| value.same(&values[0])) {
+        return values.into_iter().next().unwrap_or(Value::Unknown);
+    }
+    Value::Alternatives(values)
+}
+
+/// Resolution steps allowed per use site; protects against reference cycles (`a = b; b = a`).
+const BUDGET: u32 = 256;
+
+pub struct Resolver<'a> {
+    index: &'a dyn ModuleIndex,
+    budget: u32,
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(index: &'a dyn ModuleIndex) -> Resolver<'a> {
+        Resolver { index, budget: BUDGET }
+    }
+
+    /// Evaluates `expr` as written in `scope` of `module`. Resets the step budget.
+    pub fn evaluate(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, expr: &ValueExpr) -> Value {
+        self.budget = BUDGET;
+        self.eval(module, scope, expr)
+    }
+
+    fn spend(&mut self) -> bool {
+        if self.budget == 0 {
+            return false;
+        }
+        self.budget -= 1;
+        true
+    }
+
+    fn eval(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, expr: &ValueExpr) -> Value {
+        if !self.spend() {
+            return Value::Unknown;
+        }
+        match expr {
+            ValueExpr::Name(name) => self.lookup_name(module, scope, name),
+            ValueExpr::Attribute(base, attribute) => {
+                let base = self.eval(module, scope, base);
+                self.attribute(&base, attribute)
+            }
+            ValueExpr::Call(callee, _arguments) => {
+                let callee = self.eval(module, scope, callee);
+                self.call(&callee)
+            }
+            ValueExpr::Other => Value::Unknown,
+        }
+    }
+
+    fn lookup_name(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, name: &str) -> Value {
+        let facts = &module.facts;
+        let mut current = Some(scope);
+        let mut is_starting_scope = true;
+        while let Some(scope_id) = current {
+            let Some(scope_fact) = facts.scope(scope_id) else { return Value::Unknown };
+            if is_starting_scope && scope_fact.globals.iter().any(|global| &**global == name) {
+                current = Some(MODULE_SCOPE);
+                is_starting_scope = false;
+                continue;
+            }
+            // Class bodies are not enclosing scopes for the functions inside them.
+            let visible = is_starting_scope || !matches!(scope_fact.kind, ScopeKind::Class(_));
+            if visible {
+                if let Some(bindings) = scope_fact.bindings.get(name) {
+                    let bindings = bindings.clone();
+                    let values = bindings.iter().map(|binding| self.binding_value(module, scope_id, binding)).collect();
+                    return combine(values);
+                }
+            }
+            is_starting_scope = false;
+            current = scope_fact.parent;
+        }
+        match self.star_imported(module, name) {
+            Some(value) => value,
+            None => Value::External(format!("builtins.{name}")),
+        }
+    }
+
+    /// A name not bound in the module may come from a star import. `None` when no star import
+    /// can provide it; `Some(Unknown)` when one might but we cannot see into it.
+    fn star_imported(&mut self, module: &Arc<IndexedModule>, name: &str) -> Option<Value> {
+        let star_imports = module.facts.star_imports.clone();
+        for (star_module, level) in &star_imports {
+            let Some(target) = absolute_module(module, star_module, *level, self.index) else { return Some(Value::Unknown) };
+            match self.index.lookup(&target) {
+                Lookup::Found(target_module) => {
+                    if let Some(value) = self.top_level(&target_module, name) {
+                        return Some(value);
+                    }
+                }
+                Lookup::Ambiguous | Lookup::Missing | Lookup::Namespace => return Some(Value::Unknown),
+            }
+        }
+        None
+    }
+
+    /// A module's top-level binding of `name`, or `None` when the module does not bind it.
+    fn top_level(&mut self, module: &Arc<IndexedModule>, name: &str) -> Option<Value> {
+        if !self.spend() {
+            return Some(Value::Unknown);
+        }
+        if let Some(bindings) = module.facts.scope(MODULE_SCOPE).and_then(|scope| scope.bindings.get(name)) {
+            let bindings = bindings.clone();
+            let values = bindings.iter().map(|binding| self.binding_value(module, MODULE_SCOPE, binding)).collect();
+            return Some(combine(values));
+        }
+        self.star_imported(module, name)
+    }
+
+    fn binding_value(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, binding: &Binding) -> Value {
+        match binding {
+            Binding::Function(id) => Value::Function(Arc::clone(module), *id),
+            Binding::Class(id) => Value::Class(Arc::clone(module), *id),
+            Binding::SelfParameter(class_id) => Value::Instance(Arc::clone(module), *class_id),
+            Binding::ImportModule(name) => self.module_value(name),
+            Binding::ImportFrom { module: from, level, name } => {
+                let Some(target) = absolute_module(module, from, *level, self.index) else { return Value::Unknown };
+                self.import_from(&target, name)
+            }
+            Binding::Value(expr) => self.eval(module, scope, expr),
+            Binding::Parameter | Binding::Opaque => Value::Unknown,
+        }
+    }
+
+    fn module_value(&self, name: &str) -> Value {
+        match self.index.lookup(name) {
+            Lookup::Found(module) => Value::Module(module),
+            Lookup::Namespace => Value::Namespace(name.to_owned()),
+            Lookup::Missing => Value::External(name.to_owned()),
+            Lookup::Ambiguous => Value::Unknown,
+        }
+    }
+
+    /// A submodule reached through an attribute or `from` import: it exists, or we know nothing
+    /// (an attribute set at runtime, a typo).
+    fn submodule(&self, name: &str) -> Value {
+        match self.index.lookup(name) {
+            Lookup::Found(module) => Value::Module(module),
+            Lookup::Namespace => Value::Namespace(name.to_owned()),
+            Lookup::Missing | Lookup::Ambiguous => Value::Unknown,
+        }
+    }
+
+    /// `from <target> import <name>`: a top-level binding of the module, else a submodule.
+    fn import_from(&mut self, target: &str, name: &str) -> Value {
+        match self.index.lookup(target) {
+            Lookup::Found(target_module) => {
+                if let Some(value) = self.top_level(&target_module, name) {
+                    return value;
+                }
+                self.submodule(&join_module(target, name))
+            }
+            Lookup::Namespace => self.submodule(&join_module(target, name)),
+            Lookup::Missing => Value::External(join_module(target, name)),
+            Lookup::Ambiguous => Value::Unknown,
+        }
+    }
+
+    fn attribute(&mut self, base: &Value, attribute: &str) -> Value {
+        if !self.spend() {
+            return Value::Unknown;
+        }
+        match base {
+            Value::Module(module) => {
+                if let Some(value) = self.top_level(module, attribute) {
+                    return value;
+                }
+                let Some(name) = module.names.first() else { return Value::Unknown };
+                self.submodule(&join_module(name, attribute))
+            }
+            Value::Namespace(name) => self.submodule(&join_module(name, attribute)),
+            Value::External(qualified) => Value::External(join_module(qualified, attribute)),
+            Value::Class(module, class_id) => self.class_attribute(module, *class_id, attribute, false),
+            Value::Instance(module, class_id) => self.class_attribute(module, *class_id, attribute, true),
+            Value::Alternatives(values) => {
+                let values = values.iter().map(|value| self.attribute(value, attribute)).collect();
+                combine(values)
+            }
+            Value::Function(..) | Value::Made(..) | Value::Unknown => Value::Unknown,
+        }
+    }
+
+    /// An attribute looked up on a class (or, with `on_instance`, on `self`): every source in
+    /// the class and its workspace bases must agree. A base we cannot see into makes a missing
+    /// attribute unknown rather than absent.
+    fn class_attribute(&mut self, module: &Arc<IndexedModule>, class_id: ClassId, attribute: &str, on_instance: bool) -> Value {
+        let mut sources = Vec::new();
+        let mut has_unknown_base = false;
+        let mut pending = vec![(Arc::clone(module), class_id)];
+        let mut visited = Vec::new();
+        while let Some((class_module, id)) = pending.pop() {
+            if visited.iter().any(|(path, seen): &(PathBuf, ClassId)| *path == class_module.path && *seen == id) || !self.spend() {
+                continue;
+            }
+            visited.push((class_module.path.clone(), id));
+            let Some(class) = class_module.facts.class(id) else { continue };
+            let class = class.clone();
+            if let Some(bindings) = class_module.facts.scope(class.scope).and_then(|scope| scope.bindings.get(attribute)) {
+                for binding in bindings.clone() {
+                    sources.push(self.binding_value(&class_module, class.scope, &binding));
+                }
+            }
+            if on_instance {
+                if let Some(assignments) = class.instance_attributes.get(attribute) {
+                    for assignment in assignments {
+                        sources.push(self.eval(&class_module, assignment.scope, &assignment.value));
+                    }
+                }
+            }
+            for base in &class.bases {
+                match self.eval(&class_module, class.parent_scope, base) {
+                    Value::Class(base_module, base_id) => pending.push((base_module, base_id)),
+                    Value::External(name) if name == "builtins.object" => {}
+                    _ => has_unknown_base = true,
+                }
+            }
+        }
+        if sources.is_empty() || (has_unknown_base && sources.is_empty()) {
+            return Value::Unknown;
+        }
+        combine(sources)
+    }
+
+    fn call(&mut self, callee: &Value) -> Value {
+        if !self.spend() {
+            return Value::Unknown;
+        }
+        match callee {
+            Value::Function(module, function_id) => self.call_function(module, *function_id),
+            Value::Class(module, class_id) => self.instantiate(module, *class_id),
+            Value::Alternatives(values) => {
+                let values = values.iter().map(|value| self.call(value)).collect();
+                combine(values)
+            }
+            // Library knowledge (issue: built-in table) will answer for external callables.
+            _ => Value::Unknown,
+        }
+    }
+
+    fn call_function(&mut self, module: &Arc<IndexedModule>, function_id: FunctionId) -> Value {
+        let Some(function) = module.facts.function(function_id) else { return Value::Unknown };
+        let function = function.clone();
+        let body_kind = match (function.is_async, function.is_generator) {
+            (true, true) => Some((ValueKind::AsyncGenerator, CapabilitySet::of(&[Capability::AsyncIter]))),
+            (true, false) => Some((ValueKind::Coroutine, CapabilitySet::of(&[Capability::Await]))),
+            (false, true) => Some((ValueKind::Generator, CapabilitySet::of(&[Capability::Iter]))),
+            // What a plain function returns needs its annotation or body; not known yet.
+            (false, false) => None,
+        };
+        let mut made = body_kind.map(|(kind, capabilities)| Provided::known(kind, capabilities));
+        // Decorators apply innermost (last written) first.
+        for decorator in function.decorators.iter().rev() {
+            let decorator = self.eval(module, function.parent_scope, decorator);
+            let Value::External(qualified) = decorator else { return Value::Unknown };
+            made = match qualified.as_str() {
+                "builtins.staticmethod" | "builtins.classmethod" => made,
+                "contextlib.asynccontextmanager" => Some(Provided::known(
+                    ValueKind::DecoratedContextManager,
+                    CapabilitySet::of(&[Capability::AsyncCm, Capability::Call]),
+                )),
+                "contextlib.contextmanager" => Some(Provided::known(
+                    ValueKind::DecoratedContextManager,
+                    CapabilitySet::of(&[Capability::Cm, Capability::Call]),
+                )),
+                _ => return Value::Unknown,
+            };
+        }
+        let Some(provided) = made else { return Value::Unknown };
+        let prefix = if function.is_async { "async def" } else { "def" };
+        let origin = Origin {
+            path: module.path.clone(),
+            range: function.name_range.clone(),
+            line: function.line,
+            description: format!("{prefix} {}", function.name),
+            name: function.name.to_string(),
+        };
+        Value::Made(provided, Some(Arc::new(origin)))
+    }
+
+    /// Calling a class: the instance provides the protocols its class and bases define, when
+    /// every base is known and nothing (decorator, metaclass, `__new__`) can change that.
+    fn instantiate(&mut self, module: &Arc<IndexedModule>, class_id: ClassId) -> Value {
+        let mut capabilities_found = crate::python::facts::Dunders::default();
+        let mut pending = vec![(Arc::clone(module), class_id)];
+        let mut visited: Vec<(PathBuf, ClassId)> = Vec::new();
+        while let Some((class_module, id)) = pending.pop() {
+            if visited.iter().any(|(path, seen)| *path == class_module.path && *seen == id) {
+                continue;
+            }
+            if !self.spend() {
+                return Value::Unknown;
+            }
+            visited.push((class_module.path.clone(), id));
+            let Some(class) = class_module.facts.class(id) else { return Value::Unknown };
+            let class = class.clone();
+            if !class.decorators.is_empty() || class.has_keywords || class.dunders.new {
+                return Value::Unknown;
+            }
+            let dunders = class.dunders;
+            let found = &mut capabilities_found;
+            found.aenter |= dunders.aenter;
+            found.aexit |= dunders.aexit;
+            found.aiter |= dunders.aiter;
+            found.anext |= dunders.anext;
+            found.enter |= dunders.enter;
+            found.exit |= dunders.exit;
+            found.iter |= dunders.iter;
+            found.getitem |= dunders.getitem;
+            found.await_ |= dunders.await_;
+            found.call |= dunders.call;
+            found.rejects |= dunders.rejects;
+            for base in &class.bases {
+                match self.eval(&class_module, class.parent_scope, base) {
+                    Value::Class(base_module, base_id) => pending.push((base_module, base_id)),
+                    Value::External(name) if name == "builtins.object" => {}
+                    _ => return Value::Unknown,
+                }
+            }
+        }
+        let found = capabilities_found;
+        let mut capabilities = CapabilitySet::EMPTY;
+        if found.aenter && found.aexit {
+            capabilities = capabilities.with(Capability::AsyncCm);
+        }
+        if found.aiter {
+            capabilities = capabilities.with(Capability::AsyncIter);
+        }
+        if found.enter && found.exit {
+            capabilities = capabilities.with(Capability::Cm);
+        }
+        if found.iter || found.getitem {
+            capabilities = capabilities.with(Capability::Iter);
+        }
+        if found.await_ {
+            capabilities = capabilities.with(Capability::Await);
+        }
+        if found.call {
+            capabilities = capabilities.with(Capability::Call);
+        }
+        // Half a protocol (only `__aenter__`) is a class under construction: say nothing.
+        if !found.rejects && (found.aenter != found.aexit || found.enter != found.exit) {
+            return Value::Unknown;
+        }
+        let Some(class) = module.facts.class(class_id) else { return Value::Unknown };
+        let origin = Origin {
+            path: module.path.clone(),
+            range: class.name_range.clone(),
+            line: class.line,
+            description: format!("class {}", class.name),
+            name: class.name.to_string(),
+        };
+        Value::Made(Provided::known(ValueKind::Instance, capabilities), Some(Arc::new(origin)))
+    }
+}
+
+fn join_module(base: &str, name: &str) -> String {
+    if base.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{base}.{name}")
+    }
+}
+
+/// The absolute module name of `from <level dots><name> import …` written in `package`.
+fn relative_to(package: &str, name: &str, level: u32) -> Option<String> {
+    let mut package = package.to_owned();
+    for _ in 1..level {
+        let (parent, _) = package.rsplit_once('.')?;
+        package = parent.to_owned();
+    }
+    if package.is_empty() {
+        return (!name.is_empty()).then(|| name.to_owned());
+    }
+    Some(if name.is_empty() { package } else { format!("{package}.{name}") })
+}
+
+/// The absolute module name of `from <level dots><name> import …` written in `module`.
+///
+/// A file can be known under several names (a regular package, a namespace package under a
+/// workspace root); the first reading whose target exists in the index wins.
+fn absolute_module(module: &IndexedModule, name: &str, level: u32, index: &dyn ModuleIndex) -> Option<String> {
+    if level == 0 {
+        return Some(name.to_owned());
+    }
+    let candidates: Vec<String> = (0..module.names.len())
+        .filter_map(|idx| module.package_of(idx))
+        .filter_map(|package| relative_to(package, name, level))
+        .collect();
+    candidates
+        .iter()
+        .find(|candidate| !matches!(index.lookup(candidate), Lookup::Missing))
+        .or(candidates.first())
+        .cloned()
+}

@@ -1,0 +1,370 @@
+//! The workspace index: which file is which module, and the facts of each.
+//!
+//! The index is shared between threads (the CLI fills it in parallel, the server updates it on
+//! every edit), so it is a pair of concurrent maps. No guard is ever held while another map is
+//! touched.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+
+use crate::python::facts::ModuleFacts;
+
+/// One Python file in the index.
+#[derive(Debug)]
+pub struct IndexedModule {
+    pub path: PathBuf,
+    /// Every dotted name this file can be imported as, most specific first.
+    pub names: Vec<String>,
+    /// The file is a package's `__init__.py`.
+    pub is_package: bool,
+    pub facts: Arc<ModuleFacts>,
+}
+
+impl IndexedModule {
+    /// The package that relative imports in this module start from (`from . import x`).
+    pub fn package(&self) -> Option<&str> {
+        self.package_of(0)
+    }
+
+    /// The package of the module when imported under its `idx`-th name.
+    pub fn package_of(&self, idx: usize) -> Option<&str> {
+        let name = self.names.get(idx)?;
+        if self.is_package {
+            Some(name)
+        } else {
+            Some(name.rsplit_once('.').map_or("", |(package, _)| package))
+        }
+    }
+}
+
+/// The answer to "which file is module `x`?".
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    Found(Arc<IndexedModule>),
+    /// Several files claim the name; we cannot tell which one Python would import.
+    Ambiguous,
+    /// No file, but workspace modules live under it: a namespace package (no `__init__.py`).
+    Namespace,
+    /// Not a workspace module: a library, the standard library, or a typo.
+    Missing,
+}
+
+/// Read access to modules by dotted name; what resolution needs.
+pub trait ModuleIndex: Sync {
+    fn lookup(&self, module_name: &str) -> Lookup;
+}
+
+/// The concurrent index used by the CLI and the server.
+#[derive(Debug, Default)]
+pub struct WorkspaceIndex {
+    by_path: DashMap<PathBuf, Arc<IndexedModule>>,
+    by_name: DashMap<String, Vec<PathBuf>>,
+    /// How many indexed module names start with `<key>.`: namespace packages.
+    prefixes: DashMap<String, usize>,
+}
+
+impl WorkspaceIndex {
+    pub fn new() -> WorkspaceIndex {
+        WorkspaceIndex::default()
+    }
+
+    /// Adds or replaces the module at `module.path`. Returns whether what it exports changed
+    /// (new file, other names, or different top-level facts): dependents need a re-check then.
+    pub fn insert(&self, module: Arc<IndexedModule>) -> bool {
+        let previous = self.by_path.insert(module.path.clone(), Arc::clone(&module));
+        let changed = match &previous {
+            Some(previous) => previous.names != module.names || !previous.facts.same_exports(&module.facts),
+            None => true,
+        };
+        if let Some(previous) = &previous {
+            if previous.names != module.names {
+                self.unlink_names(&previous.path, &previous.names);
+            }
+        }
+        for name in &module.names {
+            let added = {
+                let mut paths = self.by_name.entry(name.clone()).or_default();
+                let added = !paths.contains(&module.path);
+                if added {
+                    paths.push(module.path.clone());
+                }
+                added
+            };
+            if added {
+                for prefix in prefixes_of(name) {
+                    *self.prefixes.entry(prefix.to_owned()).or_default() += 1;
+                }
+            }
+        }
+        changed
+    }
+
+    /// Forgets the file at `path`; returns whether it was indexed.
+    pub fn remove(&self, path: &Path) -> bool {
+        let Some((_, previous)) = self.by_path.remove(path) else { return false };
+        self.unlink_names(&previous.path, &previous.names);
+        true
+    }
+
+    fn unlink_names(&self, path: &Path, names: &[String]) {
+        for name in names {
+            let (removed, now_empty) = match self.by_name.get_mut(name) {
+                Some(mut paths) => {
+                    let before = paths.len();
+                    paths.retain(|candidate| candidate != path);
+                    (paths.len() < before, paths.is_empty())
+                }
+                None => (false, false),
+            };
+            if removed {
+                for prefix in prefixes_of(name) {
+                    let gone = self.prefixes.get_mut(prefix).is_some_and(|mut count| {
+                        *count = count.saturating_sub(1);
+                        *count == 0
+                    });
+                    if gone {
+                        self.prefixes.remove_if(prefix, |_, count| *count == 0);
+                    }
+                }
+            }
+            if now_empty {
+                self.by_name.remove_if(name, |_, paths| paths.is_empty());
+            }
+        }
+    }
+
+    pub fn get(&self, path: &Path) -> Option<Arc<IndexedModule>> {
+        self.by_path.get(path).map(|entry| Arc::clone(entry.value()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_path.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_path.is_empty()
+    }
+}
+
+impl ModuleIndex for WorkspaceIndex {
+    fn lookup(&self, module_name: &str) -> Lookup {
+        let paths = self.by_name.get(module_name).map(|paths| paths.clone()).unwrap_or_default();
+        match paths.as_slice() {
+            [] if self.prefixes.contains_key(module_name) => Lookup::Namespace,
+            [] => Lookup::Missing,
+            [path] => self.get(path).map_or(Lookup::Missing, Lookup::Found),
+            _ => Lookup::Ambiguous,
+        }
+    }
+}
+
+/// `a.b.c` → `a`, `a.b`.
+fn prefixes_of(name: &str) -> impl Iterator<Item = &str> {
+    name.match_indices('.').map(move |(idx, _)| &name[..idx])
+}
+
+fn is_identifier(part: &str) -> bool {
+    let mut chars = part.chars();
+    chars.next().is_some_and(|first| first == '_' || first.is_alphabetic())
+        && chars.all(|ch| ch == '_' || ch.is_alphanumeric())
+}
+
+/// The dotted names a Python file can be imported as, and whether it is a package
+/// (`__init__.py`).
+///
+/// Two views are combined: walking up through directories that contain `__init__.py` (how a
+/// regular package is imported, independent of where the tool runs), and the path relative to
+/// each workspace root, with and without a leading `src/` (namespace packages, `src` layouts).
+pub fn module_names(path: &Path, roots: &[PathBuf]) -> (Vec<String>, bool) {
+    let stem = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or_default();
+    let is_package = stem == "__init__";
+    let mut names = Vec::new();
+
+    let mut parts: Vec<&str> = Vec::new();
+    if !is_package {
+        parts.push(stem);
+    }
+    let mut directory = path.parent();
+    while let Some(dir) = directory {
+        if !dir.join("__init__.py").is_file() {
+            break;
+        }
+        match dir.file_name().and_then(|name| name.to_str()) {
+            Some(name) => parts.push(name),
+            None => break,
+        }
+        directory = dir.parent();
+    }
+    parts.reverse();
+    if !parts.is_empty() && parts.iter().all(|part| is_identifier(part)) {
+        names.push(parts.join("."));
+    }
+
+    for root in roots {
+        let Ok(relative) = path.strip_prefix(root) else { continue };
+        let mut parts: Vec<&str> = relative
+            .parent()
+            .into_iter()
+            .flat_map(|parent| parent.components())
+            .filter_map(|component| component.as_os_str().to_str())
+            .collect();
+        if !is_package {
+            parts.push(stem);
+        }
+        let mut candidates = vec![parts.clone()];
+        if parts.first() == Some(&"src") {
+            candidates.push(parts[1..].to_vec());
+        }
+        for candidate in candidates {
+            if !candidate.is_empty() && candidate.iter().all(|part| is_identifier(part)) {
+                let name = candidate.join(".");
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+    }
+    (names, is_package)
+}
+
+/// Directories never worth indexing: tool caches, VCS data, virtual environments.
+fn is_skipped_directory(path: &Path) -> bool {
+    let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+    name.starts_with('.')
+        || matches!(name, "__pycache__" | "node_modules" | "venv" | "site-packages" | "target")
+        || path.join("pyvenv.cfg").is_file()
+}
+
+/// Whether a path names a Python source file we analyse.
+pub fn is_python_file(path: &Path) -> bool {
+    path.extension().is_some_and(|extension| extension == "py")
+}
+
+/// Every Python file under `roots` (files given directly are kept as they are), sorted and
+/// de-duplicated. Symbolic links to directories are not followed, so loops cannot trap us.
+pub fn discover_python_files(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut seen = HashSet::new();
+    for root in roots {
+        if root.is_file() {
+            if seen.insert(root.clone()) {
+                found.push(root.clone());
+            }
+            continue;
+        }
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = fs::read_dir(&dir) else {
+                tracing::warn!("cannot read directory {}", dir.display());
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(file_type) = entry.file_type() else { continue };
+                if file_type.is_dir() {
+                    if !is_skipped_directory(&path) {
+                        stack.push(path);
+                    }
+                } else if (file_type.is_file() || file_type.is_symlink()) && is_python_file(&path) && seen.insert(path.clone()) {
+                    found.push(path);
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Why a source file could not be analysed.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path} is not valid UTF-8 (byte {valid_up_to}); skipped")]
+    InvalidUtf8 { path: PathBuf, valid_up_to: usize },
+}
+
+/// Reads a source file as UTF-8.
+pub fn read_source(path: &Path) -> Result<String, SourceError> {
+    let bytes = fs::read(path).map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
+    String::from_utf8(bytes).map_err(|error| SourceError::InvalidUtf8 {
+        path: path.to_path_buf(),
+        valid_up_to: error.utf8_error().valid_up_to(),
+    })
+}
+
+/// The folder a file's imports are resolved from when it is checked on its own: the nearest
+/// ancestor with project markers, else the parent of its top-level package.
+pub fn project_root_of(file: &Path) -> PathBuf {
+    let start = file.parent().unwrap_or(file);
+    for dir in start.ancestors() {
+        if ["pyproject.toml", "setup.py", "setup.cfg", ".git"].iter().any(|marker| dir.join(marker).exists()) {
+            return dir.to_path_buf();
+        }
+    }
+    let mut dir = start;
+    while dir.join("__init__.py").is_file() {
+        match dir.parent() {
+            Some(parent) => dir = parent,
+            None => break,
+        }
+    }
+    dir.to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_tree(files: &[&str]) -> PathBuf {
+        let root = std::env::temp_dir().join(format!(
+            "asyncsense-ws-{}-{}",
+            std::process::id(),
+            files.join("").len() + files.len() * 7919
+        ));
+        let _ = fs::remove_dir_all(&root);
+        for file in files {
+            let path = root.join(file);
+            fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            fs::write(&path, "").expect("write");
+        }
+        root
+    }
+
+    #[test]
+    fn package_names_come_from_init_files_and_roots() {
+        let root = temp_tree(&["app/__init__.py", "app/db.py", "src/lib/core.py", "script.py"]);
+        let roots = vec![root.clone()];
+        assert_eq!(module_names(&root.join("app/db.py"), &roots), (vec!["app.db".to_owned()], false));
+        assert_eq!(module_names(&root.join("app/__init__.py"), &roots), (vec!["app".to_owned()], true));
+        let (names, _) = module_names(&root.join("src/lib/core.py"), &roots);
+        assert!(names.contains(&"lib.core".to_owned()), "{names:?}");
+        assert_eq!(module_names(&root.join("script.py"), &roots).0, vec!["script".to_owned()]);
+        let files = discover_python_files(&roots);
+        assert_eq!(files.len(), 4);
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn two_files_with_one_name_are_ambiguous() {
+        let index = WorkspaceIndex::new();
+        for path in ["/a/x.py", "/b/x.py"] {
+            index.insert(Arc::new(IndexedModule {
+                path: PathBuf::from(path),
+                names: vec!["x".to_owned()],
+                is_package: false,
+                facts: Arc::default(),
+            }));
+        }
+        assert!(matches!(index.lookup("x"), Lookup::Ambiguous));
+        index.remove(Path::new("/b/x.py"));
+        assert!(matches!(index.lookup("x"), Lookup::Found(_)));
+        index.remove(Path::new("/a/x.py"));
+        assert!(matches!(index.lookup("x"), Lookup::Missing));
+    }
+}
