@@ -113,8 +113,7 @@ mod tests {
 
     #[test]
     fn skips_overlapping_and_out_of_range_edits() {
-        let (text, applied) =
-            apply_edits("abcdef", &[edit(0..3, "X"), edit(2..4, "Y"), edit(5..99, "Z")]);
+        let (text, applied) = apply_edits("abcdef", &[edit(0..3, "X"), edit(2..4, "Y"), edit(5..99, "Z")]);
         assert_eq!(text, "Xdef");
         assert_eq!(applied, 1);
     }

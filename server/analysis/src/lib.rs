@@ -4,8 +4,12 @@
 //! The engine speaks byte offsets and plain structs. It knows nothing of LSP, JSON or async
 //! runtimes; the server and the CLI convert at their edges.
 
+// stdout belongs to the protocol (and to the CLI's report); logs go to stderr via tracing.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod diagnostic;
 pub mod line_index;
+pub mod parallel;
 pub mod protocol;
 pub mod python;
 pub mod rules;

@@ -220,25 +220,22 @@ mod tests {
 
     #[test]
     fn async_with_on_async_generator_is_apm101() {
-        assert_eq!(
-            classify(UseSiteKind::AsyncWith, ASYNC_GENERATOR),
-            Some(Rule::AsyncWithOnAsyncGenerator)
-        );
+        assert_eq!(classify(UseSiteKind::AsyncWith, ASYNC_GENERATOR), Some(Rule::AsyncWithOnAsyncGenerator));
     }
 
     #[test]
     fn matching_protocol_is_fine() {
         assert_eq!(classify(UseSiteKind::AsyncFor, ASYNC_GENERATOR), None);
-        let both = Provided::known(
-            ValueKind::Instance,
-            CapabilitySet::of(&[Capability::AsyncIter, Capability::AsyncCm]),
-        );
+        let both =
+            Provided::known(ValueKind::Instance, CapabilitySet::of(&[Capability::AsyncIter, Capability::AsyncCm]));
         assert_eq!(classify(UseSiteKind::AsyncWith, both), None);
     }
 
     #[test]
     fn unknown_is_silent() {
-        for kind in [UseSiteKind::AsyncWith, UseSiteKind::With, UseSiteKind::AsyncFor, UseSiteKind::For, UseSiteKind::Await] {
+        for kind in
+            [UseSiteKind::AsyncWith, UseSiteKind::With, UseSiteKind::AsyncFor, UseSiteKind::For, UseSiteKind::Await]
+        {
             assert_eq!(classify(kind, Provided::Unknown), None);
         }
     }

@@ -104,10 +104,7 @@ impl Rule {
     /// Looks a rule up by code (`APM101`, any case) or name (`async-with-on-async-generator`).
     pub fn from_code_or_name(text: &str) -> Option<Rule> {
         let text = text.trim();
-        Rule::ALL
-            .iter()
-            .copied()
-            .find(|rule| rule.code().eq_ignore_ascii_case(text) || rule.name() == text)
+        Rule::ALL.iter().copied().find(|rule| rule.code().eq_ignore_ascii_case(text) || rule.name() == text)
     }
 
     /// Long-form documentation, printed by `asyncsense rule CODE`.
@@ -159,10 +156,7 @@ mod tests {
     #[test]
     fn lookup_by_code_or_name() {
         assert_eq!(Rule::from_code_or_name("apm101"), Some(Rule::AsyncWithOnAsyncGenerator));
-        assert_eq!(
-            Rule::from_code_or_name("async-with-on-async-generator"),
-            Some(Rule::AsyncWithOnAsyncGenerator)
-        );
+        assert_eq!(Rule::from_code_or_name("async-with-on-async-generator"), Some(Rule::AsyncWithOnAsyncGenerator));
         assert_eq!(Rule::from_code_or_name("APM999"), None);
     }
 }

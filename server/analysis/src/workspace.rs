@@ -76,7 +76,7 @@ impl WorkspaceIndex {
     /// Adds or replaces the module at `module.path`. Returns whether what it exports changed
     /// (new file, other names, or different top-level facts): dependents need a re-check then.
     pub fn insert(&self, module: Arc<IndexedModule>) -> bool {
-        let previous = self.by_path.insert(module.path.clone(), Arc::clone(&module));
+        let previous = self.get(&module.path);
         let changed = match &previous {
             Some(previous) => previous.names != module.names || !previous.facts.same_exports(&module.facts),
             None => true,
@@ -101,6 +101,7 @@ impl WorkspaceIndex {
                 }
             }
         }
+        self.by_path.insert(module.path.clone(), module);
         changed
     }
 
@@ -270,7 +271,10 @@ pub fn discover_python_files(roots: &[PathBuf]) -> Vec<PathBuf> {
                     if !is_skipped_directory(&path) {
                         stack.push(path);
                     }
-                } else if (file_type.is_file() || file_type.is_symlink()) && is_python_file(&path) && seen.insert(path.clone()) {
+                } else if (file_type.is_file() || file_type.is_symlink())
+                    && is_python_file(&path)
+                    && seen.insert(path.clone())
+                {
                     found.push(path);
                 }
             }

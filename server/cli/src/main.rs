@@ -1,1 +1,104 @@
-fn main() {}
+//! The `asyncsense` binary: `check` (command-line checker), `server` (stdio language server) and
+//! `rule` (rule documentation).
+
+mod check;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "asyncsense", version, about = "Catches async protocol mismatches in Python code")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check files or folders and report protocol mismatches.
+    Check(CheckArgs),
+    /// Run the language server over stdio.
+    Server {
+        /// Accepted for editor clients that append it (vscode-languageclient); stdio is the
+        /// only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
+    /// Print the documentation of a rule, by code (`APM101`) or name.
+    Rule { rule: String },
+}
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// Files or folders to check (default: the current folder).
+    paths: Vec<std::path::PathBuf>,
+    /// Apply safe fixes in place, then report what is left.
+    #[arg(long)]
+    fix: bool,
+    /// How to print findings.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    output_format: OutputFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+fn init_logging(default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ASYNCSENSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let is_usage_error = error.use_stderr();
+            let _ = error.print();
+            return if is_usage_error { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    match cli.command {
+        Command::Check(args) => {
+            init_logging("warn");
+            match check::run(&args) {
+                Ok(true) => ExitCode::from(1),
+                Ok(false) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("asyncsense: error: {error:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Server { stdio: _ } => {
+            init_logging("info");
+            match asyncsense_lsp::run_stdio() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("asyncsense: server error: {error:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Rule { rule } => match asyncsense_analysis::Rule::from_code_or_name(&rule) {
+            Some(rule) => {
+                print!("{}", rule.documentation());
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("asyncsense: error: unknown rule `{rule}` (try a code such as APM101)");
+                ExitCode::from(2)
+            }
+        },
+    }
+}

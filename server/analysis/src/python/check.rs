@@ -62,12 +62,7 @@ fn build_finding(
     let operand = excerpt(source.get(site.range.clone())?);
     let Provided::Known { kind, .. } = provided else { return None };
     let where_defined = origin.map(|origin| {
-        format!(
-            "`{}` at {}:{}",
-            origin.description,
-            display_path(&origin.path, context.display_root),
-            origin.line
-        )
+        format!("`{}` at {}:{}", origin.description, display_path(&origin.path, context.display_root), origin.line)
     });
     let related = origin
         .map(|origin| RelatedLocation {

@@ -9,9 +9,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use ruff_python_ast::visitor::{self, Visitor};
-use ruff_python_ast::{
-    self as ast, Expr, ExceptHandler, Parameters, Pattern, Stmt, StmtClassDef, StmtFunctionDef,
-};
+use ruff_python_ast::{self as ast, ExceptHandler, Expr, Parameters, Pattern, Stmt, StmtClassDef, StmtFunctionDef};
 use ruff_text_size::{Ranged, TextRange};
 
 use crate::line_index::LineIndex;
@@ -75,7 +73,11 @@ pub enum Binding {
     /// `import a.b` binds `a` to module `a`; `import a.b as m` binds `m` to module `a.b`.
     ImportModule(Box<str>),
     /// `from <level dots><module> import <name>`.
-    ImportFrom { module: Box<str>, level: u32, name: Box<str> },
+    ImportFrom {
+        module: Box<str>,
+        level: u32,
+        name: Box<str>,
+    },
     /// `x = <expr>` (or `x: T = <expr>`) with a single name target.
     Value(ValueExpr),
     /// The first parameter of a plain method: the instance of that class.
@@ -139,6 +141,7 @@ pub struct AttributeAssignment {
 
 /// Protocol dunders a class body defines. A dunder whose body only raises does not count.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[expect(clippy::struct_excessive_bools, reason = "one flag per protocol dunder reads better than a bit set")]
 pub struct Dunders {
     pub aenter: bool,
     pub aexit: bool,
@@ -270,7 +273,15 @@ impl ModuleFacts {
             let functions: Vec<_> = facts
                 .functions
                 .iter()
-                .map(|function| (function.name.clone(), function.is_async, function.is_generator, function.decorators.clone(), function.line))
+                .map(|function| {
+                    (
+                        function.name.clone(),
+                        function.is_async,
+                        function.is_generator,
+                        function.decorators.clone(),
+                        function.line,
+                    )
+                })
                 .collect();
             let classes: Vec<_> = facts
                 .classes
@@ -414,7 +425,7 @@ impl Extractor<'_> {
     }
 
     fn visit_parameter_defaults(&mut self, parameters: &Parameters) {
-        for parameter in parameters.iter() {
+        for parameter in parameters {
             if let Some(default) = parameter.default() {
                 self.visit_expr(default);
             }
@@ -522,7 +533,11 @@ impl Extractor<'_> {
             name_range,
             bases: class.bases().iter().map(ValueExpr::from_expr).collect(),
             has_keywords: !class.keywords().is_empty(),
-            decorators: class.decorator_list.iter().map(|decorator| ValueExpr::from_expr(&decorator.expression)).collect(),
+            decorators: class
+                .decorator_list
+                .iter()
+                .map(|decorator| ValueExpr::from_expr(&decorator.expression))
+                .collect(),
             scope,
             parent_scope,
             dunders,
@@ -540,13 +555,10 @@ impl Extractor<'_> {
     }
 
     fn in_async_function(&self) -> bool {
-        for frame in self.frames.iter().rev() {
-            match frame {
-                Frame::Function(id) => return self.facts.functions[*id as usize].is_async,
-                Frame::Barrier => return false,
-            }
+        match self.frames.last() {
+            Some(Frame::Function(id)) => self.facts.functions[*id as usize].is_async,
+            Some(Frame::Barrier) | None => false,
         }
-        false
     }
 
     fn add_use_site(&mut self, kind: UseSiteKind, operand: &Expr, shape: UseSiteShape) {
@@ -656,12 +668,11 @@ impl<'a> Visitor<'a> for Extractor<'_> {
             Stmt::Import(import) => {
                 for alias in &import.names {
                     let dotted = alias.name.as_str();
-                    match &alias.asname {
-                        Some(asname) => self.bind(asname.as_str(), Binding::ImportModule(dotted.into())),
-                        None => {
-                            let top = dotted.split('.').next().unwrap_or(dotted);
-                            self.bind(top, Binding::ImportModule(top.into()));
-                        }
+                    if let Some(asname) = &alias.asname {
+                        self.bind(asname.as_str(), Binding::ImportModule(dotted.into()));
+                    } else {
+                        let top = dotted.split('.').next().unwrap_or(dotted);
+                        self.bind(top, Binding::ImportModule(top.into()));
                     }
                 }
             }
@@ -677,7 +688,11 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                     let bound = alias.asname.as_ref().unwrap_or(&alias.name);
                     self.bind(
                         bound.as_str(),
-                        Binding::ImportFrom { module: module.clone(), level: import.level, name: alias.name.as_str().into() },
+                        Binding::ImportFrom {
+                            module: module.clone(),
+                            level: import.level,
+                            name: alias.name.as_str().into(),
+                        },
                     );
                 }
             }

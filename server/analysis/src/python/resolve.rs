@@ -173,7 +173,9 @@ impl<'a> Resolver<'a> {
     fn star_imported(&mut self, module: &Arc<IndexedModule>, name: &str) -> Option<Value> {
         let star_imports = module.facts.star_imports.clone();
         for (star_module, level) in &star_imports {
-            let Some(target) = absolute_module(module, star_module, *level, self.index) else { return Some(Value::Unknown) };
+            let Some(target) = absolute_module(module, star_module, *level, self.index) else {
+                return Some(Value::Unknown);
+            };
             match self.index.lookup(&target) {
                 Lookup::Found(target_module) => {
                     if let Some(value) = self.top_level(&target_module, name) {
@@ -275,19 +277,29 @@ impl<'a> Resolver<'a> {
     /// An attribute looked up on a class (or, with `on_instance`, on `self`): every source in
     /// the class and its workspace bases must agree. A base we cannot see into makes a missing
     /// attribute unknown rather than absent.
-    fn class_attribute(&mut self, module: &Arc<IndexedModule>, class_id: ClassId, attribute: &str, on_instance: bool) -> Value {
+    fn class_attribute(
+        &mut self,
+        module: &Arc<IndexedModule>,
+        class_id: ClassId,
+        attribute: &str,
+        on_instance: bool,
+    ) -> Value {
         let mut sources = Vec::new();
         let mut has_unknown_base = false;
         let mut pending = vec![(Arc::clone(module), class_id)];
         let mut visited = Vec::new();
         while let Some((class_module, id)) = pending.pop() {
-            if visited.iter().any(|(path, seen): &(PathBuf, ClassId)| *path == class_module.path && *seen == id) || !self.spend() {
+            if visited.iter().any(|(path, seen): &(PathBuf, ClassId)| *path == class_module.path && *seen == id)
+                || !self.spend()
+            {
                 continue;
             }
             visited.push((class_module.path.clone(), id));
             let Some(class) = class_module.facts.class(id) else { continue };
             let class = class.clone();
-            if let Some(bindings) = class_module.facts.scope(class.scope).and_then(|scope| scope.bindings.get(attribute)) {
+            if let Some(bindings) =
+                class_module.facts.scope(class.scope).and_then(|scope| scope.bindings.get(attribute))
+            {
                 for binding in bindings.clone() {
                     sources.push(self.binding_value(&class_module, class.scope, &binding));
                 }
@@ -457,8 +469,8 @@ fn join_module(base: &str, name: &str) -> String {
 fn relative_to(package: &str, name: &str, level: u32) -> Option<String> {
     let mut package = package.to_owned();
     for _ in 1..level {
-        let (parent, _) = package.rsplit_once('.')?;
-        package = parent.to_owned();
+        let parent_len = package.rfind('.')?;
+        package.truncate(parent_len);
     }
     if package.is_empty() {
         return (!name.is_empty()).then(|| name.to_owned());

@@ -84,7 +84,10 @@ fn core_shape_callable_attribute_from_another_module() {
 #[test]
 fn message_names_the_callee_and_its_definition() {
     let (findings, _) = analyse(&[
-        ("svc.py", "from app.db import get_session\n\nasync def f():\n    async with get_session() as s:\n        pass\n"),
+        (
+            "svc.py",
+            "from app.db import get_session\n\nasync def f():\n    async with get_session() as s:\n        pass\n",
+        ),
         ("app/db.py", AGEN),
     ]);
     let message = &findings[0].message;
@@ -121,7 +124,10 @@ fn dotted_import() {
 fn relative_import_and_reexport_through_package_init() {
     check(
         &[
-            ("pkg/sub/svc.py", "from .. import get_session\n\nasync def f():\n    async with get_session():\n        pass\n"),
+            (
+                "pkg/sub/svc.py",
+                "from .. import get_session\n\nasync def f():\n    async with get_session():\n        pass\n",
+            ),
             ("pkg/__init__.py", "from .db import get_session\n"),
             ("pkg/db.py", AGEN),
         ],
@@ -235,7 +241,10 @@ fn unknown_decorators_are_silent() {
 
 #[test]
 fn unresolved_import_is_silent() {
-    check_one("from somewhere_else import get_session\n\nasync def f():\n    async with get_session():\n        pass\n", "");
+    check_one(
+        "from somewhere_else import get_session\n\nasync def f():\n    async with get_session():\n        pass\n",
+        "",
+    );
 }
 
 #[test]
@@ -342,7 +351,8 @@ fn fixed(source: &str) -> Option<String> {
 
 #[test]
 fn swap_fix_rewrites_the_header_only() {
-    let source = format!("{AGEN}\nasync def f():\n    async with get_session() as session:\n        await session.commit()\n");
+    let source =
+        format!("{AGEN}\nasync def f():\n    async with get_session() as session:\n        await session.commit()\n");
     let after = fixed(&source).expect("a preferred fix");
     assert_eq!(
         after,
@@ -386,4 +396,3 @@ fn fixes_are_idempotent_on_the_fixture_shapes() {
         assert!(again.is_empty(), "no finding left: {again:?}");
     }
 }
-

@@ -1,0 +1,147 @@
+//! `asyncsense check`: index the project around the given paths, check the given files in
+//! parallel, print findings in a stable order, optionally apply safe fixes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use asyncsense_analysis::python::check::{check_module, CheckContext};
+use asyncsense_analysis::python::index_source;
+use asyncsense_analysis::workspace::{discover_python_files, project_root_of, read_source};
+use asyncsense_analysis::{apply_edits, parallel, Finding, IndexedModule, WorkspaceIndex};
+
+use crate::output::{self, FileReport};
+use crate::CheckArgs;
+
+/// How many rounds of fixes to apply before giving up (a fix may expose another finding).
+const MAX_FIX_ROUNDS: usize = 4;
+
+struct Project {
+    roots: Vec<PathBuf>,
+    index: WorkspaceIndex,
+    /// Sources of the files being checked (the ones the user named), by path.
+    sources: HashMap<PathBuf, String>,
+    targets: Vec<PathBuf>,
+}
+
+/// Runs the check; returns whether findings remain.
+pub fn run(args: &CheckArgs) -> Result<bool> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let requested = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let mut given = Vec::new();
+    for path in &requested {
+        if !path.exists() {
+            bail!("{} does not exist", path.display());
+        }
+        given.push(path.canonicalize().with_context(|| format!("cannot resolve {}", path.display()))?);
+    }
+
+    let mut project = load_project(&given);
+    let mut fixed_count = 0;
+    let mut findings = check_all(&project);
+    if args.fix {
+        for _ in 0..MAX_FIX_ROUNDS {
+            let applied = apply_fixes(&mut project, &findings)?;
+            if applied == 0 {
+                break;
+            }
+            fixed_count += applied;
+            findings = check_all(&project);
+        }
+    }
+
+    let reports: Vec<FileReport<'_>> = project
+        .targets
+        .iter()
+        .zip(&findings)
+        .filter(|(_, findings)| !findings.is_empty())
+        .filter_map(|(path, findings)| {
+            let source = project.sources.get(path)?;
+            Some(FileReport { display: display_path(path, &cwd), source, findings })
+        })
+        .collect();
+    let total: usize = reports.iter().map(|report| report.findings.len()).sum();
+    match args.output_format {
+        crate::OutputFormat::Text => output::print_text(&reports, fixed_count, args.fix)?,
+        crate::OutputFormat::Json => output::print_json(&reports)?,
+    }
+    Ok(total > 0)
+}
+
+fn display_path(path: &Path, cwd: &Path) -> String {
+    path.strip_prefix(cwd).unwrap_or(path).display().to_string()
+}
+
+/// Indexes every Python file of the projects around `given` and keeps the sources of the files
+/// the user asked about.
+fn load_project(given: &[PathBuf]) -> Project {
+    let roots: Vec<PathBuf> =
+        given.iter().map(|path| if path.is_dir() { path.clone() } else { project_root_of(path) }).collect();
+    let mut all_files = discover_python_files(&roots);
+    for path in given {
+        if path.is_file() && !all_files.contains(path) {
+            all_files.push(path.clone());
+        }
+    }
+    let is_target = |file: &Path| given.iter().any(|path| file == path || (path.is_dir() && file.starts_with(path)));
+
+    let index = WorkspaceIndex::new();
+    let loaded = parallel::map(&all_files, parallel::default_threads(), |path| match read_source(path) {
+        Ok(source) => {
+            let module = Arc::new(index_source(path, &source, &roots));
+            index.insert(module);
+            Some(source)
+        }
+        Err(error) => {
+            tracing::warn!("{error}");
+            None
+        }
+    });
+    let mut sources = HashMap::new();
+    let mut targets = Vec::new();
+    for (path, source) in all_files.into_iter().zip(loaded) {
+        if let Some(source) = source {
+            if is_target(&path) {
+                targets.push(path.clone());
+                sources.insert(path, source);
+            }
+        }
+    }
+    targets.sort();
+    Project { roots, index, sources, targets }
+}
+
+fn check_all(project: &Project) -> Vec<Vec<Finding>> {
+    let cwd = std::env::current_dir().ok();
+    let context = CheckContext { index: &project.index, display_root: cwd.as_deref() };
+    parallel::map(&project.targets, parallel::default_threads(), |path| {
+        let (Some(module), Some(source)) = (project.index.get(path), project.sources.get(path)) else {
+            return Vec::new();
+        };
+        check_module(&module, source, &context)
+    })
+}
+
+/// Applies the preferred safe fix of every finding, writes the files, re-indexes them.
+fn apply_fixes(project: &mut Project, findings: &[Vec<Finding>]) -> Result<usize> {
+    let mut applied_total = 0;
+    for (path, file_findings) in project.targets.iter().zip(findings) {
+        let edits: Vec<_> =
+            file_findings.iter().filter_map(Finding::preferred_fix).flat_map(|fix| fix.edits.iter().cloned()).collect();
+        if edits.is_empty() {
+            continue;
+        }
+        let Some(source) = project.sources.get(path) else { continue };
+        let (fixed, applied) = apply_edits(source, &edits);
+        if applied == 0 || fixed == *source {
+            continue;
+        }
+        std::fs::write(path, &fixed).with_context(|| format!("cannot write {}", path.display()))?;
+        let module: Arc<IndexedModule> = Arc::new(index_source(path, &fixed, &project.roots));
+        project.index.insert(module);
+        project.sources.insert(path.clone(), fixed);
+        applied_total += applied;
+    }
+    Ok(applied_total)
+}

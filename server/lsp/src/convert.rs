@@ -1,0 +1,134 @@
+//! Engine findings and fixes → LSP diagnostics and code actions. The only place that does it.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use asyncsense_analysis::{Edit, Finding, Fix, Severity};
+use ropey::Rope;
+use tower_lsp_server::ls_types::{
+    CodeAction, CodeActionKind, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
+    Position, Range, TextEdit, Uri, WorkspaceEdit,
+};
+
+use crate::position::{range_to_lsp, PositionEncoding};
+use crate::session::Session;
+
+pub const SOURCE: &str = "asyncsense";
+pub const FIX_ALL_KIND: &str = "source.fixAll.asyncsense";
+
+/// A related location in another file: its text comes from the open document or the disk; when
+/// neither is readable, the line of the definition still is known.
+fn related_range(
+    session: &Session,
+    path: &Path,
+    range: &std::ops::Range<usize>,
+    encoding: PositionEncoding,
+) -> Option<Range> {
+    let open = session
+        .documents
+        .iter()
+        .find(|entry| entry.value().path.as_deref() == Some(path))
+        .map(|entry| entry.value().rope.clone());
+    let rope = match open {
+        Some(rope) => rope,
+        None => Rope::from_str(&std::fs::read_to_string(path).ok()?),
+    };
+    Some(range_to_lsp(&rope, range, encoding))
+}
+
+pub fn diagnostic(session: &Session, finding: &Finding, rope: &Rope, encoding: PositionEncoding) -> Diagnostic {
+    let related_information = if session.settings().related_information || !finding.related.is_empty() {
+        let related: Vec<_> = finding
+            .related
+            .iter()
+            .filter_map(|related| {
+                let uri = Uri::from_file_path(&related.path)?;
+                let range = related_range(session, &related.path, &related.range, encoding)
+                    .unwrap_or(Range { start: Position::default(), end: Position::default() });
+                Some(DiagnosticRelatedInformation {
+                    location: Location { uri, range },
+                    message: related.message.clone(),
+                })
+            })
+            .collect();
+        (!related.is_empty()).then_some(related)
+    } else {
+        None
+    };
+    Diagnostic {
+        range: range_to_lsp(rope, &finding.range, encoding),
+        severity: Some(match finding.rule.severity() {
+            Severity::Error => DiagnosticSeverity::ERROR,
+            Severity::Warning => DiagnosticSeverity::WARNING,
+        }),
+        code: Some(NumberOrString::String(finding.rule.code().to_owned())),
+        code_description: None,
+        source: Some(SOURCE.to_owned()),
+        message: finding.message.clone(),
+        related_information,
+        tags: None,
+        data: None,
+    }
+}
+
+pub fn text_edits(edits: &[Edit], rope: &Rope, encoding: PositionEncoding) -> Vec<TextEdit> {
+    edits
+        .iter()
+        .map(|edit| TextEdit { range: range_to_lsp(rope, &edit.range, encoding), new_text: edit.content.clone() })
+        .collect()
+}
+
+fn workspace_edit(uri: &Uri, edits: Vec<TextEdit>) -> WorkspaceEdit {
+    WorkspaceEdit {
+        changes: Some(HashMap::from([(uri.clone(), edits)])),
+        document_changes: None,
+        change_annotations: None,
+    }
+}
+
+pub fn quick_fix(
+    uri: &Uri,
+    fix: &Fix,
+    preferred: bool,
+    diagnostic: Diagnostic,
+    rope: &Rope,
+    encoding: PositionEncoding,
+) -> CodeAction {
+    CodeAction {
+        title: fix.title.clone(),
+        kind: Some(CodeActionKind::QUICKFIX),
+        diagnostics: Some(vec![diagnostic]),
+        edit: Some(workspace_edit(uri, text_edits(&fix.edits, rope, encoding))),
+        command: None,
+        is_preferred: Some(preferred),
+        disabled: None,
+        data: None,
+    }
+}
+
+/// One action that applies every finding's preferred safe fix; overlapping edits are dropped so
+/// the result is always a valid edit.
+pub fn fix_all(uri: &Uri, findings: &[Finding], rope: &Rope, encoding: PositionEncoding) -> Option<CodeAction> {
+    let mut edits: Vec<Edit> =
+        findings.iter().filter_map(Finding::preferred_fix).flat_map(|fix| fix.edits.iter().cloned()).collect();
+    edits.sort_by_key(|edit| (edit.range.start, edit.range.end));
+    let mut kept: Vec<Edit> = Vec::with_capacity(edits.len());
+    for edit in edits {
+        if kept.last().is_none_or(|last| last.range.end <= edit.range.start) {
+            kept.push(edit);
+        }
+    }
+    if kept.is_empty() {
+        return None;
+    }
+    Some(CodeAction {
+        title: "Fix all safe asyncsense findings".to_owned(),
+        kind: Some(CodeActionKind::new(FIX_ALL_KIND)),
+        diagnostics: None,
+        edit: Some(workspace_edit(uri, text_edits(&kept, rope, encoding))),
+        command: None,
+        is_preferred: None,
+        disabled: None,
+        data: None,
+    })
+}

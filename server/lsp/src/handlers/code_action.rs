@@ -1,0 +1,80 @@
+//! `textDocument/codeAction`: quick fixes for the findings in range, and
+//! `source.fixAll.asyncsense` (safe fixes only). Fixes are recomputed from the current text,
+//! never re-derived from a diagnostic's message.
+
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::{CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse};
+
+use crate::convert::{self, FIX_ALL_KIND};
+use crate::handlers::blocking;
+use crate::position::range_from_lsp;
+use crate::server::Server;
+
+/// Whether the client's `only` filter admits actions of `kind` (a filter entry admits itself
+/// and every kind under it: `source` admits `source.fixAll.asyncsense`).
+fn admitted(only: Option<&[CodeActionKind]>, kind: &str) -> bool {
+    only.is_none_or(|only| {
+        only.iter().any(|wanted| {
+            let wanted = wanted.as_str();
+            kind == wanted || kind.strip_prefix(wanted).is_some_and(|rest| rest.starts_with('.'))
+        })
+    })
+}
+
+pub async fn code_action(server: &Server, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+    let uri = params.text_document.uri;
+    let Some(snapshot) = server.session.snapshot(&uri) else { return Ok(None) };
+    let session = server.session.clone();
+    let analysis = blocking("code action analysis", move || session.analyze(snapshot)).await?;
+    let encoding = server.session.encoding();
+    let rope = &analysis.snapshot.rope;
+    let only = params.context.only.as_deref();
+    let mut actions: CodeActionResponse = Vec::new();
+
+    if admitted(only, CodeActionKind::QUICKFIX.as_str()) {
+        let requested = range_from_lsp(rope, params.range, encoding);
+        for finding in &analysis.findings {
+            // Touching ranges count: a cursor at either end of the expression asks about it.
+            if finding.range.start > requested.end || finding.range.end < requested.start {
+                continue;
+            }
+            let diagnostic = convert::diagnostic(&server.session, finding, rope, encoding);
+            let preferred = finding.preferred_fix();
+            for fix in &finding.fixes {
+                let is_preferred = preferred.is_some_and(|preferred| std::ptr::eq(preferred, fix));
+                actions.push(CodeActionOrCommand::CodeAction(convert::quick_fix(
+                    &uri,
+                    fix,
+                    is_preferred,
+                    diagnostic.clone(),
+                    rope,
+                    encoding,
+                )));
+            }
+        }
+    }
+    // Fix-all is a source action: offered only when asked for by kind.
+    if only.is_some() && admitted(only, FIX_ALL_KIND) {
+        if let Some(action) = convert::fix_all(&uri, &analysis.findings, rope, encoding) {
+            actions.push(CodeActionOrCommand::CodeAction(action));
+        }
+    }
+    Ok(Some(actions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_filter_is_hierarchical() {
+        let source = [CodeActionKind::SOURCE];
+        assert!(admitted(Some(&source), FIX_ALL_KIND));
+        assert!(!admitted(Some(&source), "quickfix"));
+        let fix_all = [CodeActionKind::SOURCE_FIX_ALL];
+        assert!(admitted(Some(&fix_all), FIX_ALL_KIND));
+        assert!(!admitted(Some(&[CodeActionKind::new("source.fixAll.other")]), FIX_ALL_KIND));
+        assert!(admitted(None, "quickfix"));
+        assert!(!admitted(Some(&[CodeActionKind::new("sourc")]), FIX_ALL_KIND));
+    }
+}

@@ -1,0 +1,82 @@
+//! Diagnostics: analysis scheduled on every change and pushed (`publishDiagnostics`), or
+//! computed on request (`textDocument/diagnostic`). Results for an older version are dropped.
+
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::{
+    Diagnostic, DocumentDiagnosticParams, DocumentDiagnosticReport, DocumentDiagnosticReportResult,
+    FullDocumentDiagnosticReport, RelatedFullDocumentDiagnosticReport, Uri,
+};
+
+use crate::convert;
+use crate::handlers::blocking;
+use crate::server::Server;
+use crate::session::Analysis;
+
+fn to_diagnostics(server: &Server, analysis: &Analysis) -> Vec<Diagnostic> {
+    let encoding = server.session.encoding();
+    analysis
+        .findings
+        .iter()
+        .map(|finding| convert::diagnostic(&server.session, finding, &analysis.snapshot.rope, encoding))
+        .collect()
+}
+
+/// Analyses the current version of `uri` in the background; publishes when the client does not
+/// pull; re-checks other open documents when this one's exports changed.
+pub fn schedule(server: &Server, uri: Uri) {
+    let server = server.clone();
+    tokio::spawn(async move {
+        // Let a burst of queued edits land first: only the newest version is worth analysing.
+        tokio::task::yield_now().await;
+        let Some(snapshot) = server.session.snapshot(&uri) else { return };
+        let session = server.session.clone();
+        let Ok(analysis) = blocking("analysis", move || session.analyze(snapshot)).await else { return };
+        if server.session.current_version(&uri) != Some(analysis.snapshot.version) {
+            return;
+        }
+        if !server.session.settings().pull_diagnostics {
+            let diagnostics = to_diagnostics(&server, &analysis);
+            server.client.publish_diagnostics(uri.clone(), diagnostics, Some(analysis.snapshot.version)).await;
+        }
+        if analysis.exports_changed {
+            recheck_open_documents(&server, Some(&uri));
+        }
+    });
+}
+
+/// Re-analyses every open document except `except` (their imports may resolve differently).
+pub fn recheck_open_documents(server: &Server, except: Option<&Uri>) {
+    for uri in server.session.open_uris() {
+        if Some(&uri) != except {
+            schedule(server, uri);
+        }
+    }
+}
+
+/// Clears pushed diagnostics of a closed document.
+pub fn clear(server: &Server, uri: Uri) {
+    if server.session.settings().pull_diagnostics {
+        return;
+    }
+    let client = server.client.clone();
+    tokio::spawn(async move { client.publish_diagnostics(uri, Vec::new(), None).await });
+}
+
+pub async fn pull(server: &Server, params: DocumentDiagnosticParams) -> Result<DocumentDiagnosticReportResult> {
+    let uri = params.text_document.uri;
+    let items = match server.session.snapshot(&uri) {
+        Some(snapshot) => {
+            let session = server.session.clone();
+            let analysis = blocking("analysis", move || session.analyze(snapshot)).await?;
+            if analysis.exports_changed {
+                recheck_open_documents(server, Some(&uri));
+            }
+            to_diagnostics(server, &analysis)
+        }
+        None => Vec::new(),
+    };
+    Ok(DocumentDiagnosticReportResult::Report(DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport {
+        related_documents: None,
+        full_document_diagnostic_report: FullDocumentDiagnosticReport { result_id: None, items },
+    })))
+}

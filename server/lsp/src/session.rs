@@ -1,0 +1,147 @@
+//! Server state shared by all handlers, and the analysis of one document snapshot.
+//!
+//! Locking discipline: dashmap guards and the `RwLock`s here are held only inside synchronous
+//! code, never across an `.await`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use asyncsense_analysis::python::check::{check_module, CheckContext};
+use asyncsense_analysis::python::index_source;
+use asyncsense_analysis::{Finding, WorkspaceIndex};
+use dashmap::DashMap;
+use ropey::Rope;
+use tower_lsp_server::ls_types::Uri;
+
+use crate::document::{Document, Language};
+use crate::position::PositionEncoding;
+
+/// What the client told us at `initialize`.
+#[derive(Clone, Debug, Default)]
+#[expect(clippy::struct_excessive_bools, reason = "independent client capability flags")]
+pub struct ClientSettings {
+    pub encoding: PositionEncoding,
+    /// The client pulls diagnostics (`textDocument/diagnostic`); otherwise we push.
+    pub pull_diagnostics: bool,
+    pub work_done_progress: bool,
+    pub watch_files_dynamically: bool,
+    pub related_information: bool,
+}
+
+#[derive(Default)]
+pub struct Session {
+    pub documents: DashMap<Uri, Document>,
+    pub index: WorkspaceIndex,
+    /// The newest document version whose facts are in the index, per path: an analysis that
+    /// finishes late must not overwrite newer facts.
+    indexed_versions: DashMap<PathBuf, i32>,
+    settings: RwLock<ClientSettings>,
+    roots: RwLock<Vec<PathBuf>>,
+}
+
+/// An immutable view of a document to analyse off the executor (cloning a rope is O(1)).
+#[derive(Clone)]
+pub struct Snapshot {
+    pub uri: Uri,
+    pub version: i32,
+    pub rope: Rope,
+    pub language: Language,
+    pub path: Option<PathBuf>,
+}
+
+pub struct Analysis {
+    pub snapshot: Snapshot,
+    pub findings: Vec<Finding>,
+    /// The document's exported facts changed: other open documents may need a re-check.
+    pub exports_changed: bool,
+}
+
+pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
+    if uri.scheme().as_str() != "file" {
+        return None;
+    }
+    uri.to_file_path().map(std::borrow::Cow::into_owned)
+}
+
+impl Session {
+    pub fn settings(&self) -> ClientSettings {
+        self.settings.read().map(|settings| settings.clone()).unwrap_or_default()
+    }
+
+    pub fn set_settings(&self, settings: ClientSettings) {
+        if let Ok(mut current) = self.settings.write() {
+            *current = settings;
+        }
+    }
+
+    pub fn encoding(&self) -> PositionEncoding {
+        self.settings().encoding
+    }
+
+    pub fn roots(&self) -> Vec<PathBuf> {
+        self.roots.read().map(|roots| roots.clone()).unwrap_or_default()
+    }
+
+    pub fn set_roots(&self, roots: Vec<PathBuf>) {
+        if let Ok(mut current) = self.roots.write() {
+            *current = roots;
+        }
+    }
+
+    pub fn snapshot(&self, uri: &Uri) -> Option<Snapshot> {
+        let document = self.documents.get(uri)?;
+        Some(Snapshot {
+            uri: uri.clone(),
+            version: document.version,
+            rope: document.rope.clone(),
+            language: document.language,
+            path: document.path.clone(),
+        })
+    }
+
+    pub fn current_version(&self, uri: &Uri) -> Option<i32> {
+        self.documents.get(uri).map(|document| document.version)
+    }
+
+    pub fn open_uris(&self) -> Vec<Uri> {
+        self.documents.iter().map(|entry| entry.key().clone()).collect()
+    }
+
+    pub fn is_open_path(&self, path: &Path) -> bool {
+        self.documents.iter().any(|entry| entry.value().path.as_deref() == Some(path))
+    }
+
+    /// Puts facts for `path` into the index unless newer ones are already there.
+    fn index_versioned(&self, path: &Path, version: i32, module: Arc<asyncsense_analysis::IndexedModule>) -> bool {
+        let mut newest = self.indexed_versions.entry(path.to_path_buf()).or_insert(i32::MIN);
+        if version < *newest {
+            return false;
+        }
+        *newest = version;
+        self.index.insert(module)
+    }
+
+    /// Forgets the editor's version of `path` (on close): the file on disk is the truth again.
+    pub fn forget_versions(&self, path: &Path) {
+        self.indexed_versions.remove(path);
+    }
+
+    /// Parses, indexes and checks a snapshot. CPU-bound: call it off the async executor.
+    pub fn analyze(&self, snapshot: Snapshot) -> Analysis {
+        if snapshot.language != Language::Python {
+            return Analysis { snapshot, findings: Vec::new(), exports_changed: false };
+        }
+        let text = snapshot.rope.to_string();
+        let roots = self.roots();
+        let path =
+            snapshot.path.clone().unwrap_or_else(|| PathBuf::from(format!("/untitled/{}.py", snapshot.uri.path())));
+        let module = Arc::new(index_source(&path, &text, &roots));
+        // Untitled buffers are checked but not importable, so they stay out of the index.
+        let exports_changed =
+            snapshot.path.is_some() && self.index_versioned(&path, snapshot.version, Arc::clone(&module));
+        let display_root = roots.first().cloned();
+        let context = CheckContext { index: &self.index, display_root: display_root.as_deref() };
+        let findings = check_module(&module, &text, &context);
+        Analysis { snapshot, findings, exports_changed }
+    }
+}
