@@ -1,7 +1,7 @@
 //! Engine findings and fixes → LSP diagnostics and code actions. The only place that does it.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use asyncsense_analysis::{Edit, Finding, Fix, Severity};
 use ropey::Rope;
@@ -16,34 +16,48 @@ use crate::session::Session;
 pub const SOURCE: &str = "asyncsense";
 pub const FIX_ALL_KIND: &str = "source.fixAll.asyncsense";
 
-/// A related location in another file: its text comes from the open document or the disk; when
-/// neither is readable, the line of the definition still is known.
-fn related_range(
-    session: &Session,
-    path: &Path,
-    range: &std::ops::Range<usize>,
-    encoding: PositionEncoding,
-) -> Option<Range> {
-    let open = session
-        .documents
-        .iter()
-        .find(|entry| entry.value().path.as_deref() == Some(path))
-        .map(|entry| entry.value().rope.clone());
-    let rope = match open {
-        Some(rope) => rope,
-        None => Rope::from_str(&std::fs::read_to_string(path).ok()?),
-    };
-    Some(range_to_lsp(&rope, range, encoding))
+/// Texts of the files that related locations point into, loaded once per batch of diagnostics:
+/// from the open document when there is one, else from disk.
+#[derive(Default)]
+pub struct RelatedTexts {
+    texts: HashMap<PathBuf, Option<Rope>>,
 }
 
-pub fn diagnostic(session: &Session, finding: &Finding, rope: &Rope, encoding: PositionEncoding) -> Diagnostic {
-    let related_information = if session.settings().related_information || !finding.related.is_empty() {
+impl RelatedTexts {
+    fn range(
+        &mut self,
+        session: &Session,
+        path: &Path,
+        range: &std::ops::Range<usize>,
+        encoding: PositionEncoding,
+    ) -> Option<Range> {
+        let rope = self.texts.entry(path.to_path_buf()).or_insert_with(|| {
+            let open = session
+                .documents
+                .iter()
+                .find(|entry| entry.value().path.as_deref() == Some(path))
+                .map(|entry| entry.value().rope.clone());
+            open.or_else(|| std::fs::read_to_string(path).ok().map(|text| Rope::from_str(&text)))
+        });
+        rope.as_ref().map(|rope| range_to_lsp(rope, range, encoding))
+    }
+}
+
+pub fn diagnostic(
+    session: &Session,
+    related_texts: &mut RelatedTexts,
+    finding: &Finding,
+    rope: &Rope,
+    encoding: PositionEncoding,
+) -> Diagnostic {
+    let related_information = if !finding.related.is_empty() {
         let related: Vec<_> = finding
             .related
             .iter()
             .filter_map(|related| {
                 let uri = Uri::from_file_path(&related.path)?;
-                let range = related_range(session, &related.path, &related.range, encoding)
+                let range = related_texts
+                    .range(session, &related.path, &related.range, encoding)
                     .unwrap_or(Range { start: Position::default(), end: Position::default() });
                 Some(DiagnosticRelatedInformation {
                     location: Location { uri, range },

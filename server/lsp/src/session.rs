@@ -18,14 +18,13 @@ use crate::position::PositionEncoding;
 
 /// What the client told us at `initialize`.
 #[derive(Clone, Debug, Default)]
-#[expect(clippy::struct_excessive_bools, reason = "independent client capability flags")]
+
 pub struct ClientSettings {
     pub encoding: PositionEncoding,
     /// The client pulls diagnostics (`textDocument/diagnostic`); otherwise we push.
     pub pull_diagnostics: bool,
     pub work_done_progress: bool,
     pub watch_files_dynamically: bool,
-    pub related_information: bool,
 }
 
 #[derive(Default)]

@@ -30,6 +30,7 @@ pub async fn code_action(server: &Server, params: CodeActionParams) -> Result<Op
     let rope = &analysis.snapshot.rope;
     let only = params.context.only.as_deref();
     let mut actions: CodeActionResponse = Vec::new();
+    let mut related_texts = convert::RelatedTexts::default();
 
     if admitted(only, CodeActionKind::QUICKFIX.as_str()) {
         let requested = range_from_lsp(rope, params.range, encoding);
@@ -38,7 +39,7 @@ pub async fn code_action(server: &Server, params: CodeActionParams) -> Result<Op
             if finding.range.start > requested.end || finding.range.end < requested.start {
                 continue;
             }
-            let diagnostic = convert::diagnostic(&server.session, finding, rope, encoding);
+            let diagnostic = convert::diagnostic(&server.session, &mut related_texts, finding, rope, encoding);
             let preferred = finding.preferred_fix();
             for fix in &finding.fixes {
                 let is_preferred = preferred.is_some_and(|preferred| std::ptr::eq(preferred, fix));

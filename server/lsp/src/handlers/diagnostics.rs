@@ -14,10 +14,13 @@ use crate::session::Analysis;
 
 fn to_diagnostics(server: &Server, analysis: &Analysis) -> Vec<Diagnostic> {
     let encoding = server.session.encoding();
+    let mut related_texts = convert::RelatedTexts::default();
     analysis
         .findings
         .iter()
-        .map(|finding| convert::diagnostic(&server.session, finding, &analysis.snapshot.rope, encoding))
+        .map(|finding| {
+            convert::diagnostic(&server.session, &mut related_texts, finding, &analysis.snapshot.rope, encoding)
+        })
         .collect()
 }
 

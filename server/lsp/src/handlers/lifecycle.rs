@@ -27,10 +27,6 @@ pub fn initialize(server: &Server, params: &InitializeParams) -> InitializeResul
             .and_then(|workspace| workspace.did_change_watched_files.as_ref())
             .and_then(|watched| watched.dynamic_registration)
             .unwrap_or(false),
-        related_information: text_document
-            .and_then(|text| text.publish_diagnostics.as_ref())
-            .and_then(|publish| publish.related_information)
-            .unwrap_or(false),
     };
     tracing::info!(
         "client {:?}: encoding {encoding:?}, {} diagnostics",

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Edit → diagnostics latency of the language server on a generated 5,000-line file.
+
+Usage: python3 tests/bench/lsp_latency.py [path/to/asyncsense] [--edits N]
+
+Starts `asyncsense server` over stdio (push diagnostics, UTF-16), opens a generated module
+with an async generator and ~600 use sites, then types N single-character edits one at a
+time, each time waiting for the publishDiagnostics of that exact version. Prints p50/p90/p99
+and the machine's load. Standard library only; a measurement, not a test.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def generate(lines_wanted=5000):
+    out = ["import contextlib", "", "", "async def get_session():", "    yield 1", ""]
+    idx = 0
+    while len(out) < lines_wanted - 12:
+        # One class in fifty has the bug; the rest iterate correctly.
+        keyword = "async with self.factory() as session:" if idx % 50 == 0 else "async for session in self.factory():"
+        out += [
+            f"class Service{idx}:",
+            "    def __init__(self):",
+            "        self.factory = get_session",
+            "",
+            f"    async def run{idx}(self, items):",
+            f"        {keyword}",
+            "            for item in items:",
+            "                await session.handle(item)",
+            "",
+            "",
+        ]
+        idx += 1
+    out += ["", "# typing happens here: "]
+    return "\n".join(out) + "\n"
+
+
+class Client:
+    def __init__(self, binary, root):
+        self.proc = subprocess.Popen(
+            [binary, "server", "--stdio"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        self.next_id = 0
+        self.root = root
+
+    def send(self, message):
+        body = json.dumps(message).encode()
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.proc.stdin.flush()
+
+    def receive(self):
+        length = None
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("server closed stdout")
+            line = line.strip()
+            if not line:
+                break
+            name, value = line.decode().split(":", 1)
+            if name.lower() == "content-length":
+                length = int(value)
+        return json.loads(self.proc.stdout.read(length))
+
+    def request(self, method, params):
+        self.next_id += 1
+        self.send({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params})
+        while True:
+            message = self.receive()
+            if message.get("id") == self.next_id and "method" not in message:
+                return message
+
+    def notify(self, method, params):
+        self.send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def wait_publish(self, uri, version):
+        while True:
+            message = self.receive()
+            if message.get("method") == "textDocument/publishDiagnostics":
+                params = message["params"]
+                if params["uri"] == uri and params.get("version") == version:
+                    return params["diagnostics"]
+
+
+def main():
+    args = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
+    binary = args[0] if args else os.path.join(os.path.dirname(__file__), "..", "..", "target", "release", "asyncsense")
+    edits = 300
+    if "--edits" in sys.argv:
+        edits = int(sys.argv[sys.argv.index("--edits") + 1])
+    root = tempfile.mkdtemp(prefix="asyncsense-bench-")
+    text = generate()
+    path = os.path.join(root, "big.py")
+    with open(path, "w") as handle:
+        handle.write(text)
+    uri = "file://" + path
+    client = Client(binary, root)
+    client.request("initialize", {"processId": None, "rootUri": "file://" + root, "capabilities": {}})
+    client.notify("initialized", {})
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}})
+    first = client.wait_publish(uri, 1)
+    last_line = text.count("\n") - 1
+    column = len(text.splitlines()[-1])
+    samples = []
+    for version in range(2, edits + 2):
+        start = time.perf_counter()
+        client.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": uri, "version": version},
+                "contentChanges": [
+                    {
+                        "range": {"start": {"line": last_line, "character": column}, "end": {"line": last_line, "character": column}},
+                        "text": "x",
+                    }
+                ],
+            },
+        )
+        diagnostics = client.wait_publish(uri, version)
+        samples.append((time.perf_counter() - start) * 1000)
+        column += 1
+        assert len(diagnostics) == len(first), "diagnostics changed while typing in a comment"
+    client.request("shutdown", None)
+    client.notify("exit", None)
+    client.proc.wait(timeout=10)
+    samples.sort()
+
+    def pct(p):
+        return samples[min(len(samples) - 1, int(len(samples) * p))]
+
+    print(f"file: {text.count(chr(10))} lines, {len(text)} bytes, {len(first)} diagnostics")
+    print(f"edits: {len(samples)}  p50 {pct(0.5):.2f} ms  p90 {pct(0.9):.2f} ms  p99 {pct(0.99):.2f} ms  max {samples[-1]:.2f} ms  mean {statistics.mean(samples):.2f} ms")
+    print(f"load average: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
