@@ -50,25 +50,18 @@ pub fn diagnostic(
     rope: &Rope,
     encoding: PositionEncoding,
 ) -> Diagnostic {
-    let related_information = if !finding.related.is_empty() {
-        let related: Vec<_> = finding
-            .related
-            .iter()
-            .filter_map(|related| {
-                let uri = Uri::from_file_path(&related.path)?;
-                let range = related_texts
-                    .range(session, &related.path, &related.range, encoding)
-                    .unwrap_or(Range { start: Position::default(), end: Position::default() });
-                Some(DiagnosticRelatedInformation {
-                    location: Location { uri, range },
-                    message: related.message.clone(),
-                })
-            })
-            .collect();
-        (!related.is_empty()).then_some(related)
-    } else {
-        None
-    };
+    let related: Vec<_> = finding
+        .related
+        .iter()
+        .filter_map(|related| {
+            let uri = Uri::from_file_path(&related.path)?;
+            let range = related_texts
+                .range(session, &related.path, &related.range, encoding)
+                .unwrap_or(Range { start: Position::default(), end: Position::default() });
+            Some(DiagnosticRelatedInformation { location: Location { uri, range }, message: related.message.clone() })
+        })
+        .collect();
+    let related_information = (!related.is_empty()).then_some(related);
     Diagnostic {
         range: range_to_lsp(rope, &finding.range, encoding),
         severity: Some(match finding.rule.severity() {
