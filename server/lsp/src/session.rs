@@ -120,6 +120,16 @@ impl Session {
         self.index.insert(module)
     }
 
+    /// Puts facts read from disk into the index, unless the editor has the file open (its text
+    /// wins while it is open). Returns whether the exports changed.
+    pub fn index_from_disk(&self, module: Arc<asyncsense_analysis::IndexedModule>) -> bool {
+        // Holding the entry makes the check and the insert atomic with `index_versioned`.
+        match self.indexed_versions.entry(module.path.clone()) {
+            dashmap::Entry::Occupied(_) => false,
+            dashmap::Entry::Vacant(_) => self.index.insert(module),
+        }
+    }
+
     /// Forgets the editor's version of `path` (on close): the file on disk is the truth again.
     pub fn forget_versions(&self, path: &Path) {
         self.indexed_versions.remove(path);

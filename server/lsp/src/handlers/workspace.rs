@@ -16,6 +16,9 @@ use crate::session::{uri_to_path, Session};
 /// Files per batch between two progress reports.
 const BATCH: usize = 256;
 
+/// How long indexing waits for the client to accept a progress token.
+const PROGRESS_TOKEN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Indexes `paths` from disk (skipping open documents); returns whether any exports changed.
 fn index_paths(session: &Session, paths: &[PathBuf]) -> bool {
     let roots = session.roots();
@@ -24,7 +27,7 @@ fn index_paths(session: &Session, paths: &[PathBuf]) -> bool {
             return false;
         }
         match read_source(path) {
-            Ok(source) => session.index.insert(Arc::new(index_source(path, &source, &roots))),
+            Ok(source) => session.index_from_disk(Arc::new(index_source(path, &source, &roots))),
             Err(error) => {
                 tracing::warn!("{error}");
                 session.index.remove(path)
@@ -42,18 +45,42 @@ pub fn start_indexing(server: &Server) {
             return;
         }
         let started = std::time::Instant::now();
-        let Ok(files) = tokio::task::spawn_blocking(move || discover_python_files(&roots)).await else { return };
-        let progress = if server.session.settings().work_done_progress {
+        let discovery = tokio::task::spawn_blocking(move || discover_python_files(&roots));
+        // Progress needs a token the client has accepted. Ask while the files are being found,
+        // and never let a client that does not answer hold up indexing.
+        let token = server.session.settings().work_done_progress.then(|| {
             let token = ProgressToken::String("asyncsense/indexing".to_owned());
-            match server.client.create_work_done_progress(token.clone()).await {
-                Ok(()) => Some(server.client.progress(token, "asyncsense: indexing").with_percentage(0).begin().await),
-                Err(error) => {
-                    tracing::warn!("client refused a progress token: {error}");
-                    None
-                }
+            let client = server.client.clone();
+            let request_token = token.clone();
+            let created = tokio::time::timeout(PROGRESS_TOKEN_WAIT, async move {
+                client.create_work_done_progress(request_token).await
+            });
+            (token, created)
+        });
+        let (files, token) = match token {
+            Some((token, created)) => {
+                let (files, created) = tokio::join!(discovery, created);
+                let token = match created {
+                    Ok(Ok(())) => Some(token),
+                    Ok(Err(error)) => {
+                        tracing::warn!("client refused a progress token: {error}");
+                        None
+                    }
+                    Err(_) => {
+                        tracing::warn!(
+                            "client did not answer window/workDoneProgress/create; indexing without progress"
+                        );
+                        None
+                    }
+                };
+                (files, token)
             }
-        } else {
-            None
+            None => (discovery.await, None),
+        };
+        let Ok(files) = files else { return };
+        let progress = match token {
+            Some(token) => Some(server.client.progress(token, "asyncsense: indexing").with_percentage(0).begin().await),
+            None => None,
         };
         let total = files.len().max(1);
         let mut done = 0;

@@ -1,0 +1,143 @@
+//! End-to-end tests of `asyncsense check` (and the small subcommands) against the real binary.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use asyncsense_tests::{server_binary, workspace_root};
+use serde_json::Value;
+
+fn fixture() -> PathBuf {
+    workspace_root().join("tests/fixtures/fastapi_app")
+}
+
+fn run(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(server_binary()).current_dir(cwd).args(args).output().expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A fresh copy of a directory tree in a temporary folder.
+fn copy_tree(from: &Path) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let to = std::env::temp_dir().join(format!(
+        "asyncsense-cli-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = fs::remove_dir_all(&to);
+    copy_dir(from, &to);
+    to
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for entry in fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn reports_the_core_bug_with_its_fix_and_exit_status_one() {
+    let output = run(&fixture(), &["check"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let first = text.lines().next().expect("a finding line");
+    assert!(
+        first.starts_with("app/services/users.py:16:20: APM101 `self.db_session_factory()` is an async generator"),
+        "{text}"
+    );
+    assert!(first.contains("`async def get_session` at app/db.py:11"), "{text}");
+    assert!(text.contains("  help: Swap the scope guard for stream iteration"), "{text}");
+    assert!(text.contains("Found 1 finding (1 fixable with `--fix`)."), "{text}");
+    // The correct use of the generator (FastAPI `Depends(get_session)`) and the generator's own
+    // `async with SessionLocal()` (an unresolved library call) are not findings.
+    assert_eq!(text.matches("APM101").count(), 1, "{text}");
+}
+
+#[test]
+fn a_single_file_resolves_its_imports_from_the_project_root() {
+    let output = run(&fixture(), &["check", "app/services/users.py"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(stdout(&output).contains("app/services/users.py:16:20: APM101"));
+    let clean = run(&fixture(), &["check", "app/main.py"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+    assert!(stdout(&clean).contains("All checks passed!"));
+}
+
+#[test]
+fn json_output_has_the_documented_shape() {
+    let output = run(&fixture(), &["check", "--output-format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let findings: Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
+    let findings = findings.as_array().expect("an array");
+    assert_eq!(findings.len(), 1);
+    let finding = &findings[0];
+    assert_eq!(finding["code"], "APM101");
+    assert_eq!(finding["name"], "async-with-on-async-generator");
+    assert_eq!(finding["severity"], "error");
+    assert_eq!(finding["filename"], "app/services/users.py");
+    assert_eq!(finding["location"], serde_json::json!({"row": 16, "column": 20}));
+    assert_eq!(finding["end_location"], serde_json::json!({"row": 16, "column": 45}));
+    let fix = &finding["fix"];
+    assert_eq!(fix["applicability"], "safe");
+    assert_eq!(fix["edits"][0]["content"], "async for session in self.db_session_factory()");
+    assert_eq!(fix["edits"][0]["location"], serde_json::json!({"row": 16, "column": 9}));
+}
+
+#[test]
+fn fix_rewrites_the_file_and_is_idempotent() {
+    let project = copy_tree(&fixture());
+    let output = run(&project, &["check", "--fix"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains("Fixed 1 finding."), "{text}");
+    let fixed = fs::read_to_string(project.join("app/services/users.py")).expect("read");
+    assert!(fixed.contains("        async for session in self.db_session_factory():\n"), "{fixed}");
+    assert!(fixed.contains("            return await session.get(User, user_id)\n"), "body unchanged: {fixed}");
+    let again = run(&project, &["check", "--fix"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(fs::read_to_string(project.join("app/services/users.py")).expect("read"), fixed);
+    let _ = fs::remove_dir_all(project);
+}
+
+#[test]
+fn unreadable_sources_are_skipped_with_a_warning() {
+    let project = copy_tree(&fixture());
+    fs::write(project.join("app/latin1.py"), b"name = '\xe9t\xe9'\n").expect("write");
+    let output = run(&project, &["check"]);
+    assert_eq!(output.status.code(), Some(1), "the other files are still checked");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("latin1.py is not valid UTF-8"), "{stderr}");
+    let _ = fs::remove_dir_all(project);
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    let missing = run(&fixture(), &["check", "no/such/path"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no/such/path does not exist"));
+    let bad_flag = run(&fixture(), &["check", "--output-format", "xml"]);
+    assert_eq!(bad_flag.status.code(), Some(2));
+    let unknown_rule = run(&fixture(), &["rule", "APM999"]);
+    assert_eq!(unknown_rule.status.code(), Some(2));
+}
+
+#[test]
+fn version_and_rule_documentation() {
+    let version = run(&fixture(), &["--version"]);
+    assert_eq!(version.status.code(), Some(0));
+    assert!(stdout(&version).starts_with("asyncsense "));
+    let rule = run(&fixture(), &["rule", "async-with-on-async-generator"]);
+    assert_eq!(rule.status.code(), Some(0));
+    assert!(stdout(&rule).starts_with("APM101 (async-with-on-async-generator)"));
+}
