@@ -13,6 +13,7 @@ mod handlers;
 mod position;
 mod server;
 mod session;
+mod transport;
 
 pub use position::PositionEncoding;
 
@@ -26,8 +27,11 @@ pub fn run_stdio() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        let stdio = transport::stdio();
         let (service, socket) = tower_lsp_server::LspService::new(server::Server::new);
-        tower_lsp_server::Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service).await;
+        tower_lsp_server::Server::new(stdio.input, stdio.output, socket).serve(service).await;
+        // tower-lsp's output stream is gone now; let the writer flush what is queued.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), stdio.writer).await;
     });
     // Background tasks (indexing, analyses) must not keep the process alive after `exit`.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
