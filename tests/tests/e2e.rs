@@ -744,7 +744,7 @@ fn unknown_request_method_is_answered_with_method_not_found() {
 /// Beyond the written contract: a well-framed body that is not JSON should be
 /// answered with a parse error (JSON-RPC 2.0), not end the session.
 /// tower-lsp-server alone stops reading after a frame it cannot decode (tokio-util's
-/// FramedRead ends after a decoder error); the server's transport gate answers such frames
+/// `FramedRead` ends after a decoder error); the server's transport gate answers such frames
 /// itself and keeps the session going.
 #[test]
 fn malformed_json_body_does_not_kill_the_server() {
