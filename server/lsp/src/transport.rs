@@ -129,10 +129,7 @@ async fn read_client<R: AsyncRead + Unpin>(
 async fn read_server(from_server: DuplexStream, frames: mpsc::UnboundedSender<Vec<u8>>) {
     let mut reader = BufReader::new(from_server);
     loop {
-        let length = match read_headers(&mut reader).await {
-            Ok(Some(length)) => length,
-            Ok(None) | Err(_) => break,
-        };
+        let Ok(Some(length)) = read_headers(&mut reader).await else { break };
         let mut body = vec![0; length];
         if reader.read_exact(&mut body).await.is_err() {
             break;
