@@ -711,8 +711,17 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 }
                 self.visit_expr(&assign.annotation);
                 match &*assign.target {
-                    // A bare annotation (`x: T`) still makes the name local; value unknown.
-                    Expr::Name(name) if assign.value.is_none() => self.bind(name.id.as_str(), Binding::Opaque),
+                    // A bare annotation (`x: T`) binds nothing at runtime. In a function it still
+                    // makes the name local (its value is unknown there); in a module or class
+                    // body it is only a declaration, such as the type of an instance attribute.
+                    Expr::Name(name) if assign.value.is_none() => {
+                        let kind = self.facts.scopes[self.current_scope() as usize].kind;
+                        if matches!(kind, ScopeKind::Function(_) | ScopeKind::Anonymous) {
+                            self.bind(name.id.as_str(), Binding::Opaque);
+                        }
+                    }
+                    // `self.x: T` without a value declares, it does not assign.
+                    Expr::Attribute(_) if assign.value.is_none() => {}
                     target => self.bind_target(target, assign.value.as_deref()),
                 }
                 self.visit_expr(&assign.target);

@@ -156,6 +156,26 @@ fn attribute_assigned_in_a_workspace_base_class() {
 }
 
 #[test]
+fn annotated_attribute_declarations_are_not_sources() {
+    check_one(
+        &format!(
+            "from typing import Callable\n{AGEN}\nclass Service:\n    factory: Callable\n\n    def __init__(self):\n        self.other: Callable\n        self.factory = get_session\n\n    async def run(self):\n        async with self.factory():\n            pass\n"
+        ),
+        "13:20 APM101 `self.factory()`",
+    );
+}
+
+#[test]
+fn class_level_default_and_instance_assignment_disagree() {
+    check_one(
+        &format!(
+            "{AGEN}\nclass Service:\n    factory = None\n\n    def __init__(self):\n        self.factory = get_session\n\n    async def run(self):\n        async with self.factory():\n            pass\n"
+        ),
+        "",
+    );
+}
+
+#[test]
 fn instance_of_an_async_iterable_class() {
     check_one(
         "class Rows:\n    def __aiter__(self):\n        return self\n\n    async def __anext__(self):\n        raise StopAsyncIteration\n\nasync def f():\n    async with Rows() as rows:\n        pass\n",
