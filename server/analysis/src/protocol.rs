@@ -114,6 +114,8 @@ pub enum ValueKind {
     Instance,
     /// An object made by a context-manager decorator (`@asynccontextmanager`, `@contextmanager`).
     DecoratedContextManager,
+    /// A value whose protocol comes from a type annotation (`-> AsyncIterator[T]`).
+    Declared,
 }
 
 impl ValueKind {
@@ -125,6 +127,7 @@ impl ValueKind {
             ValueKind::Generator => "a generator",
             ValueKind::Instance => "an instance",
             ValueKind::DecoratedContextManager => "a context manager",
+            ValueKind::Declared => "a value declared",
         }
     }
 }
@@ -133,13 +136,28 @@ impl ValueKind {
 /// and unknown values never produce findings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Provided {
-    Known { kind: ValueKind, capabilities: CapabilitySet },
+    Known {
+        kind: ValueKind,
+        capabilities: CapabilitySet,
+        /// For an awaitable: what awaiting it gives, when known (`async def f() -> Conn`).
+        awaits_to: Option<CapabilitySet>,
+    },
     Unknown,
 }
 
 impl Provided {
     pub const fn known(kind: ValueKind, capabilities: CapabilitySet) -> Provided {
-        Provided::Known { kind, capabilities }
+        Provided::Known { kind, capabilities, awaits_to: None }
+    }
+
+    #[must_use]
+    pub const fn awaiting_to(self, result: CapabilitySet) -> Provided {
+        match self {
+            Provided::Known { kind, capabilities, .. } => {
+                Provided::Known { kind, capabilities, awaits_to: Some(result) }
+            }
+            Provided::Unknown => Provided::Unknown,
+        }
     }
 }
 
@@ -177,21 +195,48 @@ impl UseSiteKind {
     }
 }
 
-/// One row of the mismatch table: at a `use_site`, a value that lacks the required capability
-/// and provides `provides_any` (at least one of them) is reported under `rule`.
+/// What a row of the mismatch table asks of the provided value (besides lacking the capability
+/// the use site requires).
+#[derive(Debug)]
+pub enum Provides {
+    /// At least one of these capabilities.
+    AnyOf(CapabilitySet),
+    /// Anything at all: every known value lacking the capability is a mismatch.
+    Anything,
+    /// An awaitable whose awaited result has the required capability (the `await` is missing).
+    AwaitedHasRequired,
+}
+
+/// One row of the mismatch table: at `use_site`, a value that lacks the required capability
+/// and matches `provides` is reported under `rule`.
 #[derive(Debug)]
 pub struct Mismatch {
     pub use_site: UseSiteKind,
-    pub provides_any: CapabilitySet,
+    pub provides: Provides,
     pub rule: Rule,
 }
 
-/// The mismatch table. Rows are tried in order; the first that matches wins.
-pub static MISMATCHES: &[Mismatch] = &[Mismatch {
-    use_site: UseSiteKind::AsyncWith,
-    provides_any: CapabilitySet::of(&[Capability::AsyncIter]),
-    rule: Rule::AsyncWithOnAsyncGenerator,
-}];
+const fn row(use_site: UseSiteKind, provides: Provides, rule: Rule) -> Mismatch {
+    Mismatch { use_site, provides, rule }
+}
+
+const fn any_of(capabilities: &[Capability]) -> Provides {
+    Provides::AnyOf(CapabilitySet::of(capabilities))
+}
+
+/// The mismatch table. Rows are tried in order; the first that matches wins, so the more
+/// specific diagnosis comes first (a missing `await` before "a coroutine is not iterable").
+pub static MISMATCHES: &[Mismatch] = &[
+    row(UseSiteKind::AsyncWith, Provides::AwaitedHasRequired, Rule::MissingAwait),
+    row(UseSiteKind::AsyncFor, Provides::AwaitedHasRequired, Rule::MissingAwait),
+    row(UseSiteKind::AsyncWith, any_of(&[Capability::AsyncIter]), Rule::AsyncWithOnAsyncGenerator),
+    row(UseSiteKind::AsyncWith, any_of(&[Capability::Cm]), Rule::AsyncWithOnSyncContextManager),
+    row(UseSiteKind::AsyncFor, any_of(&[Capability::AsyncCm]), Rule::AsyncForOnAsyncContextManager),
+    row(UseSiteKind::AsyncFor, any_of(&[Capability::Iter]), Rule::AsyncForOnSyncIterable),
+    row(UseSiteKind::With, any_of(&[Capability::AsyncCm, Capability::AsyncIter]), Rule::WithOnAsyncObject),
+    row(UseSiteKind::For, any_of(&[Capability::AsyncIter]), Rule::ForOnAsyncIterable),
+    row(UseSiteKind::Await, Provides::Anything, Rule::AwaitOnNonAwaitable),
+];
 
 /// The rule a use site of `kind` breaks when driven over `provided`, if any.
 ///
@@ -199,15 +244,23 @@ pub static MISMATCHES: &[Mismatch] = &[Mismatch {
 /// that lacks it is reported only when a row of [`MISMATCHES`] describes the pair, so every
 /// finding has a rule with a tailored message and fix.
 pub fn classify(kind: UseSiteKind, provided: Provided) -> Option<Rule> {
-    let Provided::Known { capabilities, .. } = provided else {
+    let Provided::Known { capabilities, awaits_to, .. } = provided else {
         return None;
     };
-    if capabilities.contains(kind.requires()) {
+    let required = kind.requires();
+    if capabilities.contains(required) {
         return None;
     }
     MISMATCHES
         .iter()
-        .find(|row| row.use_site == kind && row.provides_any.iter().any(|cap| capabilities.contains(cap)))
+        .filter(|row| row.use_site == kind)
+        .find(|row| match &row.provides {
+            Provides::AnyOf(wanted) => wanted.iter().any(|capability| capabilities.contains(capability)),
+            Provides::Anything => true,
+            Provides::AwaitedHasRequired => {
+                capabilities.contains(Capability::Await) && awaits_to.is_some_and(|result| result.contains(required))
+            }
+        })
         .map(|row| row.rule)
 }
 
@@ -218,17 +271,49 @@ mod tests {
     const ASYNC_GENERATOR: Provided =
         Provided::known(ValueKind::AsyncGenerator, CapabilitySet::of(&[Capability::AsyncIter]));
 
+    const fn known(kind: ValueKind, capabilities: &[Capability]) -> Provided {
+        Provided::known(kind, CapabilitySet::of(capabilities))
+    }
+
+    /// One line per (use site, value) pair: the whole table at a glance.
     #[test]
-    fn async_with_on_async_generator_is_apm101() {
-        assert_eq!(classify(UseSiteKind::AsyncWith, ASYNC_GENERATOR), Some(Rule::AsyncWithOnAsyncGenerator));
+    fn the_python_mismatch_table() {
+        use Capability::{AsyncCm, AsyncIter, Await, Call, Cm, Iter};
+        use UseSiteKind::{AsyncFor, AsyncWith, For, With};
+        let async_cm = known(ValueKind::DecoratedContextManager, &[AsyncCm, Call]);
+        let sync_cm = known(ValueKind::DecoratedContextManager, &[Cm, Call]);
+        let generator = known(ValueKind::Generator, &[Iter]);
+        let coroutine = known(ValueKind::Coroutine, &[Await]);
+        let cases = [
+            (AsyncWith, ASYNC_GENERATOR, Some(Rule::AsyncWithOnAsyncGenerator)),
+            (AsyncFor, ASYNC_GENERATOR, None),
+            (With, ASYNC_GENERATOR, Some(Rule::WithOnAsyncObject)),
+            (For, ASYNC_GENERATOR, Some(Rule::ForOnAsyncIterable)),
+            (UseSiteKind::Await, ASYNC_GENERATOR, Some(Rule::AwaitOnNonAwaitable)),
+            (AsyncFor, async_cm, Some(Rule::AsyncForOnAsyncContextManager)),
+            (AsyncWith, async_cm, None),
+            (With, async_cm, Some(Rule::WithOnAsyncObject)),
+            (AsyncWith, sync_cm, Some(Rule::AsyncWithOnSyncContextManager)),
+            (With, sync_cm, None),
+            (AsyncFor, generator, Some(Rule::AsyncForOnSyncIterable)),
+            (For, generator, None),
+            (UseSiteKind::Await, coroutine, None),
+            (AsyncWith, coroutine, None),
+            (AsyncWith, coroutine.awaiting_to(CapabilitySet::of(&[AsyncCm])), Some(Rule::MissingAwait)),
+            (AsyncFor, coroutine.awaiting_to(CapabilitySet::of(&[AsyncIter])), Some(Rule::MissingAwait)),
+            (AsyncFor, coroutine.awaiting_to(CapabilitySet::of(&[Cm])), None),
+        ];
+        for (use_site, provided, expected) in cases {
+            assert_eq!(classify(use_site, provided), expected, "{use_site:?} over {provided:?}");
+        }
     }
 
     #[test]
     fn matching_protocol_is_fine() {
-        assert_eq!(classify(UseSiteKind::AsyncFor, ASYNC_GENERATOR), None);
         let both =
             Provided::known(ValueKind::Instance, CapabilitySet::of(&[Capability::AsyncIter, Capability::AsyncCm]));
         assert_eq!(classify(UseSiteKind::AsyncWith, both), None);
+        assert_eq!(classify(UseSiteKind::AsyncFor, both), None);
     }
 
     #[test]

@@ -1,13 +1,17 @@
-//! The checker: resolve each use site of a module and report protocol mismatches.
+//! The checker: resolve each use site of a module and report protocol mismatches; check each
+//! function's return annotation against its body.
+//!
+//! Every message says what the object is (and where it is defined), what the code asks of it,
+//! and what to write instead.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::diagnostic::{Finding, RelatedLocation};
-use crate::protocol::{classify, Provided, UseSiteKind, ValueKind};
-use crate::python::facts::{UseSite, UseSiteShape};
+use crate::diagnostic::{Finding, Fix, RelatedLocation};
+use crate::protocol::{classify, Capability, CapabilitySet, Provided, UseSiteKind, ValueKind};
+use crate::python::facts::{FunctionFact, UseSite, UseSiteShape, ValueExpr};
 use crate::python::fixes;
-use crate::python::resolve::{Origin, Resolver};
+use crate::python::resolve::{Origin, Resolver, Value};
 use crate::rules::Rule;
 use crate::workspace::{IndexedModule, ModuleIndex};
 
@@ -18,20 +22,119 @@ pub struct CheckContext<'a> {
     pub display_root: Option<&'a Path>,
 }
 
-/// Checks every use site of `module`, whose text is `source`. Findings come out in source order.
+/// Checks every use site and definition of `module`, whose text is `source`. Findings come out
+/// in source order.
 pub fn check_module(module: &Arc<IndexedModule>, source: &str, context: &CheckContext<'_>) -> Vec<Finding> {
     let mut resolver = Resolver::new(context.index);
     let mut findings = Vec::new();
     for site in &module.facts.use_sites {
-        let value = resolver.evaluate(module, site.scope, &site.operand);
-        let (provided, origin) = value.provided();
-        let Some(rule) = classify(site.kind, provided) else { continue };
-        if let Some(finding) = build_finding(rule, site, provided, origin.as_deref(), source, context) {
+        if let Some(finding) = check_use_site(&mut resolver, module, site, source, context) {
+            findings.push(finding);
+        }
+    }
+    for function_id in 0..module.facts.functions.len() {
+        let Ok(function_id) = u32::try_from(function_id) else { break };
+        if let Some(finding) = check_annotation(&mut resolver, module, function_id, source) {
             findings.push(finding);
         }
     }
     findings.sort_by_key(|finding| (finding.range.start, finding.rule));
     findings
+}
+
+fn check_use_site(
+    resolver: &mut Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    site: &UseSite,
+    source: &str,
+    context: &CheckContext<'_>,
+) -> Option<Finding> {
+    if let UseSiteShape::CallArgument { callee, method } = &site.shape {
+        if !callee_is_protocol_api(resolver, module, site.scope, callee, method) {
+            return None;
+        }
+    }
+    let value = resolver.evaluate(module, site.scope, &site.operand);
+    let value = resolver.settle(value);
+    let operand = excerpt(source.get(site.range.clone())?);
+    let (provided, origin) = value.provided();
+    if let Some(rule) = classify(site.kind, provided) {
+        let message = message(rule, site, provided, origin.as_deref(), &operand, source, context);
+        let fixes = fixes::for_use_site(rule, site, source, provided);
+        return Some(finding(rule, site.range.clone(), message, fixes, origin.as_deref()));
+    }
+    // A factory used where its product was meant: `async with get_session:`.
+    if provided == Provided::Unknown && is_statement_use(site) && !matches!(site.operand, ValueExpr::Call(..)) {
+        let (made, origin) = uncalled_product(resolver, &value)?;
+        let Provided::Known { capabilities, .. } = made else { return None };
+        if !capabilities.contains(site.kind.requires()) {
+            return None;
+        }
+        let message = format!(
+            "`{operand}` is {}, not the object it makes; `{}` needs {}, which its call returns. Call it: `{}`",
+            describe_factory(made, origin.as_deref(), context),
+            site.kind.python_syntax(),
+            site.kind.requires().python_description(),
+            usage(site.kind, &format!("{operand}()"), target_text(site, source)),
+        );
+        let fixes = fixes::add_call(site).into_iter().collect();
+        return Some(finding(Rule::UncalledFactory, site.range.clone(), message, fixes, origin.as_deref()));
+    }
+    None
+}
+
+fn finding(
+    rule: Rule,
+    range: std::ops::Range<usize>,
+    message: String,
+    fixes: Vec<Fix>,
+    origin: Option<&Origin>,
+) -> Finding {
+    let related = origin
+        .map(|origin| RelatedLocation {
+            path: origin.path.clone(),
+            range: origin.range.clone(),
+            message: format!("`{}` is defined here", origin.name),
+        })
+        .into_iter()
+        .collect();
+    Finding { rule, range, message, fixes, related }
+}
+
+/// `with`/`for` statements and comprehensions: places where a bare function is never right.
+fn is_statement_use(site: &UseSite) -> bool {
+    matches!(
+        site.shape,
+        UseSiteShape::WithItem { .. } | UseSiteShape::ForIterable { .. } | UseSiteShape::ComprehensionIterable { .. }
+    ) && site.kind != UseSiteKind::Await
+}
+
+/// What calling a function-like value makes, for functions whose call we understand.
+fn uncalled_product(resolver: &mut Resolver<'_>, value: &Value) -> Option<(Provided, Option<Arc<Origin>>)> {
+    match value {
+        Value::Function(..) | Value::Factory(..) => resolver.call_result(value),
+        _ => None,
+    }
+}
+
+/// `anext(x)` must be the builtin; `stack.enter_async_context(x)` must not be a workspace
+/// class's own method of that name.
+fn callee_is_protocol_api(
+    resolver: &mut Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    scope: u32,
+    callee: &ValueExpr,
+    method: &str,
+) -> bool {
+    match resolver.evaluate(module, scope, callee) {
+        Value::External(name) => name == format!("builtins.{method}") || callee_is_method(callee),
+        Value::Unknown => callee_is_method(callee),
+        _ => false,
+    }
+}
+
+fn callee_is_method(callee: &ValueExpr) -> bool {
+    matches!(callee, ValueExpr::Attribute(_, name) if &**name == "enter_async_context" || &**name == "enter_context")
 }
 
 /// `text` shortened for a message.
@@ -51,58 +154,216 @@ fn display_path(path: &Path, root: Option<&Path>) -> String {
     shown.display().to_string().replace('\\', "/")
 }
 
-fn build_finding(
+fn defined_at(origin: &Origin, context: &CheckContext<'_>) -> String {
+    format!("`{}` at {}:{}", origin.description, display_path(&origin.path, context.display_root), origin.line)
+}
+
+fn capability_names(capabilities: CapabilitySet) -> String {
+    let names: Vec<&str> = capabilities
+        .iter()
+        .filter(|capability| *capability != Capability::Call)
+        .map(|capability| match capability {
+            Capability::Await => "awaitable",
+            Capability::AsyncIter => "async-iterable",
+            Capability::AsyncCm => "an async context manager",
+            Capability::Iter => "iterable",
+            Capability::Cm => "a context manager",
+            Capability::Call => "callable",
+        })
+        .collect();
+    if names.is_empty() {
+        "no async protocol".to_owned()
+    } else {
+        names.join(" and ")
+    }
+}
+
+/// "an async generator (`async def get_session` at app/db.py:11 contains `yield`)".
+fn describe(provided: Provided, origin: Option<&Origin>, context: &CheckContext<'_>) -> String {
+    let Provided::Known { kind, capabilities, .. } = provided else { return "unknown".to_owned() };
+    let at = origin.map(|origin| defined_at(origin, context));
+    match (kind, at) {
+        (ValueKind::AsyncGenerator, Some(at)) => format!("an async generator ({at} contains `yield`)"),
+        (ValueKind::Generator, Some(at)) => format!("a generator ({at} contains `yield`)"),
+        (ValueKind::Coroutine, Some(at)) => format!("a coroutine ({at} has no `yield`)"),
+        (ValueKind::DecoratedContextManager, Some(at)) => {
+            let which = if capabilities.contains(Capability::AsyncCm) {
+                "an async context manager"
+            } else {
+                "a context manager"
+            };
+            format!("{which} (made by {at}, a context-manager factory)")
+        }
+        (ValueKind::Instance, Some(at)) => format!("an instance of {at}, which is {}", capability_names(capabilities)),
+        (ValueKind::Declared, at) => {
+            let from = at.map(|at| format!(" by {at}")).unwrap_or_default();
+            format!("declared{from} as {}", capability_names(capabilities))
+        }
+        (kind, None) => kind.article_name().to_owned(),
+    }
+}
+
+fn describe_factory(made: Provided, origin: Option<&Origin>, context: &CheckContext<'_>) -> String {
+    let Provided::Known { kind, .. } = made else { return "a function".to_owned() };
+    let what = match kind {
+        ValueKind::AsyncGenerator => "an async generator function",
+        ValueKind::Generator => "a generator function",
+        ValueKind::Coroutine => "a coroutine function",
+        ValueKind::DecoratedContextManager => "a context-manager factory",
+        ValueKind::Instance => "a class",
+        ValueKind::Declared => "a factory",
+    };
+    match origin {
+        Some(origin) => format!("{what} ({})", defined_at(origin, context)),
+        None => what.to_owned(),
+    }
+}
+
+fn target_text<'s>(site: &UseSite, source: &'s str) -> Option<&'s str> {
+    match &site.shape {
+        UseSiteShape::WithItem { target: Some(target), .. } | UseSiteShape::ForIterable { target, .. } => {
+            source.get(target.clone())
+        }
+        _ => None,
+    }
+}
+
+/// How the corrected use reads: `async for x in f():`, `async with f() as x:`, …
+fn usage(kind: UseSiteKind, operand: &str, target: Option<&str>) -> String {
+    match kind {
+        UseSiteKind::AsyncWith | UseSiteKind::With => {
+            let keyword = kind.python_syntax();
+            match target {
+                Some(target) => format!("{keyword} {operand} as {target}:"),
+                None => format!("{keyword} {operand}:"),
+            }
+        }
+        UseSiteKind::AsyncFor | UseSiteKind::For => {
+            format!("{} {} in {operand}:", kind.python_syntax(), target.unwrap_or("item"))
+        }
+        UseSiteKind::Await => format!("await {operand}"),
+    }
+}
+
+fn message(
     rule: Rule,
     site: &UseSite,
     provided: Provided,
     origin: Option<&Origin>,
+    operand: &str,
     source: &str,
     context: &CheckContext<'_>,
-) -> Option<Finding> {
-    let operand = excerpt(source.get(site.range.clone())?);
-    let Provided::Known { kind, .. } = provided else { return None };
-    let where_defined = origin.map(|origin| {
-        format!("`{}` at {}:{}", origin.description, display_path(&origin.path, context.display_root), origin.line)
-    });
-    let related = origin
-        .map(|origin| RelatedLocation {
-            path: origin.path.clone(),
-            range: origin.range.clone(),
-            message: format!("`{}` is defined here", origin.name),
-        })
-        .into_iter()
-        .collect();
-
-    match rule {
+) -> String {
+    let what = format!("`{operand}` is {}", describe(provided, origin, context));
+    let syntax = match &site.shape {
+        UseSiteShape::CallArgument { method, .. } => format!("{method}()"),
+        _ => site.kind.python_syntax().to_owned(),
+    };
+    let asks = format!("`{syntax}` needs {}", site.kind.requires().python_description());
+    let target = target_text(site, source);
+    let outside_async = if site.in_async_function {
+        ""
+    } else {
+        " (inside an `async def`: this code must move into an async function first)"
+    };
+    let instead = match rule {
         Rule::AsyncWithOnAsyncGenerator => {
-            let target = match &site.shape {
-                UseSiteShape::WithItem { target: Some(target), .. } => source.get(target.clone()).unwrap_or("x"),
-                _ => "_",
-            };
-            let what = match (kind, &where_defined) {
-                (ValueKind::AsyncGenerator, Some(defined)) => {
-                    format!("`{operand}` is an async generator ({defined} contains `yield`)")
-                }
-                (ValueKind::Instance, Some(defined)) => {
-                    format!("`{operand}` is async-iterable but not an async context manager ({defined})")
-                }
-                (kind, Some(defined)) => format!("`{operand}` is {} ({defined})", kind.article_name()),
-                (kind, None) => format!("`{operand}` is {}", kind.article_name()),
-            };
-            let decorate = match (kind, origin) {
-                (ValueKind::AsyncGenerator, Some(origin)) => {
+            let decorate = match (provided, origin) {
+                (Provided::Known { kind: ValueKind::AsyncGenerator, .. }, Some(origin)) => {
                     format!(", or decorate `{}` with `@contextlib.asynccontextmanager`", origin.name)
                 }
                 _ => String::new(),
             };
-            let message = format!(
-                "{what}; `{}` needs {}, which it does not have. Iterate it instead: `async for {target} in {operand}:`{decorate}",
-                UseSiteKind::AsyncWith.python_syntax(),
-                UseSiteKind::AsyncWith.requires().python_description(),
-            );
-            let fixes = fixes::swap_guard_for_iteration(source, site).into_iter().collect();
-            Some(Finding { rule, range: site.range.clone(), message, fixes, related })
+            format!(
+                "Iterate it instead: `{}`{decorate}",
+                usage(UseSiteKind::AsyncFor, operand, Some(target.unwrap_or("_")))
+            )
         }
-        _ => None,
+        Rule::AsyncForOnAsyncContextManager => {
+            format!("Enter it instead: `{}`", usage(UseSiteKind::AsyncWith, operand, target))
+        }
+        Rule::WithOnAsyncObject => match provided {
+            Provided::Known { capabilities, .. } if capabilities.contains(Capability::AsyncCm) => {
+                format!("Use `{}`{outside_async}", usage(UseSiteKind::AsyncWith, operand, target))
+            }
+            _ => format!("Iterate it with `{}`{outside_async}", usage(UseSiteKind::AsyncFor, operand, target)),
+        },
+        Rule::ForOnAsyncIterable => {
+            format!("Use `{}`{outside_async}", usage(UseSiteKind::AsyncFor, operand, target))
+        }
+        Rule::AsyncForOnSyncIterable => format!("Use a plain `{}`", usage(UseSiteKind::For, operand, target)),
+        Rule::AsyncWithOnSyncContextManager => {
+            format!("Use a plain `{}`", usage(UseSiteKind::With, operand, target))
+        }
+        Rule::AwaitOnNonAwaitable => match provided {
+            Provided::Known { kind: ValueKind::AsyncGenerator, .. } => {
+                format!("Iterate it with `async for`, or take one item with `await anext({operand})`")
+            }
+            _ => "Remove the `await`".to_owned(),
+        },
+        Rule::MissingAwait => format!("Await it first: `{}`", usage(site.kind, &format!("await {operand}"), target)),
+        _ => String::new(),
+    };
+    let awaited = match (rule, provided) {
+        (Rule::MissingAwait, Provided::Known { awaits_to: Some(result), .. }) => {
+            format!(" (awaiting it gives {})", capability_names(result))
+        }
+        _ => String::new(),
+    };
+    format!("{what}{awaited}; {asks}, which it does not have. {instead}")
+}
+
+/// APM301: an async generator annotated as something other than an async iterator, or a
+/// coroutine stub annotated as an async iterator (an `async def` whose overrides will be async
+/// generators must be declared with plain `def`).
+fn check_annotation(
+    resolver: &mut Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    function_id: u32,
+    source: &str,
+) -> Option<Finding> {
+    let function: &FunctionFact = module.facts.function(function_id)?;
+    let (returns, range) = function.returns.as_ref()?;
+    if !function.is_async || !only_transparent_decorators(function) {
+        return None;
     }
+    let Value::Made(Provided::Known { kind: ValueKind::Declared, capabilities: declared, .. }, _) =
+        resolver.annotation(module, function.parent_scope, returns)
+    else {
+        return None;
+    };
+    let annotation = excerpt(source.get(range.clone())?);
+    let message = if function.is_generator {
+        if declared.contains(Capability::AsyncIter) {
+            return None;
+        }
+        format!(
+            "`async def {}` contains `yield`, so calling it gives an async generator, but its return annotation `{annotation}` says {}; annotate it `AsyncIterator[...]` (or `AsyncGenerator[...]`), or decorate it with `@contextlib.asynccontextmanager` if it is meant to be entered",
+            function.name,
+            capability_names(declared),
+        )
+    } else if function.is_stub && declared.contains(Capability::AsyncIter) {
+        format!(
+            "`async def {}` has no `yield`, so calling it gives a coroutine whose result is `{annotation}`, and callers must write `async for x in await ...`; if implementations are async generators, declare it with plain `def {}(...) -> {annotation}`",
+            function.name, function.name,
+        )
+    } else {
+        return None;
+    };
+    Some(Finding {
+        rule: Rule::AnnotationContradictsBody,
+        range: range.clone(),
+        message,
+        fixes: Vec::new(),
+        related: Vec::new(),
+    })
+}
+
+/// Decorators that leave the function's own kind in place (so its annotation must match it).
+fn only_transparent_decorators(function: &FunctionFact) -> bool {
+    function.decorators.iter().all(|decorator| match decorator {
+        ValueExpr::Name(name) => matches!(&**name, "staticmethod" | "classmethod" | "abstractmethod" | "override"),
+        ValueExpr::Attribute(_, name) => matches!(&**name, "abstractmethod" | "override"),
+        _ => false,
+    })
 }

@@ -30,13 +30,55 @@ pub enum ValueExpr {
     /// A call; positional arguments are kept (keywords are not) for factories such as
     /// `asynccontextmanager(f)`.
     Call(Box<ValueExpr>, Vec<ValueExpr>),
-    /// Anything else: literals, operators, subscripts, … Resolves to unknown.
+    /// `base[index]`; a tuple index is split into its elements (`Callable[[A], R]`).
+    Subscript(Box<ValueExpr>, Vec<ValueExpr>),
+    /// `A | B` (in annotations).
+    Union(Vec<ValueExpr>),
+    /// `a or b`: the value is one of them.
+    Or(Vec<ValueExpr>),
+    NoneLiteral,
+    /// Anything else: literals, operators, … Resolves to unknown.
     Other,
 }
 
 impl ValueExpr {
     pub fn from_expr(expr: &Expr) -> ValueExpr {
         Self::from_expr_limited(expr, 0)
+    }
+
+    /// Like [`ValueExpr::from_expr`], but a string is parsed as a forward reference
+    /// (`-> "AsyncIterator[Session]"`).
+    pub fn from_annotation(expr: &Expr) -> ValueExpr {
+        Self::annotation_limited(expr, 0)
+    }
+
+    fn annotation_limited(expr: &Expr, depth: u32) -> ValueExpr {
+        if depth > 8 {
+            return ValueExpr::Other;
+        }
+        match expr {
+            Expr::StringLiteral(literal) => {
+                let text = literal.value.to_str();
+                match ruff_python_parser::parse_expression(text) {
+                    Ok(parsed) => Self::annotation_limited(parsed.expr(), depth + 1),
+                    Err(_) => ValueExpr::Other,
+                }
+            }
+            Expr::Subscript(subscript) => ValueExpr::Subscript(
+                Box::new(Self::from_expr_limited(&subscript.value, depth + 1)),
+                match &*subscript.slice {
+                    Expr::Tuple(tuple) => {
+                        tuple.elts.iter().map(|element| Self::annotation_limited(element, depth + 1)).collect()
+                    }
+                    slice => vec![Self::annotation_limited(slice, depth + 1)],
+                },
+            ),
+            Expr::BinOp(binary) if binary.op == ast::Operator::BitOr => ValueExpr::Union(vec![
+                Self::annotation_limited(&binary.left, depth + 1),
+                Self::annotation_limited(&binary.right, depth + 1),
+            ]),
+            _ => Self::from_expr_limited(expr, depth),
+        }
     }
 
     fn from_expr_limited(expr: &Expr, depth: u32) -> ValueExpr {
@@ -59,6 +101,23 @@ impl ValueExpr {
                     .map(|argument| Self::from_expr_limited(argument, depth + 1))
                     .collect(),
             ),
+            Expr::Subscript(subscript) => ValueExpr::Subscript(
+                Box::new(Self::from_expr_limited(&subscript.value, depth + 1)),
+                match &*subscript.slice {
+                    Expr::Tuple(tuple) => {
+                        tuple.elts.iter().map(|element| Self::from_expr_limited(element, depth + 1)).collect()
+                    }
+                    slice => vec![Self::from_expr_limited(slice, depth + 1)],
+                },
+            ),
+            Expr::BinOp(binary) if binary.op == ast::Operator::BitOr => ValueExpr::Union(vec![
+                Self::from_expr_limited(&binary.left, depth + 1),
+                Self::from_expr_limited(&binary.right, depth + 1),
+            ]),
+            Expr::BoolOp(boolean) if boolean.op == ast::BoolOp::Or => {
+                ValueExpr::Or(boolean.values.iter().map(|value| Self::from_expr_limited(value, depth + 1)).collect())
+            }
+            Expr::NoneLiteral(_) => ValueExpr::NoneLiteral,
             _ => ValueExpr::Other,
         }
     }
@@ -82,8 +141,10 @@ pub enum Binding {
     Value(ValueExpr),
     /// The first parameter of a plain method: the instance of that class.
     SelfParameter(ClassId),
-    /// Any other parameter.
-    Parameter,
+    /// Any other parameter, with its annotation (as written) when it has one.
+    Parameter {
+        annotation: Option<ValueExpr>,
+    },
     /// Bound in a way we do not follow (loop targets, unpacking, `del`, augmented assignment…).
     Opaque,
 }
@@ -115,6 +176,7 @@ impl ScopeFact {
 }
 
 #[derive(Clone, Debug)]
+#[expect(clippy::struct_excessive_bools, reason = "independent facts about one definition")]
 pub struct FunctionFact {
     pub name: Box<str>,
     /// The name in `def name(...)`.
@@ -126,6 +188,14 @@ pub struct FunctionFact {
     pub is_generator: bool,
     /// Outermost first, as written.
     pub decorators: Vec<ValueExpr>,
+    /// The return annotation, and where it is written.
+    pub returns: Option<(ValueExpr, Range<usize>)>,
+    /// The body only declares (docstring, `...`, `pass`, `raise NotImplementedError`): an
+    /// interface for overrides, not behaviour.
+    pub is_stub: bool,
+    /// The body is `return <first parameter>` (after an optional docstring): a decorator that
+    /// hands its argument back unchanged.
+    pub returns_first_parameter: bool,
     /// The function's own scope (its parameters and locals).
     pub scope: ScopeId,
     /// The scope the `def` statement binds its name in.
@@ -215,9 +285,18 @@ pub enum UseSiteShape {
         body_has_loop_control: bool,
     },
     /// The iterable of a `for`/`async for` statement.
-    ForIterable { statement_start: usize, has_else: bool },
-    /// The iterable of a comprehension clause.
-    ComprehensionIterable,
+    ForIterable {
+        statement_start: usize,
+        has_else: bool,
+        /// The loop target (`x` in `for x in …`).
+        target: Range<usize>,
+        /// The body has a `break`/`continue` for this loop.
+        body_has_loop_control: bool,
+    },
+    /// The iterable of a comprehension clause; `clause_start` is its `for` (or `async for`).
+    ComprehensionIterable { clause_start: usize },
+    /// The argument of a protocol API call: `anext(x)`, `stack.enter_async_context(x)`.
+    CallArgument { callee: ValueExpr, method: Box<str> },
     /// The operand of `await`.
     AwaitOperand { await_start: usize },
 }
@@ -418,7 +497,9 @@ impl Extractor<'_> {
         for (idx, parameter) in parameters.iter().enumerate() {
             let binding = match self_class {
                 Some(class_id) if idx == 0 && !parameter.is_variadic() => Binding::SelfParameter(class_id),
-                _ => Binding::Parameter,
+                // `*args: T` is a tuple of T, `**kwargs: T` a dict: the annotation is not the value.
+                _ if parameter.is_variadic() => Binding::Parameter { annotation: None },
+                _ => Binding::Parameter { annotation: parameter.annotation().map(ValueExpr::from_annotation) },
             };
             self.bind(parameter.name().as_str(), binding);
         }
@@ -456,6 +537,12 @@ impl Extractor<'_> {
             is_async: function.is_async,
             is_generator: false,
             decorators: decorators.clone(),
+            returns: function
+                .returns
+                .as_deref()
+                .map(|returns| (ValueExpr::from_annotation(returns), to_range(returns.range()))),
+            is_stub: body_is_stub(&function.body),
+            returns_first_parameter: body_returns_first_parameter(function),
             scope,
             parent_scope,
         });
@@ -572,6 +659,30 @@ impl Extractor<'_> {
         });
     }
 
+    /// `anext(x)`, `stack.enter_async_context(x)`, `stack.enter_context(x)`: protocol uses
+    /// through an API. The checker confirms the callee before reporting.
+    fn record_protocol_call(&mut self, call: &ast::ExprCall) {
+        let (method, kind) = match &*call.func {
+            Expr::Name(name) if name.id.as_str() == "anext" => ("anext", UseSiteKind::AsyncFor),
+            Expr::Attribute(attribute) if attribute.attr.as_str() == "enter_async_context" => {
+                ("enter_async_context", UseSiteKind::AsyncWith)
+            }
+            Expr::Attribute(attribute) if attribute.attr.as_str() == "enter_context" => {
+                ("enter_context", UseSiteKind::With)
+            }
+            _ => return,
+        };
+        let [argument, ..] = &*call.arguments.args else { return };
+        if matches!(argument, Expr::Starred(_)) {
+            return;
+        }
+        self.add_use_site(
+            kind,
+            argument,
+            UseSiteShape::CallArgument { callee: ValueExpr::from_expr(&call.func), method: method.into() },
+        );
+    }
+
     fn visit_with(&mut self, with: &ast::StmtWith) {
         let kind = if with.is_async { UseSiteKind::AsyncWith } else { UseSiteKind::With };
         let body_has_loop_control = has_loop_control(&with.body);
@@ -606,6 +717,8 @@ impl Extractor<'_> {
             UseSiteShape::ForIterable {
                 statement_start: usize::from(for_statement.range.start()),
                 has_else: !for_statement.orelse.is_empty(),
+                target: to_range(for_statement.target.range()),
+                body_has_loop_control: has_loop_control(&for_statement.body),
             },
         );
         self.bind_target(&for_statement.target, None);
@@ -630,7 +743,11 @@ impl Extractor<'_> {
             }
             self.visit_expr(&generator.iter);
             let kind = if generator.is_async { UseSiteKind::AsyncFor } else { UseSiteKind::For };
-            self.add_use_site(kind, &generator.iter, UseSiteShape::ComprehensionIterable);
+            self.add_use_site(
+                kind,
+                &generator.iter,
+                UseSiteShape::ComprehensionIterable { clause_start: usize::from(generator.range.start()) },
+            );
             if pushed {
                 self.bind_target(&generator.target, None);
             }
@@ -802,6 +919,10 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                     UseSiteShape::AwaitOperand { await_start: usize::from(await_expr.range.start()) },
                 );
             }
+            Expr::Call(call) => {
+                visitor::walk_expr(self, expr);
+                self.record_protocol_call(call);
+            }
             Expr::Named(named) => {
                 self.visit_expr(&named.value);
                 // The walrus binds in the enclosing function even from inside a comprehension;
@@ -855,6 +976,42 @@ fn body_only_raises(body: &[Stmt]) -> bool {
         }
     }
     saw_raise
+}
+
+/// Docstring, `...`, `pass` and `raise NotImplementedError` only.
+fn body_is_stub(body: &[Stmt]) -> bool {
+    body.iter().enumerate().all(|(idx, statement)| match statement {
+        Stmt::Expr(expression) => {
+            (idx == 0 && expression.value.is_string_literal_expr()) || expression.value.is_ellipsis_literal_expr()
+        }
+        Stmt::Pass(_) => true,
+        Stmt::Raise(raise) => raise.exc.as_deref().is_some_and(|exception| {
+            let name = match exception {
+                Expr::Call(call) => &*call.func,
+                other => other,
+            };
+            matches!(name, Expr::Name(name) if name.id.as_str() == "NotImplementedError")
+        }),
+        _ => false,
+    })
+}
+
+fn body_returns_first_parameter(function: &StmtFunctionDef) -> bool {
+    let Some(first) = function.parameters.iter().next() else { return false };
+    let statements: Vec<&Stmt> = function
+        .body
+        .iter()
+        .enumerate()
+        .filter(|(idx, statement)| {
+            !(*idx == 0 && matches!(statement, Stmt::Expr(expression) if expression.value.is_string_literal_expr()))
+        })
+        .map(|(_, statement)| statement)
+        .collect();
+    matches!(
+        statements.as_slice(),
+        [Stmt::Return(ast::StmtReturn { value: Some(value), .. })]
+            if matches!(&**value, Expr::Name(name) if name.id.as_str() == first.name().as_str())
+    )
 }
 
 fn is_warning_call(expr: &Expr) -> bool {

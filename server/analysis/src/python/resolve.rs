@@ -31,8 +31,13 @@ pub struct Origin {
 pub enum Value {
     Function(Arc<IndexedModule>, FunctionId),
     Class(Arc<IndexedModule>, ClassId),
-    /// `self` inside a plain method of the class.
-    Instance(Arc<IndexedModule>, ClassId),
+    /// An instance of a workspace class. `exact` when made by calling the class (its protocol
+    /// dunders are exactly the class's); `self` or an annotated parameter may be a subclass.
+    Instance {
+        module: Arc<IndexedModule>,
+        class: ClassId,
+        exact: bool,
+    },
     Module(Arc<IndexedModule>),
     /// A namespace package of the workspace (a folder of modules without `__init__.py`).
     Namespace(String),
@@ -40,6 +45,9 @@ pub enum Value {
     External(String),
     /// An object made by a call, with what it provides.
     Made(Provided, Option<Arc<Origin>>),
+    /// A callable whose call makes an object providing this (`asynccontextmanager(f)`,
+    /// `functools.partial(f)`, a parameter annotated `Callable[..., R]`).
+    Factory(Provided, Option<Arc<Origin>>),
     /// Several sources that do not obviously agree (conditional definitions, reassignments).
     Alternatives(Vec<Value>),
     Unknown,
@@ -49,17 +57,23 @@ impl Value {
     fn same(&self, other: &Value) -> bool {
         match (self, other) {
             (Value::Function(module_a, a), Value::Function(module_b, b))
-            | (Value::Class(module_a, a), Value::Class(module_b, b))
-            | (Value::Instance(module_a, a), Value::Instance(module_b, b)) => a == b && module_a.path == module_b.path,
+            | (Value::Class(module_a, a), Value::Class(module_b, b)) => a == b && module_a.path == module_b.path,
+            (
+                Value::Instance { module: module_a, class: a, exact: exact_a },
+                Value::Instance { module: module_b, class: b, exact: exact_b },
+            ) => a == b && exact_a == exact_b && module_a.path == module_b.path,
             (Value::Module(a), Value::Module(b)) => a.path == b.path,
             (Value::External(a), Value::External(b)) | (Value::Namespace(a), Value::Namespace(b)) => a == b,
-            (Value::Made(a, _), Value::Made(b, _)) => a == b && *a != Provided::Unknown,
+            (Value::Made(a, _), Value::Made(b, _)) | (Value::Factory(a, _), Value::Factory(b, _)) => {
+                a == b && *a != Provided::Unknown
+            }
             _ => false,
         }
     }
 
-    /// What this value provides when driven through a protocol. Only made objects are known;
-    /// several alternatives are known only when they all agree.
+    /// What this value provides when driven through a protocol. Only made objects are known
+    /// (exact instances are turned into made objects by [`Resolver::settle`]); several
+    /// alternatives are known only when they all agree.
     pub fn provided(&self) -> (Provided, Option<Arc<Origin>>) {
         match self {
             Value::Made(provided, origin) => (*provided, origin.clone()),
@@ -131,12 +145,117 @@ impl<'a> Resolver<'a> {
                 let base = self.eval(module, scope, base);
                 self.attribute(&base, attribute)
             }
-            ValueExpr::Call(callee, _arguments) => {
+            ValueExpr::Call(callee, arguments) => {
                 let callee = self.eval(module, scope, callee);
+                if let Value::External(name) = &callee {
+                    if let Some(value) = self.call_wrapper(module, scope, name, arguments) {
+                        return value;
+                    }
+                }
                 self.call(&callee)
             }
-            ValueExpr::Other => Value::Unknown,
+            ValueExpr::Or(values) => {
+                let values = values.iter().map(|value| self.eval(module, scope, value)).collect();
+                combine(values)
+            }
+            ValueExpr::Subscript(..) | ValueExpr::Union(_) | ValueExpr::NoneLiteral | ValueExpr::Other => {
+                Value::Unknown
+            }
         }
+    }
+
+    /// Library callables that wrap a function argument: `asynccontextmanager(f)`,
+    /// `functools.partial(f, …)`. `None` when `name` is not one of them.
+    fn call_wrapper(
+        &mut self,
+        module: &Arc<IndexedModule>,
+        scope: ScopeId,
+        name: &str,
+        arguments: &[ValueExpr],
+    ) -> Option<Value> {
+        let wrapped = match name {
+            "contextlib.asynccontextmanager" | "contextlib.contextmanager" | "functools.partial" => {
+                arguments.first()?
+            }
+            _ => return None,
+        };
+        let wrapped = self.eval(module, scope, wrapped);
+        let Some((made, origin)) = self.call_result(&wrapped) else { return Some(Value::Unknown) };
+        let value = match name {
+            "contextlib.asynccontextmanager" => Value::Factory(async_cm_made(), origin),
+            "contextlib.contextmanager" => Value::Factory(sync_cm_made(), origin),
+            _ => Value::Factory(made, origin),
+        };
+        Some(value)
+    }
+
+    /// What calling a callable value makes, when known: the protocol and where it comes from.
+    pub fn call_result(&mut self, callee: &Value) -> Option<(Provided, Option<Arc<Origin>>)> {
+        let made = self.call(callee);
+        let made = self.settle(made);
+        let (provided, origin) = made.provided();
+        (provided != Provided::Unknown).then_some((provided, origin))
+    }
+
+    /// Turns exact instances into made objects (their protocol is their class's dunders).
+    pub fn settle(&mut self, value: Value) -> Value {
+        match value {
+            Value::Instance { module, class, exact: true } => self.instance_provided(&module, class),
+            Value::Alternatives(values) => {
+                let values = values.into_iter().map(|value| self.settle(value)).collect();
+                combine(values)
+            }
+            other => other,
+        }
+    }
+
+    /// Evaluates a type annotation to the value it declares: protocol ABCs from `typing`,
+    /// `collections.abc` and `contextlib`, `Callable[..., R]`, `Optional`/`| None`, workspace
+    /// classes (as possibly-subclassed instances).
+    pub fn annotation(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, expr: &ValueExpr) -> Value {
+        if !self.spend() {
+            return Value::Unknown;
+        }
+        match expr {
+            ValueExpr::Name(_) | ValueExpr::Attribute(..) => match self.eval(module, scope, expr) {
+                Value::External(name) => {
+                    declared_protocol(&name).map_or(Value::Unknown, |provided| Value::Made(provided, None))
+                }
+                Value::Class(class_module, class) => Value::Instance { module: class_module, class, exact: false },
+                _ => Value::Unknown,
+            },
+            ValueExpr::Subscript(head, arguments) => {
+                let Value::External(name) = self.eval(module, scope, head) else { return Value::Unknown };
+                let short = strip_typing_module(&name);
+                match short {
+                    Some("Optional" | "Annotated") => match arguments.first() {
+                        Some(inner) => self.annotation(module, scope, inner),
+                        None => Value::Unknown,
+                    },
+                    Some("Union") => self.union_annotation(module, scope, arguments),
+                    Some("Callable") => {
+                        let Some(returns) = arguments.last() else { return Value::Unknown };
+                        match self.annotation(module, scope, returns) {
+                            Value::Made(provided, origin) => Value::Factory(provided, origin),
+                            _ => Value::Unknown,
+                        }
+                    }
+                    _ => declared_protocol(&name).map_or(Value::Unknown, |provided| Value::Made(provided, None)),
+                }
+            }
+            ValueExpr::Union(members) => self.union_annotation(module, scope, members),
+            _ => Value::Unknown,
+        }
+    }
+
+    fn union_annotation(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, members: &[ValueExpr]) -> Value {
+        let values: Vec<Value> = members
+            .iter()
+            .filter(|member| !matches!(member, ValueExpr::NoneLiteral))
+            .filter(|member| !matches!(member, ValueExpr::Name(name) if &**name == "None"))
+            .map(|member| self.annotation(module, scope, member))
+            .collect();
+        combine(values)
     }
 
     fn lookup_name(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, name: &str) -> Value {
@@ -205,14 +324,21 @@ impl<'a> Resolver<'a> {
         match binding {
             Binding::Function(id) => Value::Function(Arc::clone(module), *id),
             Binding::Class(id) => Value::Class(Arc::clone(module), *id),
-            Binding::SelfParameter(class_id) => Value::Instance(Arc::clone(module), *class_id),
+            Binding::SelfParameter(class_id) => {
+                Value::Instance { module: Arc::clone(module), class: *class_id, exact: false }
+            }
             Binding::ImportModule(name) => self.module_value(name),
             Binding::ImportFrom { module: from, level, name } => {
                 let Some(target) = absolute_module(module, from, *level, self.index) else { return Value::Unknown };
                 self.import_from(&target, name)
             }
             Binding::Value(expr) => self.eval(module, scope, expr),
-            Binding::Parameter | Binding::Opaque => Value::Unknown,
+            Binding::Parameter { annotation: Some(annotation) } => {
+                // Annotations are evaluated where the `def` is, not among its own locals.
+                let outer = module.facts.scope(scope).and_then(|scope| scope.parent).unwrap_or(MODULE_SCOPE);
+                self.annotation(module, outer, annotation)
+            }
+            Binding::Parameter { annotation: None } | Binding::Opaque => Value::Unknown,
         }
     }
 
@@ -265,12 +391,12 @@ impl<'a> Resolver<'a> {
             Value::Namespace(name) => self.submodule(&join_module(name, attribute)),
             Value::External(qualified) => Value::External(join_module(qualified, attribute)),
             Value::Class(module, class_id) => self.class_attribute(module, *class_id, attribute, false),
-            Value::Instance(module, class_id) => self.class_attribute(module, *class_id, attribute, true),
+            Value::Instance { module, class, .. } => self.class_attribute(module, *class, attribute, true),
             Value::Alternatives(values) => {
                 let values = values.iter().map(|value| self.attribute(value, attribute)).collect();
                 combine(values)
             }
-            Value::Function(..) | Value::Made(..) | Value::Unknown => Value::Unknown,
+            Value::Function(..) | Value::Made(..) | Value::Factory(..) | Value::Unknown => Value::Unknown,
         }
     }
 
@@ -331,7 +457,14 @@ impl<'a> Resolver<'a> {
         }
         match callee {
             Value::Function(module, function_id) => self.call_function(module, *function_id),
-            Value::Class(module, class_id) => self.instantiate(module, *class_id),
+            Value::Class(module, class_id) => {
+                if Self::instantiation_is_predictable(module, *class_id) {
+                    Value::Instance { module: Arc::clone(module), class: *class_id, exact: true }
+                } else {
+                    Value::Unknown
+                }
+            }
+            Value::Factory(provided, origin) => Value::Made(*provided, origin.clone()),
             Value::Alternatives(values) => {
                 let values = values.iter().map(|value| self.call(value)).collect();
                 combine(values)
@@ -344,47 +477,130 @@ impl<'a> Resolver<'a> {
     fn call_function(&mut self, module: &Arc<IndexedModule>, function_id: FunctionId) -> Value {
         let Some(function) = module.facts.function(function_id) else { return Value::Unknown };
         let function = function.clone();
-        let body_kind = match (function.is_async, function.is_generator) {
-            (true, true) => Some((ValueKind::AsyncGenerator, CapabilitySet::of(&[Capability::AsyncIter]))),
-            (true, false) => Some((ValueKind::Coroutine, CapabilitySet::of(&[Capability::Await]))),
-            (false, true) => Some((ValueKind::Generator, CapabilitySet::of(&[Capability::Iter]))),
-            // What a plain function returns needs its annotation or body; not known yet.
-            (false, false) => None,
-        };
-        let mut made = body_kind.map(|(kind, capabilities)| Provided::known(kind, capabilities));
-        // Decorators apply innermost (last written) first.
-        for decorator in function.decorators.iter().rev() {
-            let decorator = self.eval(module, function.parent_scope, decorator);
-            let Value::External(qualified) = decorator else { return Value::Unknown };
-            made = match qualified.as_str() {
-                "builtins.staticmethod" | "builtins.classmethod" => made,
-                "contextlib.asynccontextmanager" => Some(Provided::known(
-                    ValueKind::DecoratedContextManager,
-                    CapabilitySet::of(&[Capability::AsyncCm, Capability::Call]),
-                )),
-                "contextlib.contextmanager" => Some(Provided::known(
-                    ValueKind::DecoratedContextManager,
-                    CapabilitySet::of(&[Capability::Cm, Capability::Call]),
-                )),
-                _ => return Value::Unknown,
-            };
-        }
-        let Some(provided) = made else { return Value::Unknown };
         let prefix = if function.is_async { "async def" } else { "def" };
-        let origin = Origin {
+        let origin = Some(Arc::new(Origin {
             path: module.path.clone(),
             range: function.name_range.clone(),
             line: function.line,
             description: format!("{prefix} {}", function.name),
             name: function.name.to_string(),
+        }));
+        // Decorators apply innermost (last written) first; any we do not understand makes the
+        // result unknown, wherever it sits.
+        let mut made_by_decorator = None;
+        for decorator in function.decorators.iter().rev() {
+            match self.decorator_effect(module, function.parent_scope, decorator) {
+                DecoratorEffect::Transparent => {}
+                DecoratorEffect::Makes(provided) => made_by_decorator = Some(provided),
+                DecoratorEffect::Unknown => return Value::Unknown,
+            }
+        }
+        if let Some(provided) = made_by_decorator {
+            return Value::Made(provided, origin);
+        }
+        if function.is_stub {
+            // An interface to override (a Protocol or abstract method): its body says nothing
+            // about what the real implementation makes.
+            return Value::Unknown;
+        }
+        let provided = match (function.is_async, function.is_generator) {
+            (true, true) => Provided::known(ValueKind::AsyncGenerator, CapabilitySet::of(&[Capability::AsyncIter])),
+            (true, false) => {
+                let coroutine = Provided::known(ValueKind::Coroutine, CapabilitySet::of(&[Capability::Await]));
+                match self.awaited_capabilities(module, &function) {
+                    Some(result) => coroutine.awaiting_to(result),
+                    None => coroutine,
+                }
+            }
+            (false, true) => Provided::known(ValueKind::Generator, CapabilitySet::of(&[Capability::Iter])),
+            (false, false) => {
+                // A plain function makes what its return annotation declares.
+                let Some((returns, _)) = &function.returns else { return Value::Unknown };
+                return match self.annotation(module, function.parent_scope, returns) {
+                    Value::Made(provided, _) => Value::Made(provided, origin),
+                    Value::Factory(provided, _) => Value::Factory(provided, origin),
+                    _ => Value::Unknown,
+                };
+            }
         };
-        Value::Made(provided, Some(Arc::new(origin)))
+        Value::Made(provided, origin)
     }
 
-    /// Calling a class: the instance provides the protocols its class and bases define, when
-    /// every base is known and nothing (decorator, metaclass, `__new__`) can change that.
-    fn instantiate(&mut self, module: &Arc<IndexedModule>, class_id: ClassId) -> Value {
-        let mut capabilities_found = crate::python::facts::Dunders::default();
+    /// What awaiting a coroutine function's result gives, from its return annotation: the
+    /// declared protocol, or the dunders of a workspace class (a lower bound: a subclass may add).
+    fn awaited_capabilities(
+        &mut self,
+        module: &Arc<IndexedModule>,
+        function: &crate::python::facts::FunctionFact,
+    ) -> Option<CapabilitySet> {
+        let (returns, _) = function.returns.as_ref()?;
+        match self.annotation(module, function.parent_scope, returns) {
+            Value::Made(Provided::Known { capabilities, .. }, _) => Some(capabilities),
+            Value::Instance { module: class_module, class, .. } => match self.instance_provided(&class_module, class) {
+                Value::Made(Provided::Known { capabilities, .. }, _) => Some(capabilities),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn decorator_effect(
+        &mut self,
+        module: &Arc<IndexedModule>,
+        scope: ScopeId,
+        decorator: &ValueExpr,
+    ) -> DecoratorEffect {
+        // `@pytest.fixture(scope="session")`: a configured decorator factory.
+        if let ValueExpr::Call(head, _) = decorator {
+            return match self.eval(module, scope, head) {
+                Value::External(name) if matches!(name.as_str(), "pytest.fixture" | "pytest_asyncio.fixture") => {
+                    DecoratorEffect::Transparent
+                }
+                _ => DecoratorEffect::Unknown,
+            };
+        }
+        match self.eval(module, scope, decorator) {
+            Value::External(name) => match name.as_str() {
+                "builtins.staticmethod"
+                | "builtins.classmethod"
+                | "pytest.fixture"
+                | "pytest_asyncio.fixture"
+                | "typing.override"
+                | "typing_extensions.override"
+                | "abc.abstractmethod" => DecoratorEffect::Transparent,
+                "contextlib.asynccontextmanager" => DecoratorEffect::Makes(async_cm_made()),
+                "contextlib.contextmanager" => DecoratorEffect::Makes(sync_cm_made()),
+                _ => DecoratorEffect::Unknown,
+            },
+            Value::Function(decorator_module, id) => {
+                let hands_back = decorator_module
+                    .facts
+                    .function(id)
+                    .is_some_and(|function| function.returns_first_parameter && function.decorators.is_empty());
+                if hands_back {
+                    DecoratorEffect::Transparent
+                } else {
+                    DecoratorEffect::Unknown
+                }
+            }
+            _ => DecoratorEffect::Unknown,
+        }
+    }
+
+    /// Whether calling the class surely makes an instance of it: no class decorator, no
+    /// metaclass or other class keyword, no `__new__`.
+    fn instantiation_is_predictable(module: &Arc<IndexedModule>, class_id: ClassId) -> bool {
+        module
+            .facts
+            .class(class_id)
+            .is_some_and(|class| class.decorators.is_empty() && !class.has_keywords && !class.dunders.new)
+    }
+
+    /// What an instance of a workspace class provides: the protocol dunders of the class and
+    /// its bases, when every base is known.
+    fn instance_provided(&mut self, module: &Arc<IndexedModule>, class_id: ClassId) -> Value {
+        let mut found = crate::python::facts::Dunders::default();
+        let mut from_known_bases = CapabilitySet::EMPTY;
         let mut pending = vec![(Arc::clone(module), class_id)];
         let mut visited: Vec<(PathBuf, ClassId)> = Vec::new();
         while let Some((class_module, id)) = pending.pop() {
@@ -401,7 +617,6 @@ impl<'a> Resolver<'a> {
                 return Value::Unknown;
             }
             let dunders = class.dunders;
-            let found = &mut capabilities_found;
             found.aenter |= dunders.aenter;
             found.aexit |= dunders.aexit;
             found.aiter |= dunders.aiter;
@@ -416,35 +631,46 @@ impl<'a> Resolver<'a> {
             for base in &class.bases {
                 match self.eval(&class_module, class.parent_scope, base) {
                     Value::Class(base_module, base_id) => pending.push((base_module, base_id)),
-                    Value::External(name) if name == "builtins.object" => {}
-                    _ => return Value::Unknown,
+                    Value::External(name) => match known_base(&name) {
+                        Some(capabilities) => {
+                            for capability in capabilities.iter() {
+                                from_known_bases = from_known_bases.with(capability);
+                            }
+                        }
+                        None => return Value::Unknown,
+                    },
+                    // `Generic[T]`, `AbstractAsyncContextManager[T]`: the subscripted base.
+                    _ => match base {
+                        ValueExpr::Subscript(head, _) => match self.eval(&class_module, class.parent_scope, head) {
+                            Value::External(name) if known_base(&name).is_some() => {
+                                for capability in known_base(&name).unwrap_or_default().iter() {
+                                    from_known_bases = from_known_bases.with(capability);
+                                }
+                            }
+                            _ => return Value::Unknown,
+                        },
+                        _ => return Value::Unknown,
+                    },
                 }
             }
         }
-        let found = capabilities_found;
-        let mut capabilities = CapabilitySet::EMPTY;
-        if found.aenter && found.aexit {
-            capabilities = capabilities.with(Capability::AsyncCm);
-        }
-        if found.aiter {
-            capabilities = capabilities.with(Capability::AsyncIter);
-        }
-        if found.enter && found.exit {
-            capabilities = capabilities.with(Capability::Cm);
-        }
-        if found.iter || found.getitem {
-            capabilities = capabilities.with(Capability::Iter);
-        }
-        if found.await_ {
-            capabilities = capabilities.with(Capability::Await);
-        }
-        if found.call {
-            capabilities = capabilities.with(Capability::Call);
-        }
-        // Half a protocol (only `__aenter__`) is a class under construction: say nothing.
-        if !found.rejects && (found.aenter != found.aexit || found.enter != found.exit) {
+        // Half a protocol (only `__aenter__`) is a class under construction: say nothing. A
+        // dunder defined only to raise makes the half deliberate.
+        if from_known_bases.is_empty() && !found.rejects && (found.aenter != found.aexit || found.enter != found.exit) {
             return Value::Unknown;
         }
+        let mut capabilities = from_known_bases;
+        let mut add = |present: bool, capability: Capability| {
+            if present {
+                capabilities = capabilities.with(capability);
+            }
+        };
+        add(found.aenter && found.aexit, Capability::AsyncCm);
+        add(found.aiter, Capability::AsyncIter);
+        add(found.enter && found.exit, Capability::Cm);
+        add(found.iter || found.getitem, Capability::Iter);
+        add(found.await_, Capability::Await);
+        add(found.call, Capability::Call);
         let Some(class) = module.facts.class(class_id) else { return Value::Unknown };
         let origin = Origin {
             path: module.path.clone(),
@@ -455,6 +681,84 @@ impl<'a> Resolver<'a> {
         };
         Value::Made(Provided::known(ValueKind::Instance, capabilities), Some(Arc::new(origin)))
     }
+}
+
+enum DecoratorEffect {
+    /// Hands the function back (or registers it) unchanged.
+    Transparent,
+    /// Replaces the function with a factory of objects providing this.
+    Makes(Provided),
+    Unknown,
+}
+
+fn async_cm_made() -> Provided {
+    Provided::known(ValueKind::DecoratedContextManager, CapabilitySet::of(&[Capability::AsyncCm, Capability::Call]))
+}
+
+fn sync_cm_made() -> Provided {
+    Provided::known(ValueKind::DecoratedContextManager, CapabilitySet::of(&[Capability::Cm, Capability::Call]))
+}
+
+/// `typing.AsyncIterator` → `AsyncIterator`, for the modules that define the protocol ABCs.
+fn strip_typing_module(name: &str) -> Option<&str> {
+    ["typing.", "typing_extensions.", "collections.abc.", "contextlib."]
+        .iter()
+        .find_map(|prefix| name.strip_prefix(prefix))
+}
+
+/// The protocol an annotation names.
+fn declared_protocol(name: &str) -> Option<Provided> {
+    use Capability::{AsyncCm, AsyncIter, Await, Cm, Iter};
+    let capabilities: &[Capability] =
+        match (name.split_once('.').map(|(module, _)| module), strip_typing_module(name)?) {
+            (_, "AsyncGenerator" | "AsyncIterator" | "AsyncIterable") => &[AsyncIter],
+            (Some("typing" | "typing_extensions"), "AsyncContextManager")
+            | (Some("contextlib"), "AbstractAsyncContextManager") => &[AsyncCm],
+            (_, "Awaitable" | "Coroutine") => &[Await],
+            (_, "Generator" | "Iterator" | "Iterable") => &[Iter],
+            (Some("typing" | "typing_extensions"), "ContextManager")
+            | (Some("contextlib"), "AbstractContextManager") => &[Cm],
+            _ => return None,
+        };
+    Some(Provided::known(ValueKind::Declared, CapabilitySet::of(capabilities)))
+}
+
+/// Library base classes whose protocol contribution is known. `None`: unknown base.
+fn known_base(name: &str) -> Option<CapabilitySet> {
+    use Capability::{AsyncCm, AsyncIter, Cm, Iter};
+    let capabilities: &[Capability] = match name {
+        "builtins.object"
+        | "builtins.Exception"
+        | "builtins.BaseException"
+        | "typing.Generic"
+        | "typing.Protocol"
+        | "typing_extensions.Protocol"
+        | "abc.ABC" => &[],
+        "contextlib.AbstractAsyncContextManager" | "typing.AsyncContextManager" => &[AsyncCm],
+        "contextlib.AbstractContextManager" | "typing.ContextManager" => &[Cm],
+        "collections.abc.AsyncIterator"
+        | "collections.abc.AsyncIterable"
+        | "collections.abc.AsyncGenerator"
+        | "typing.AsyncIterator"
+        | "typing.AsyncIterable"
+        | "typing.AsyncGenerator" => &[AsyncIter],
+        "collections.abc.Iterator"
+        | "collections.abc.Iterable"
+        | "collections.abc.Generator"
+        | "typing.Iterator"
+        | "typing.Iterable"
+        | "typing.Generator"
+        | "builtins.tuple"
+        | "builtins.list"
+        | "builtins.dict"
+        | "builtins.set"
+        | "builtins.frozenset"
+        | "builtins.str"
+        | "builtins.bytes"
+        | "typing.NamedTuple" => &[Iter],
+        _ => return None,
+    };
+    Some(CapabilitySet::of(capabilities))
 }
 
 fn join_module(base: &str, name: &str) -> String {

@@ -254,8 +254,20 @@ fn unknown_decorators_are_silent() {
         "",
     );
     check_one(
-        &format!("def local_deco(f):\n    return f\n\n@local_deco\n{AGEN}\nasync def f():\n    async with get_session():\n        pass\n"),
+        &format!(
+            "import functools\n\ndef wrapping(f):\n    @functools.wraps(f)\n    def inner(*a):\n        return f(*a)\n    return inner\n\n@wrapping\n{AGEN}\nasync def f():\n    async with get_session():\n        pass\n"
+        ),
         "",
+    );
+}
+
+#[test]
+fn workspace_decorators_that_hand_the_function_back_are_transparent() {
+    check_one(
+        &format!(
+            "REGISTRY = []\n\ndef register(f):\n    \"\"\"Remember f.\"\"\"\n    return f\n\n@register\n{AGEN}\nasync def f():\n    async with get_session():\n        pass\n"
+        ),
+        "12:16 APM101 `get_session()`",
     );
 }
 
@@ -415,4 +427,193 @@ fn fixes_are_idempotent_on_the_fixture_shapes() {
         let (again, _) = analyse(&[("main.py", &once)]);
         assert!(again.is_empty(), "no finding left: {again:?}");
     }
+}
+
+// ---------------------------------------------------------------- the rest of the catalogue
+
+const ACM: &str = "from contextlib import asynccontextmanager, contextmanager\n\n@asynccontextmanager\nasync def acm():\n    yield 1\n\n@contextmanager\ndef cm():\n    yield 1\n\nasync def agen():\n    yield 1\n\ndef gen():\n    yield 1\n";
+
+/// `ACM` plus a body under `async def use():`; the body starts on line 19.
+fn in_async(body: &str) -> String {
+    format!("{ACM}\n# the use sites\nasync def use():\n{body}")
+}
+
+#[test]
+fn apm102_async_for_over_an_async_context_manager() {
+    check_one(&in_async("    async for x in acm():\n        print(x)\n"), "19:20 APM102 `acm()`");
+    assert_eq!(
+        fixed(&in_async("    async for x in acm():\n        print(x)\n")).as_deref(),
+        Some(in_async("    async with acm() as x:\n        print(x)\n").as_str())
+    );
+    // A loop with `else:` or `break` cannot become a `with`.
+    assert_eq!(fixed(&in_async("    async for x in acm():\n        pass\n    else:\n        pass\n")), None);
+}
+
+#[test]
+fn apm103_with_on_async_objects() {
+    check_one(
+        &in_async("    with acm() as x:\n        pass\n    with agen():\n        pass\n"),
+        "19:10 APM103 `acm()`\n21:10 APM103 `agen()`",
+    );
+    assert_eq!(
+        fixed(&in_async("    with acm() as x:\n        pass\n")).as_deref(),
+        Some(in_async("    async with acm() as x:\n        pass\n").as_str())
+    );
+    // `async with` over an async generator would be APM101 again: no keyword fix.
+    assert_eq!(fixed(&in_async("    with agen():\n        pass\n")), None);
+    // Outside an async function there is nothing to type: the message says so.
+    let source = format!("{ACM}\ndef sync_use():\n    with acm():\n        pass\n");
+    let (findings, _) = analyse(&[("main.py", &source)]);
+    assert_eq!(findings.len(), 1);
+    assert!(findings[0].message.contains("must move into an async function"), "{}", findings[0].message);
+    assert!(findings[0].fixes.is_empty());
+}
+
+#[test]
+fn apm104_for_over_async_iterables_in_statements_and_comprehensions() {
+    check_one(
+        &in_async("    for x in agen():\n        pass\n    return [y for y in agen()]\n"),
+        "19:14 APM104 `agen()`\n21:24 APM104 `agen()`",
+    );
+    assert_eq!(
+        fixed(&in_async("    return [y for y in agen()]\n")).as_deref(),
+        Some(in_async("    return [y async for y in agen()]\n").as_str())
+    );
+}
+
+#[test]
+fn apm105_async_for_over_sync_iterables() {
+    check_one(&in_async("    async for x in gen():\n        pass\n"), "19:20 APM105 `gen()`");
+    assert_eq!(
+        fixed(&in_async("    async for x in gen():\n        pass\n")).as_deref(),
+        Some(in_async("    for x in gen():\n        pass\n").as_str())
+    );
+}
+
+#[test]
+fn apm106_async_with_on_sync_context_managers() {
+    check_one(&in_async("    async with cm() as c:\n        pass\n"), "19:16 APM106 `cm()`");
+    assert_eq!(
+        fixed(&in_async("    async with cm() as c:\n        pass\n")).as_deref(),
+        Some(in_async("    with cm() as c:\n        pass\n").as_str())
+    );
+}
+
+#[test]
+fn apm107_await_on_non_awaitables() {
+    check_one(
+        &in_async("    await agen()\n    await gen()\n    await Plain()\n\nclass Plain:\n    pass\n"),
+        "19:11 APM107 `agen()`\n20:11 APM107 `gen()`\n21:11 APM107 `Plain()`",
+    );
+    let source = in_async("    item = await agen()\n");
+    let (findings, _) = analyse(&[("main.py", &source)]);
+    assert_eq!(findings[0].fixes[0].applicability, crate::Applicability::Unsafe);
+    assert_eq!(apply_edits(&source, &findings[0].fixes[0].edits).0, in_async("    item = await anext(agen())\n"));
+    // Awaiting coroutines and awaitable classes is the right use.
+    check_one(
+        "async def coro():\n    return 1\n\nclass Aw:\n    def __await__(self):\n        yield\n\nasync def use():\n    await coro()\n    await Aw()\n",
+        "",
+    );
+}
+
+#[test]
+fn apm108_missing_await_from_return_annotations() {
+    let source = "from collections.abc import AsyncIterator\n\nclass Connection:\n    async def __aenter__(self):\n        return self\n    async def __aexit__(self, *exc):\n        return None\n\nasync def connect() -> Connection:\n    return Connection()\n\nasync def rows() -> AsyncIterator[int]:\n    return source()\n\nasync def use():\n    async with connect() as conn:\n        pass\n    async for row in rows():\n        pass\n";
+    check_one(source, "16:16 APM108 `connect()`\n18:22 APM108 `rows()`");
+    let (findings, _) = analyse(&[("main.py", source)]);
+    let once = apply_edits(source, &findings.iter().flat_map(|f| f.fixes[0].edits.clone()).collect::<Vec<_>>()).0;
+    assert!(
+        once.contains("async with await connect() as conn:") && once.contains("async for row in await rows():"),
+        "{once}"
+    );
+    check(&[("main.py", &once)], "");
+    // Without an annotation the awaited result is unknown: silence.
+    check_one("async def connect():\n    return 1\n\nasync def use():\n    async with connect():\n        pass\n", "");
+}
+
+#[test]
+fn apm109_uncalled_factories() {
+    check_one(
+        &in_async("    async with acm as x:\n        pass\n    async for y in agen:\n        pass\n"),
+        "19:16 APM109 `acm`\n21:20 APM109 `agen`",
+    );
+    assert_eq!(
+        fixed(&in_async("    async with acm as x:\n        pass\n")).as_deref(),
+        Some(in_async("    async with acm() as x:\n        pass\n").as_str())
+    );
+    // A property is read, not called; an unknown object may well be the product already.
+    check_one(
+        "from contextlib import asynccontextmanager\n\nclass S:\n    @property\n    @asynccontextmanager\n    async def session(self):\n        yield 1\n\n    async def use(self, other):\n        async with self.session:\n            pass\n        async with other:\n            pass\n",
+        "",
+    );
+}
+
+#[test]
+fn apm301_annotation_contradicts_body() {
+    check_one(
+        "from typing import AsyncContextManager, AsyncIterator, Protocol\n\nasync def get_session() -> AsyncContextManager[int]:\n    yield 1\n\nclass Repo(Protocol):\n    async def stream(self) -> AsyncIterator[int]:\n        ...\n",
+        "3:28 APM301 `AsyncContextManager[int]`\n7:31 APM301 `AsyncIterator[int]`",
+    );
+    // Correct spellings: a decorated generator annotated as an iterator, a coroutine that
+    // returns an iterator, a plain `def` interface.
+    check_one(
+        "from contextlib import asynccontextmanager\nfrom typing import AsyncIterator\n\n@asynccontextmanager\nasync def scope() -> AsyncIterator[int]:\n    yield 1\n\nasync def make() -> AsyncIterator[int]:\n    return source()\n\nclass Repo:\n    def stream(self) -> AsyncIterator[int]:\n        ...\n\nasync def agen() -> 'AsyncIterator[int]':\n    yield 1\n",
+        "",
+    );
+}
+
+#[test]
+fn protocol_apis_anext_and_exit_stacks() {
+    check_one(
+        &in_async("    await anext(acm())\n    await anext(agen())\n    async with contextlib.AsyncExitStack() as stack:\n        await stack.enter_async_context(agen())\n        await stack.enter_async_context(acm())\n        stack.enter_context(agen())\n"),
+        "19:17 APM102 `acm()`\n22:41 APM101 `agen()`\n24:29 APM103 `agen()`",
+    );
+    // A local `anext` is not the builtin.
+    check_one(&format!("{ACM}\ndef anext(x):\n    return x\n\nasync def use():\n    anext(acm())\n"), "");
+}
+
+#[test]
+fn annotations_declare_protocols() {
+    check_one(
+        "from typing import Callable, Optional\nfrom collections.abc import AsyncIterator\n\ndef make() -> AsyncIterator[int]:\n    return source()\n\nasync def use(factory: Callable[[], AsyncIterator[int]], maybe: Optional[Callable[..., AsyncIterator[int]]], stream: 'AsyncIterator[int]', other: AsyncIterator[int] | None):\n    async with make():\n        pass\n    async with factory() as a:\n        pass\n    async with maybe() as b:\n        pass\n    async with stream:\n        pass\n    async with other:\n        pass\n",
+        "8:16 APM101 `make()`\n10:16 APM101 `factory()`\n12:16 APM101 `maybe()`\n14:16 APM101 `stream`\n16:16 APM101 `other`",
+    );
+    // Untyped and unknown annotations say nothing.
+    check_one("from lib import Session\n\nasync def use(a, b: Session, c: 'Unknown[int]'):\n    async with a:\n        pass\n    async with b:\n        pass\n    async with c:\n        pass\n", "");
+}
+
+#[test]
+fn call_form_decorators_and_partial() {
+    check_one(
+        &format!(
+            "import functools\nfrom contextlib import asynccontextmanager\n{AGEN}\nsession_scope = asynccontextmanager(get_session)\nbound = functools.partial(get_session)\n\nasync def use():\n    async with session_scope() as a:\n        pass\n    async with asynccontextmanager(get_session)() as b:\n        pass\n    async with bound() as c:\n        pass\n"
+        ),
+        "14:16 APM101 `bound()`",
+    );
+}
+
+#[test]
+fn pytest_fixtures_keep_the_function_kind() {
+    check_one(
+        &format!(
+            "import pytest\n\n@pytest.fixture(scope='session')\n{AGEN}\nasync def use():\n    async with get_session():\n        pass\n"
+        ),
+        "8:16 APM101 `get_session()`",
+    );
+}
+
+#[test]
+fn methods_through_instances_and_known_bases() {
+    check_one(
+        "from collections.abc import AsyncIterator\nfrom contextlib import AbstractAsyncContextManager\n\nclass Database:\n    async def sessions(self):\n        yield 1\n\nclass Rows(AsyncIterator[int]):\n    async def __anext__(self):\n        raise StopAsyncIteration\n\nclass Scope(AbstractAsyncContextManager):\n    async def __aexit__(self, *exc):\n        return None\n\nasync def use():\n    db = Database()\n    async with db.sessions() as s:\n        pass\n    async with Rows():\n        pass\n    async for x in Scope():\n        pass\n    async with Scope():\n        pass\n    async for r in Rows():\n        pass\n",
+        "18:16 APM101 `db.sessions()`\n20:16 APM101 `Rows()`\n22:20 APM102 `Scope()`",
+    );
+}
+
+#[test]
+fn interface_stubs_say_nothing_at_use_sites() {
+    check_one(
+        "from typing import Protocol\n\nclass Source(Protocol):\n    def rows(self):\n        ...\n\n    async def stream(self):\n        raise NotImplementedError\n\nasync def use(source: Source):\n    async with source.rows():\n        pass\n    async for x in source.stream():\n        pass\n",
+        "",
+    );
 }
