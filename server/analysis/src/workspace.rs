@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 
-use crate::python::facts::ModuleFacts;
+use crate::python::facts::{Mention, ModuleFacts};
 
 /// One Python file in the index.
 #[derive(Debug)]
@@ -57,6 +57,10 @@ pub enum Lookup {
 /// Read access to modules by dotted name; what resolution needs.
 pub trait ModuleIndex: Sync {
     fn lookup(&self, module_name: &str) -> Lookup;
+
+    /// Modules that mention `name` in the given way (call it, subclass it, import it under an
+    /// alias), for following values into constructors.
+    fn mentioning(&self, mention: Mention, name: &str) -> Vec<Arc<IndexedModule>>;
 }
 
 /// The concurrent index used by the CLI and the server.
@@ -66,6 +70,8 @@ pub struct WorkspaceIndex {
     by_name: DashMap<String, Vec<PathBuf>>,
     /// How many indexed module names start with `<key>.`: namespace packages.
     prefixes: DashMap<String, usize>,
+    /// Reverse lookups: which files mention a name, and how.
+    mentions: DashMap<(Mention, Box<str>), Vec<PathBuf>>,
 }
 
 impl WorkspaceIndex {
@@ -85,6 +91,12 @@ impl WorkspaceIndex {
             if previous.names != module.names {
                 self.unlink_names(&previous.path, &previous.names);
             }
+            self.unlink_mentions(&previous.path, &previous.facts);
+        }
+        // `mentions()` is de-duplicated and the previous version was unlinked above, so each
+        // posting gets this path once (a `contains` check here was quadratic on common names).
+        for key in module.facts.mentions() {
+            self.mentions.entry(key).or_default().push(module.path.clone());
         }
         for name in &module.names {
             let added = {
@@ -109,7 +121,23 @@ impl WorkspaceIndex {
     pub fn remove(&self, path: &Path) -> bool {
         let Some((_, previous)) = self.by_path.remove(path) else { return false };
         self.unlink_names(&previous.path, &previous.names);
+        self.unlink_mentions(&previous.path, &previous.facts);
         true
+    }
+
+    fn unlink_mentions(&self, path: &Path, facts: &ModuleFacts) {
+        for key in facts.mentions() {
+            let now_empty = match self.mentions.get_mut(&key) {
+                Some(mut paths) => {
+                    paths.retain(|candidate| candidate != path);
+                    paths.is_empty()
+                }
+                None => false,
+            };
+            if now_empty {
+                self.mentions.remove_if(&key, |_, paths| paths.is_empty());
+            }
+        }
     }
 
     fn unlink_names(&self, path: &Path, names: &[String]) {
@@ -161,6 +189,11 @@ impl ModuleIndex for WorkspaceIndex {
             [path] => self.get(path).map_or(Lookup::Missing, Lookup::Found),
             _ => Lookup::Ambiguous,
         }
+    }
+
+    fn mentioning(&self, mention: Mention, name: &str) -> Vec<Arc<IndexedModule>> {
+        let paths = self.mentions.get(&(mention, name.into())).map(|paths| paths.clone()).unwrap_or_default();
+        paths.iter().filter_map(|path| self.get(path)).collect()
     }
 }
 

@@ -141,12 +141,60 @@ pub enum Binding {
     Value(ValueExpr),
     /// The first parameter of a plain method: the instance of that class.
     SelfParameter(ClassId),
-    /// Any other parameter, with its annotation (as written) when it has one.
+    /// Any other parameter, with its annotation (as written) when it has one, and where it
+    /// sits in the signature (`None` for `*args`/`**kwargs` and lambdas).
     Parameter {
         annotation: Option<ValueExpr>,
+        slot: Option<ParameterSlot>,
     },
     /// Bound in a way we do not follow (loop targets, unpacking, `del`, augmented assignment…).
     Opaque,
+}
+
+/// How a call reaches a parameter: by position, by keyword, or by its default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParameterSlot {
+    pub function: FunctionId,
+    pub name: Box<str>,
+    /// Index among the positional parameters (counting `self`), if it can be passed by position.
+    pub position: Option<u32>,
+    /// Whether it can be passed by keyword (not positional-only).
+    pub by_keyword: bool,
+    pub default: Option<ValueExpr>,
+}
+
+/// How a module refers to a name, for the workspace's reverse lookups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mention {
+    /// Calls something of that name.
+    Call,
+    /// Subclasses something of that name.
+    Base,
+    /// Imports something of that name under another name.
+    Alias,
+    /// Uses that name as a plain value.
+    Escape,
+}
+
+/// A call to a named callee, kept so that values passed to constructors can be followed.
+#[derive(Clone, Debug)]
+pub struct CallFact {
+    pub callee: ValueExpr,
+    pub arguments: Vec<ValueExpr>,
+    pub keywords: Vec<(Box<str>, ValueExpr)>,
+    /// `*args` or `**kwargs` at the call: any parameter may receive anything.
+    pub unpacks: bool,
+    pub scope: ScopeId,
+}
+
+impl CallFact {
+    /// The last identifier of the callee (`UserService` in `services.UserService(...)`).
+    pub fn callee_name(&self) -> Option<&str> {
+        match &self.callee {
+            ValueExpr::Name(name) | ValueExpr::Attribute(_, name) => Some(name),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -323,6 +371,11 @@ pub struct ModuleFacts {
     pub use_sites: Vec<UseSite>,
     /// `from x import *` at module level: (module, level). Names may come from there.
     pub star_imports: Vec<(Box<str>, u32)>,
+    /// Calls to class-like names (see [`is_class_like`]).
+    pub calls: Vec<CallFact>,
+    /// Class-like names used as plain values (passed, assigned, returned, stored): instances
+    /// may then be made where no recorded call shows it.
+    pub escapes: Vec<Box<str>>,
     pub syntax_error_count: usize,
 }
 
@@ -337,6 +390,45 @@ impl ModuleFacts {
 
     pub fn class(&self, id: ClassId) -> Option<&ClassFact> {
         self.classes.get(id as usize)
+    }
+
+    /// Names other modules may look this module up by: callees of its calls, simple names of
+    /// its classes' bases, and the original names it imports under an alias.
+    pub fn mentions(&self) -> Vec<(Mention, Box<str>)> {
+        let mut mentions: Vec<(Mention, Box<str>)> = Vec::new();
+        for call in &self.calls {
+            if let Some(name) = call.callee_name() {
+                mentions.push((Mention::Call, name.into()));
+            }
+        }
+        for name in &self.escapes {
+            mentions.push((Mention::Escape, name.clone()));
+        }
+        for class in &self.classes {
+            for base in &class.bases {
+                let base = match base {
+                    ValueExpr::Subscript(head, _) => head,
+                    other => other,
+                };
+                if let ValueExpr::Name(name) | ValueExpr::Attribute(_, name) = base {
+                    mentions.push((Mention::Base, name.clone()));
+                }
+            }
+        }
+        for scope in &self.scopes {
+            for (bound, bindings) in &scope.bindings {
+                for binding in bindings {
+                    if let Binding::ImportFrom { name, .. } = binding {
+                        if name != bound {
+                            mentions.push((Mention::Alias, name.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        mentions.sort_unstable();
+        mentions.dedup();
+        mentions
     }
 
     /// Whether the module binds `name` at top level (for star-import resolution).
@@ -386,10 +478,14 @@ pub fn extract(source: &str) -> ModuleFacts {
         scope_stack: Vec::new(),
         frames: Vec::new(),
         self_names: Vec::new(),
+        in_annotation: 0,
     };
+
     extractor.facts.scopes.push(ScopeFact::new(ScopeKind::Module, None));
     extractor.scope_stack.push(MODULE_SCOPE);
     extractor.visit_body(&module.body);
+    extractor.facts.escapes.sort_unstable();
+    extractor.facts.escapes.dedup();
     extractor.facts
 }
 
@@ -408,6 +504,8 @@ struct Extractor<'src> {
     frames: Vec<Frame>,
     /// Inside a plain method (and functions nested in it): the class and the name of `self`.
     self_names: Vec<Option<(ClassId, Box<str>)>>,
+    /// Depth of type positions (annotations, `isinstance` classes): names there are not values.
+    in_annotation: u32,
 }
 
 fn to_range(range: TextRange) -> Range<usize> {
@@ -493,14 +591,30 @@ impl Extractor<'_> {
         }
     }
 
-    fn bind_parameters(&mut self, parameters: &Parameters, self_class: Option<ClassId>) {
+    fn bind_parameters(&mut self, parameters: &Parameters, self_class: Option<ClassId>, function: Option<FunctionId>) {
+        let positional_only = parameters.posonlyargs.len();
+        let positional = positional_only + parameters.args.len();
+        let mut seen_positional = 0;
         for (idx, parameter) in parameters.iter().enumerate() {
             let binding = match self_class {
                 Some(class_id) if idx == 0 && !parameter.is_variadic() => Binding::SelfParameter(class_id),
                 // `*args: T` is a tuple of T, `**kwargs: T` a dict: the annotation is not the value.
-                _ if parameter.is_variadic() => Binding::Parameter { annotation: None },
-                _ => Binding::Parameter { annotation: parameter.annotation().map(ValueExpr::from_annotation) },
+                _ if parameter.is_variadic() => Binding::Parameter { annotation: None, slot: None },
+                _ => {
+                    let position = (seen_positional < positional).then_some(seen_positional);
+                    let slot = function.map(|function| ParameterSlot {
+                        function,
+                        name: parameter.name().as_str().into(),
+                        position: position.map(to_u32),
+                        by_keyword: position.is_none_or(|position| position >= positional_only),
+                        default: parameter.default().map(ValueExpr::from_expr),
+                    });
+                    Binding::Parameter { annotation: parameter.annotation().map(ValueExpr::from_annotation), slot }
+                }
             };
+            if !parameter.is_variadic() && seen_positional < positional {
+                seen_positional += 1;
+            }
             self.bind(parameter.name().as_str(), binding);
         }
     }
@@ -511,7 +625,7 @@ impl Extractor<'_> {
                 self.visit_expr(default);
             }
             if let Some(annotation) = parameter.annotation() {
-                self.visit_expr(annotation);
+                self.visit_annotation(annotation);
             }
         }
     }
@@ -522,7 +636,7 @@ impl Extractor<'_> {
         }
         self.visit_parameter_defaults(&function.parameters);
         if let Some(returns) = &function.returns {
-            self.visit_expr(returns);
+            self.visit_annotation(returns);
         }
         let parent_scope = self.current_scope();
         let function_id = to_u32(self.facts.functions.len());
@@ -575,7 +689,7 @@ impl Extractor<'_> {
         self.scope_stack.push(scope);
         self.frames.push(Frame::Function(function_id));
         self.self_names.push(self_name);
-        self.bind_parameters(&function.parameters, self_class);
+        self.bind_parameters(&function.parameters, self_class, Some(function_id));
         self.visit_body(&function.body);
         self.self_names.pop();
         self.frames.pop();
@@ -587,7 +701,13 @@ impl Extractor<'_> {
             self.visit_expr(&decorator.expression);
         }
         if let Some(arguments) = &class.arguments {
-            self.visit_arguments(arguments);
+            // Bases are recorded as such (see `ModuleFacts::mentions`), not as escaping values.
+            for base in &arguments.args {
+                self.visit_annotation(base);
+            }
+            for keyword in &arguments.keywords {
+                self.visit_expr(&keyword.value);
+            }
         }
         let parent_scope = self.current_scope();
         let class_id = to_u32(self.facts.classes.len());
@@ -681,6 +801,43 @@ impl Extractor<'_> {
             argument,
             UseSiteShape::CallArgument { callee: ValueExpr::from_expr(&call.func), method: method.into() },
         );
+    }
+
+    fn record_call(&mut self, call: &ast::ExprCall) {
+        // Every call to a class-like (capitalised) name, arguments or not: a constructor called
+        // without the argument still passes the parameter's default. Resolution follows only
+        // constructors of capitalised classes, so nothing it needs is left out.
+        let callee_name = match &*call.func {
+            Expr::Name(name) => name.id.as_str(),
+            Expr::Attribute(attribute) => attribute.attr.as_str(),
+            _ => return,
+        };
+        if !is_class_like(callee_name) {
+            return;
+        }
+        let mut unpacks = false;
+        let mut arguments = Vec::with_capacity(call.arguments.args.len());
+        for argument in &call.arguments.args {
+            if matches!(argument, Expr::Starred(_)) {
+                unpacks = true;
+                break;
+            }
+            arguments.push(ValueExpr::from_expr(argument));
+        }
+        let mut keywords = Vec::with_capacity(call.arguments.keywords.len());
+        for keyword in &call.arguments.keywords {
+            match &keyword.arg {
+                Some(name) => keywords.push((name.as_str().into(), ValueExpr::from_expr(&keyword.value))),
+                None => unpacks = true,
+            }
+        }
+        self.facts.calls.push(CallFact {
+            callee: ValueExpr::from_expr(&call.func),
+            arguments,
+            keywords,
+            unpacks,
+            scope: self.current_scope(),
+        });
     }
 
     fn visit_with(&mut self, with: &ast::StmtWith) {
@@ -826,7 +983,7 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 if let Some(value) = &assign.value {
                     self.visit_expr(value);
                 }
-                self.visit_expr(&assign.annotation);
+                self.visit_annotation(&assign.annotation);
                 match &*assign.target {
                     // A bare annotation (`x: T`) binds nothing at runtime. In a function it still
                     // makes the name local (its value is unknown there); in a module or class
@@ -903,8 +1060,27 @@ impl<'a> Visitor<'a> for Extractor<'_> {
         visitor::walk_pattern(self, pattern);
     }
 
+    fn visit_annotation(&mut self, expr: &'a Expr) {
+        // Names in annotations are types, not values.
+        self.in_annotation += 1;
+        self.visit_expr(expr);
+        self.in_annotation -= 1;
+    }
+
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
+            Expr::Name(name) => {
+                if name.ctx == ast::ExprContext::Load && self.in_annotation == 0 && is_class_like(name.id.as_str()) {
+                    self.facts.escapes.push(name.id.as_str().into());
+                }
+            }
+            Expr::Attribute(attribute) => {
+                // `Class.attribute` reads the class; it does not hand it on.
+                if matches!(&*attribute.value, Expr::Name(_)) {
+                    return;
+                }
+                visitor::walk_expr(self, expr);
+            }
             Expr::Yield(_) | Expr::YieldFrom(_) => {
                 if let Some(Frame::Function(id)) = self.frames.last() {
                     self.facts.functions[*id as usize].is_generator = true;
@@ -920,8 +1096,27 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 );
             }
             Expr::Call(call) => {
-                visitor::walk_expr(self, expr);
+                // The callee is called, not handed on; `isinstance(x, Class)` only inspects.
+                match &*call.func {
+                    Expr::Name(_) => {}
+                    func => self.visit_expr(func),
+                }
+                let inspects =
+                    matches!(&*call.func, Expr::Name(name) if matches!(name.id.as_str(), "isinstance" | "issubclass"));
+                for (idx, argument) in call.arguments.args.iter().enumerate() {
+                    if inspects && idx == 1 {
+                        self.in_annotation += 1;
+                        self.visit_expr(argument);
+                        self.in_annotation -= 1;
+                    } else {
+                        self.visit_expr(argument);
+                    }
+                }
+                for keyword in &call.arguments.keywords {
+                    self.visit_expr(&keyword.value);
+                }
                 self.record_protocol_call(call);
+                self.record_call(call);
             }
             Expr::Named(named) => {
                 self.visit_expr(&named.value);
@@ -937,7 +1132,7 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 self.scope_stack.push(scope);
                 self.frames.push(Frame::Barrier);
                 if let Some(parameters) = &lambda.parameters {
-                    self.bind_parameters(parameters, None);
+                    self.bind_parameters(parameters, None, None);
                 }
                 self.visit_expr(&lambda.body);
                 self.frames.pop();
@@ -976,6 +1171,11 @@ fn body_only_raises(body: &[Stmt]) -> bool {
         }
     }
     saw_raise
+}
+
+/// Capitalised names: the only classes whose constructor calls are recorded and followed.
+pub fn is_class_like(name: &str) -> bool {
+    name.chars().next().is_some_and(|first| first.is_ascii_uppercase())
 }
 
 /// Docstring, `...`, `pass` and `raise NotImplementedError` only.

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::protocol::{Capability, CapabilitySet, Provided, ValueKind};
-use crate::python::facts::{Binding, ClassId, FunctionId, ScopeId, ScopeKind, ValueExpr, MODULE_SCOPE};
+use crate::python::facts::{
+    Binding, ClassId, FunctionId, Mention, ParameterSlot, ScopeId, ScopeKind, ValueExpr, MODULE_SCOPE,
+};
 use crate::workspace::{IndexedModule, Lookup, ModuleIndex};
 
 /// Where a made value comes from, for messages and related locations.
@@ -50,6 +52,8 @@ pub enum Value {
     Factory(Provided, Option<Arc<Origin>>),
     /// Several sources that do not obviously agree (conditional definitions, reassignments).
     Alternatives(Vec<Value>),
+    /// `None`: skipped by `a or b`; anywhere else it is one more disagreeing source.
+    NoneValue,
     Unknown,
 }
 
@@ -64,6 +68,7 @@ impl Value {
             ) => a == b && exact_a == exact_b && module_a.path == module_b.path,
             (Value::Module(a), Value::Module(b)) => a.path == b.path,
             (Value::External(a), Value::External(b)) | (Value::Namespace(a), Value::Namespace(b)) => a == b,
+            (Value::NoneValue, Value::NoneValue) => true,
             (Value::Made(a, _), Value::Made(b, _)) | (Value::Factory(a, _), Value::Factory(b, _)) => {
                 a == b && *a != Provided::Unknown
             }
@@ -155,12 +160,24 @@ impl<'a> Resolver<'a> {
                 self.call(&callee)
             }
             ValueExpr::Or(values) => {
-                let values = values.iter().map(|value| self.eval(module, scope, value)).collect();
-                combine(values)
+                // `a or b` is `b` whenever `a` is None: drop the None sources of every operand but
+                // the last.
+                let mut kept = Vec::new();
+                for (idx, value) in values.iter().enumerate() {
+                    let value = self.eval(module, scope, value);
+                    let is_last = idx + 1 == values.len();
+                    match value {
+                        Value::NoneValue if !is_last => {}
+                        Value::Alternatives(alternatives) if !is_last => {
+                            kept.extend(alternatives.into_iter().filter(|value| !matches!(value, Value::NoneValue)));
+                        }
+                        value => kept.push(value),
+                    }
+                }
+                combine(kept)
             }
-            ValueExpr::Subscript(..) | ValueExpr::Union(_) | ValueExpr::NoneLiteral | ValueExpr::Other => {
-                Value::Unknown
-            }
+            ValueExpr::NoneLiteral => Value::NoneValue,
+            ValueExpr::Subscript(..) | ValueExpr::Union(_) | ValueExpr::Other => Value::Unknown,
         }
     }
 
@@ -333,13 +350,138 @@ impl<'a> Resolver<'a> {
                 self.import_from(&target, name)
             }
             Binding::Value(expr) => self.eval(module, scope, expr),
-            Binding::Parameter { annotation: Some(annotation) } => {
+            Binding::Parameter { annotation: Some(annotation), .. } => {
                 // Annotations are evaluated where the `def` is, not among its own locals.
                 let outer = module.facts.scope(scope).and_then(|scope| scope.parent).unwrap_or(MODULE_SCOPE);
                 self.annotation(module, outer, annotation)
             }
-            Binding::Parameter { annotation: None } | Binding::Opaque => Value::Unknown,
+            Binding::Parameter { annotation: None, slot: Some(slot) } => self.constructor_argument(module, slot),
+            Binding::Parameter { annotation: None, slot: None } | Binding::Opaque => Value::Unknown,
         }
+    }
+
+    /// An untyped parameter of a class's `__init__`: the union of what every call of the class
+    /// in the workspace passes (or the default, where a call leaves it out). Unknown when the
+    /// class has workspace subclasses (their `super().__init__` calls pass values too), when a
+    /// call unpacks `*args`/`**kwargs`, or when no call is visible at all.
+    fn constructor_argument(&mut self, module: &Arc<IndexedModule>, slot: &ParameterSlot) -> Value {
+        let facts = &module.facts;
+        let Some(function) = facts.function(slot.function) else { return Value::Unknown };
+        if &*function.name != "__init__" {
+            return Value::Unknown;
+        }
+        let Some(ScopeKind::Class(class_id)) = facts.scope(function.parent_scope).map(|scope| scope.kind) else {
+            return Value::Unknown;
+        };
+        let Some(class) = facts.class(class_id) else { return Value::Unknown };
+        let class_name = class.name.clone();
+        // Only capitalised classes have every call recorded; a classmethod may construct with
+        // `cls(...)`, which no recorded call shows.
+        let has_classmethod = facts.scope(class.scope).is_some_and(|scope| {
+            scope.bindings.values().flatten().any(|binding| {
+                matches!(binding, Binding::Function(id) if facts.function(*id).is_some_and(|method| {
+                    method.decorators.iter().any(|decorator| matches!(decorator, ValueExpr::Name(name) if &**name == "classmethod"))
+                }))
+            })
+        });
+        if !crate::python::facts::is_class_like(&class_name) || has_classmethod {
+            return Value::Unknown;
+        }
+        let default_scope = function.parent_scope;
+        let is_this_class =
+            |value: &Value| matches!(value, Value::Class(found, id) if *id == class_id && found.path == module.path);
+
+        for subclassing in self.index.mentioning(Mention::Base, &class_name) {
+            for candidate in &subclassing.facts.classes {
+                for base in &candidate.bases {
+                    let base = match base {
+                        ValueExpr::Subscript(head, _) => &**head,
+                        other => other,
+                    };
+                    if is_this_class(&self.eval(&subclassing, candidate.parent_scope, base)) {
+                        return Value::Unknown;
+                    }
+                }
+            }
+        }
+
+        // The class may be called under an alias (`from app import UserService as Users`).
+        let mut callee_names = vec![class_name.clone()];
+        for aliasing in self.index.mentioning(Mention::Alias, &class_name) {
+            for scope in &aliasing.facts.scopes {
+                for (bound, bindings) in &scope.bindings {
+                    let aliases_class = bindings
+                        .iter()
+                        .any(|binding| matches!(binding, Binding::ImportFrom { name, .. } if *name == class_name));
+                    if aliases_class && !callee_names.contains(bound) {
+                        if !crate::python::facts::is_class_like(bound) {
+                            // Calls through a lowercase alias are not recorded.
+                            return Value::Unknown;
+                        }
+                        callee_names.push(bound.clone());
+                    }
+                }
+            }
+        }
+
+        // Handed on as a value (`make(UserRepository)`, `cls = UserRepository`): instances may be
+        // made anywhere.
+        for callee_name in &callee_names {
+            for escaping in self.index.mentioning(Mention::Escape, callee_name) {
+                let mut escapes_here = false;
+                for scope_id in 0..escaping.facts.scopes.len() {
+                    let Ok(scope_id) = u32::try_from(scope_id) else { break };
+                    let bound =
+                        escaping.facts.scope(scope_id).is_some_and(|scope| scope.bindings.contains_key(callee_name));
+                    if (bound || scope_id == MODULE_SCOPE)
+                        && is_this_class(&self.lookup_name(&escaping, scope_id, callee_name))
+                    {
+                        escapes_here = true;
+                        break;
+                    }
+                }
+                if escapes_here {
+                    return Value::Unknown;
+                }
+            }
+        }
+
+        let mut sources = Vec::new();
+        for callee_name in &callee_names {
+            for calling in self.index.mentioning(Mention::Call, callee_name) {
+                for call in &calling.facts.calls {
+                    if call.callee_name() != Some(&**callee_name) {
+                        continue;
+                    }
+                    if !self.spend() {
+                        return Value::Unknown;
+                    }
+                    if !is_this_class(&self.eval(&calling, call.scope, &call.callee)) {
+                        continue;
+                    }
+                    if call.unpacks {
+                        return Value::Unknown;
+                    }
+                    // Position 0 is `self`; the call's first argument lands on position 1.
+                    let positional = slot
+                        .position
+                        .and_then(|position| position.checked_sub(1))
+                        .and_then(|index| call.arguments.get(index as usize));
+                    let keyword = slot
+                        .by_keyword
+                        .then(|| call.keywords.iter().find(|(name, _)| *name == slot.name).map(|(_, value)| value))
+                        .flatten();
+                    let source = match (positional, keyword, &slot.default) {
+                        (Some(argument), _, _) | (None, Some(argument), _) => self.eval(&calling, call.scope, argument),
+                        (None, None, Some(default)) => self.eval(module, default_scope, default),
+                        // A call that misses a required argument fails before any use.
+                        (None, None, None) => continue,
+                    };
+                    sources.push(source);
+                }
+            }
+        }
+        combine(sources)
     }
 
     fn module_value(&self, name: &str) -> Value {
@@ -396,7 +538,9 @@ impl<'a> Resolver<'a> {
                 let values = values.iter().map(|value| self.attribute(value, attribute)).collect();
                 combine(values)
             }
-            Value::Function(..) | Value::Made(..) | Value::Factory(..) | Value::Unknown => Value::Unknown,
+            Value::Function(..) | Value::Made(..) | Value::Factory(..) | Value::NoneValue | Value::Unknown => {
+                Value::Unknown
+            }
         }
     }
 

@@ -617,3 +617,98 @@ fn interface_stubs_say_nothing_at_use_sites() {
         "",
     );
 }
+
+// ---------------------------------------------------------------- constructor injection
+
+const REPOSITORY: &str = "class UserRepository:\n    def __init__(self, session_factory, *, label=None):\n        self.session_factory = session_factory\n\n    async def get(self):\n        async with self.session_factory() as session:\n            return session\n";
+
+#[test]
+fn constructor_parameters_follow_every_call_of_the_class() {
+    check(
+        &[
+            ("app/repo.py", REPOSITORY),
+            ("app/db.py", AGEN),
+            ("app/wiring.py", "from app.db import get_session\nfrom app.repo import UserRepository\nfrom app.repo import UserRepository as Users\n\nrepo = UserRepository(session_factory=get_session)\nother = Users(get_session, label='x')\n"),
+        ],
+        "6:20 APM101 `self.session_factory()`",
+    );
+}
+
+#[test]
+fn constructor_parameters_disagreeing_or_unseen_are_silent() {
+    let acm = "from contextlib import asynccontextmanager\n\n@asynccontextmanager\nasync def scope():\n    yield 1\n";
+    // One call passes a real context manager, under an alias.
+    check(
+        &[
+            ("app/repo.py", REPOSITORY),
+            ("app/db.py", AGEN),
+            ("app/acm.py", acm),
+            (
+                "app/a.py",
+                "from app.db import get_session\nfrom app.repo import UserRepository\nUserRepository(get_session)\n",
+            ),
+            ("app/b.py", "from app.acm import scope\nfrom app.repo import UserRepository as R\nR(scope)\n"),
+        ],
+        "",
+    );
+    // Nobody constructs it here (a framework does), or a call unpacks arguments.
+    check(&[("app/repo.py", REPOSITORY), ("app/db.py", AGEN)], "");
+    check(
+        &[
+            ("app/repo.py", REPOSITORY),
+            ("app/db.py", AGEN),
+            ("app/a.py", "from app.db import get_session\nfrom app.repo import UserRepository\nUserRepository(get_session)\nUserRepository(**settings)\n"),
+        ],
+        "",
+    );
+    // Handed on as a value, constructed by a classmethod, or called through a lowercase alias:
+    // calls we cannot see may pass anything.
+    for wiring in [
+        "from app.db import get_session\nfrom app.repo import UserRepository\nUserRepository(get_session)\nPROVIDERS = [UserRepository]\n",
+        "from app.db import get_session\nfrom app.repo import UserRepository as repo_class\nrepo_class(get_session)\n",
+    ] {
+        check(&[("app/repo.py", REPOSITORY), ("app/db.py", AGEN), ("app/a.py", wiring)], "");
+    }
+    check(
+        &[
+            (
+                "app/repo.py",
+                &format!("{REPOSITORY}\n    @classmethod\n    def default(cls):\n        return cls(other_factory)\n"),
+            ),
+            ("app/db.py", AGEN),
+            (
+                "app/a.py",
+                "from app.db import get_session\nfrom app.repo import UserRepository\nUserRepository(get_session)\n",
+            ),
+        ],
+        "",
+    );
+    // Type positions are not escapes: the one visible call decides.
+    check(
+        &[
+            ("app/repo.py", REPOSITORY),
+            ("app/db.py", AGEN),
+            ("app/a.py", "from app.db import get_session\nfrom app.repo import UserRepository\n\ndef build() -> UserRepository:\n    repo: UserRepository = UserRepository(get_session)\n    assert isinstance(repo, UserRepository)\n    return repo\n"),
+        ],
+        "6:20 APM101 `self.session_factory()`",
+    );
+    // A subclass may pass anything to `super().__init__`.
+    check(
+        &[
+            ("app/repo.py", REPOSITORY),
+            ("app/db.py", AGEN),
+            ("app/a.py", "from app.db import get_session\nfrom app.repo import UserRepository\nUserRepository(get_session)\n\nclass Cached(UserRepository):\n    pass\n"),
+        ],
+        "",
+    );
+}
+
+#[test]
+fn constructor_defaults_and_or_fallbacks() {
+    check_one(
+        &format!(
+            "{AGEN}\nclass Service:\n    def __init__(self, factory=None, other=get_session):\n        self.factory = factory or get_session\n        self.other = other\n\n    async def run(self):\n        async with self.factory():\n            pass\n        async with self.other():\n            pass\n\nservice = Service()\n"
+        ),
+        "10:20 APM101 `self.factory()`\n12:20 APM101 `self.other()`",
+    );
+}
