@@ -315,6 +315,8 @@ pub struct ClassFact {
     pub dunders: Dunders,
     /// `self.<name> = <value>` anywhere in the class's plain methods.
     pub instance_attributes: HashMap<Box<str>, Vec<AttributeAssignment>>,
+    /// Annotated names in the class body, in order (dataclass-style fields; `ClassVar`s left out).
+    pub fields: Vec<Box<str>>,
 }
 
 /// Syntax details of a use site that fixes need.
@@ -714,7 +716,17 @@ impl Extractor<'_> {
         let scope = self.push_scope(ScopeKind::Class(class_id));
         let name_range = to_range(class.name.range);
         let mut dunders = Dunders::default();
+        let mut fields = Vec::new();
         for statement in &class.body {
+            if let Stmt::AnnAssign(assign) = statement {
+                let is_class_var = match &*assign.annotation {
+                    Expr::Subscript(subscript) => is_named(&subscript.value, "ClassVar"),
+                    other => is_named(other, "ClassVar"),
+                };
+                if let (Expr::Name(name), false) = (&*assign.target, is_class_var) {
+                    fields.push(name.id.as_str().into());
+                }
+            }
             match statement {
                 Stmt::FunctionDef(method) => {
                     dunders.set(method.name.as_str(), !body_only_raises(&method.body));
@@ -749,6 +761,7 @@ impl Extractor<'_> {
             parent_scope,
             dunders,
             instance_attributes: HashMap::new(),
+            fields,
         });
         self.bind(class.name.as_str(), Binding::Class(class_id));
         self.scope_stack.push(scope);
@@ -1171,6 +1184,14 @@ fn body_only_raises(body: &[Stmt]) -> bool {
         }
     }
     saw_raise
+}
+
+fn is_named(expr: &Expr, wanted: &str) -> bool {
+    match expr {
+        Expr::Name(name) => name.id.as_str() == wanted,
+        Expr::Attribute(attribute) => attribute.attr.as_str() == wanted,
+        _ => false,
+    }
 }
 
 /// Capitalised names: the only classes whose constructor calls are recorded and followed.

@@ -191,12 +191,18 @@ impl<'a> Resolver<'a> {
         arguments: &[ValueExpr],
     ) -> Option<Value> {
         let wrapped = match name {
-            "contextlib.asynccontextmanager" | "contextlib.contextmanager" | "functools.partial" => {
-                arguments.first()?
-            }
+            "contextlib.asynccontextmanager"
+            | "contextlib.contextmanager"
+            | "functools.partial"
+            | "builtins.staticmethod"
+            | "builtins.classmethod" => arguments.first()?,
             _ => return None,
         };
         let wrapped = self.eval(module, scope, wrapped);
+        if matches!(name, "builtins.staticmethod" | "builtins.classmethod") {
+            // `factory = staticmethod(get_session)`: the same callable, bound differently.
+            return Some(wrapped);
+        }
         let Some((made, origin)) = self.call_result(&wrapped) else { return Some(Value::Unknown) };
         let value = match name {
             "contextlib.asynccontextmanager" => Value::Factory(async_cm_made(), origin),
@@ -373,6 +379,70 @@ impl<'a> Resolver<'a> {
         let Some(ScopeKind::Class(class_id)) = facts.scope(function.parent_scope).map(|scope| scope.kind) else {
             return Value::Unknown;
         };
+        let argument = ConstructorArgument {
+            name: slot.name.clone(),
+            // Position 0 is `self`; the call's first argument lands on position 1.
+            call_index: slot.position.and_then(|position| position.checked_sub(1)),
+            by_keyword: slot.by_keyword,
+            default: slot.default.clone().map(|default| (default, function.parent_scope)),
+        };
+        self.construction_sources(module, class_id, &argument)
+    }
+
+    /// A dataclass without bases: its `__init__` takes the fields in order.
+    fn is_plain_dataclass(&mut self, module: &Arc<IndexedModule>, class_id: ClassId) -> bool {
+        let Some(class) = module.facts.class(class_id) else { return false };
+        let class = class.clone();
+        if !class.bases.is_empty() || class.decorators.len() != 1 {
+            return false;
+        }
+        let decorator = match &class.decorators[0] {
+            ValueExpr::Call(head, _) => &**head,
+            other => other,
+        };
+        matches!(
+            self.eval(module, class.parent_scope, decorator),
+            Value::External(name) if matches!(
+                name.as_str(),
+                "dataclasses.dataclass" | "attr.define" | "attr.frozen" | "attr.mutable" | "attrs.define"
+                    | "attrs.frozen" | "attrs.mutable"
+            )
+        )
+    }
+
+    /// For a field of a plain dataclass: what constructions pass for it. `None` for other
+    /// classes (their annotated names are plain class attributes).
+    fn field_sources(&mut self, module: &Arc<IndexedModule>, class_id: ClassId, field_index: usize) -> Option<Value> {
+        if !self.is_plain_dataclass(module, class_id) {
+            return None;
+        }
+        let class = module.facts.class(class_id)?.clone();
+        let name = class.fields.get(field_index)?.clone();
+        let default_binding =
+            module.facts.scope(class.scope).and_then(|scope| scope.bindings.get(&name)).and_then(|bindings| {
+                bindings.iter().find_map(|binding| match binding {
+                    Binding::Value(value) => Some((value.clone(), class.scope)),
+                    _ => None,
+                })
+            });
+        let argument = ConstructorArgument {
+            name,
+            call_index: u32::try_from(field_index).ok(),
+            by_keyword: true,
+            default: default_binding,
+        };
+        Some(self.construction_sources(module, class_id, &argument))
+    }
+
+    /// What every visible construction of the class passes for `argument` (see
+    /// [`Resolver::constructor_argument`] for when that is unknown).
+    fn construction_sources(
+        &mut self,
+        module: &Arc<IndexedModule>,
+        class_id: ClassId,
+        argument: &ConstructorArgument,
+    ) -> Value {
+        let facts = &module.facts;
         let Some(class) = facts.class(class_id) else { return Value::Unknown };
         let class_name = class.name.clone();
         // Only capitalised classes have every call recorded; a classmethod may construct with
@@ -387,7 +457,6 @@ impl<'a> Resolver<'a> {
         if !crate::python::facts::is_class_like(&class_name) || has_classmethod {
             return Value::Unknown;
         }
-        let default_scope = function.parent_scope;
         let is_this_class =
             |value: &Value| matches!(value, Value::Class(found, id) if *id == class_id && found.path == module.path);
 
@@ -462,18 +531,14 @@ impl<'a> Resolver<'a> {
                     if call.unpacks {
                         return Value::Unknown;
                     }
-                    // Position 0 is `self`; the call's first argument lands on position 1.
-                    let positional = slot
-                        .position
-                        .and_then(|position| position.checked_sub(1))
-                        .and_then(|index| call.arguments.get(index as usize));
-                    let keyword = slot
+                    let positional = argument.call_index.and_then(|index| call.arguments.get(index as usize));
+                    let keyword = argument
                         .by_keyword
-                        .then(|| call.keywords.iter().find(|(name, _)| *name == slot.name).map(|(_, value)| value))
+                        .then(|| call.keywords.iter().find(|(name, _)| *name == argument.name).map(|(_, value)| value))
                         .flatten();
-                    let source = match (positional, keyword, &slot.default) {
-                        (Some(argument), _, _) | (None, Some(argument), _) => self.eval(&calling, call.scope, argument),
-                        (None, None, Some(default)) => self.eval(module, default_scope, default),
+                    let source = match (positional, keyword, &argument.default) {
+                        (Some(passed), _, _) | (None, Some(passed), _) => self.eval(&calling, call.scope, passed),
+                        (None, None, Some((default, default_scope))) => self.eval(module, *default_scope, default),
                         // A call that misses a required argument fails before any use.
                         (None, None, None) => continue,
                     };
@@ -567,6 +632,19 @@ impl<'a> Resolver<'a> {
             visited.push((class_module.path.clone(), id));
             let Some(class) = class_module.facts.class(id) else { continue };
             let class = class.clone();
+            if on_instance {
+                if let Some(field_index) = class.fields.iter().position(|field| &**field == attribute) {
+                    if let Some(constructed) = self.field_sources(&class_module, id, field_index) {
+                        sources.push(constructed);
+                    }
+                    // A model or record class: constructors set fields in ways we do not follow.
+                    if (!class.decorators.is_empty() || !class.bases.is_empty())
+                        && !self.is_plain_dataclass(&class_module, id)
+                    {
+                        return Value::Unknown;
+                    }
+                }
+            }
             if let Some(bindings) =
                 class_module.facts.scope(class.scope).and_then(|scope| scope.bindings.get(attribute))
             {
@@ -825,6 +903,16 @@ impl<'a> Resolver<'a> {
         };
         Value::Made(Provided::known(ValueKind::Instance, capabilities), Some(Arc::new(origin)))
     }
+}
+
+/// Where a constructor call puts the value of one parameter or field.
+struct ConstructorArgument {
+    name: Box<str>,
+    /// Index among the call's positional arguments, if it can be passed by position.
+    call_index: Option<u32>,
+    by_keyword: bool,
+    /// The default and the scope it is evaluated in.
+    default: Option<(ValueExpr, ScopeId)>,
 }
 
 enum DecoratorEffect {

@@ -712,3 +712,34 @@ fn constructor_defaults_and_or_fallbacks() {
         "10:20 APM101 `self.factory()`\n12:20 APM101 `self.other()`",
     );
 }
+
+#[test]
+fn dataclass_fields_follow_constructions() {
+    let service = "from dataclasses import dataclass\nfrom typing import Callable, ClassVar\n\n@dataclass\nclass Service:\n    name: str\n    factory: Callable = get_session\n    registry: ClassVar[dict] = {}\n\n    async def run(self):\n        async with self.factory():\n            pass\n";
+    let module = format!("{AGEN}{service}");
+    // Every construction leaves the default: it is the value.
+    check_one(&format!("{module}\nsvc = Service('a')\n"), "13:20 APM101 `self.factory()`");
+    // One construction passes a real context manager (by keyword or position): silence.
+    for construction in ["Service('a', factory=scope)", "Service('a', scope)"] {
+        check_one(
+            &format!("from contextlib import asynccontextmanager\n\n@asynccontextmanager\nasync def scope():\n    yield 1\n{module}\nsvc = Service('a')\nother = {construction}\n"),
+            "",
+        );
+    }
+}
+
+#[test]
+fn model_fields_with_unknown_machinery_are_silent() {
+    check_one(
+        &format!("from pydantic import BaseModel\nfrom typing import Callable\n{AGEN}\nclass Settings(BaseModel):\n    factory: Callable = get_session\n\n    async def run(self):\n        async with self.factory():\n            pass\n"),
+        "",
+    );
+}
+
+#[test]
+fn staticmethod_wrapped_class_attributes_through_subclasses() {
+    check_one(
+        &format!("{AGEN}\nclass Base:\n    factory = staticmethod(get_session)\n\nclass Child(Base):\n    async def run(self):\n        async with self.factory() as s:\n            pass\n"),
+        "9:20 APM101 `self.factory()`",
+    );
+}
