@@ -37,9 +37,14 @@ pub enum ValueExpr {
     /// `a or b`: the value is one of them.
     Or(Vec<ValueExpr>),
     NoneLiteral,
+    /// A list, tuple or set display, or a dict display's values: indexing it gives one of them.
+    Collection(Vec<ValueExpr>),
     /// Anything else: literals, operators, … Resolves to unknown.
     Other,
 }
+
+/// Displays larger than this are kept as [`ValueExpr::Other`]: tables of factories are small.
+const MAX_COLLECTION: usize = 64;
 
 impl ValueExpr {
     pub fn from_expr(expr: &Expr) -> ValueExpr {
@@ -118,6 +123,22 @@ impl ValueExpr {
                 ValueExpr::Or(boolean.values.iter().map(|value| Self::from_expr_limited(value, depth + 1)).collect())
             }
             Expr::NoneLiteral(_) => ValueExpr::NoneLiteral,
+            Expr::List(ast::ExprList { elts, .. })
+            | Expr::Tuple(ast::ExprTuple { elts, .. })
+            | Expr::Set(ast::ExprSet { elts, .. }) => {
+                if elts.len() > MAX_COLLECTION || elts.iter().any(Expr::is_starred_expr) {
+                    return ValueExpr::Other;
+                }
+                ValueExpr::Collection(elts.iter().map(|element| Self::from_expr_limited(element, depth + 1)).collect())
+            }
+            Expr::Dict(dict) => {
+                if dict.items.len() > MAX_COLLECTION || dict.items.iter().any(|item| item.key.is_none()) {
+                    return ValueExpr::Other;
+                }
+                ValueExpr::Collection(
+                    dict.items.iter().map(|item| Self::from_expr_limited(&item.value, depth + 1)).collect(),
+                )
+            }
             _ => ValueExpr::Other,
         }
     }
@@ -570,7 +591,24 @@ impl Extractor<'_> {
             }
             Expr::Starred(starred) => self.bind_target(&starred.value, None),
             Expr::Attribute(attribute) => self.record_attribute_assignment(attribute, value),
+            Expr::Subscript(subscript) => self.record_mutation(&subscript.value),
             _ => {}
+        }
+    }
+
+    /// `table[key] = f`, `del table[key]`, `table.append(f)`: the container named by `target`
+    /// no longer holds only what its display said. Both the current scope and the module scope
+    /// get an unknown source, wherever the name lives.
+    fn record_mutation(&mut self, target: &Expr) {
+        if let Expr::Name(name) = target {
+            self.bind(name.id.as_str(), Binding::Opaque);
+            if self.current_scope() != MODULE_SCOPE {
+                self.facts.scopes[MODULE_SCOPE as usize]
+                    .bindings
+                    .entry(name.id.as_str().into())
+                    .or_default()
+                    .push(Binding::Opaque);
+            }
         }
     }
 
@@ -1026,6 +1064,9 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                     if let Expr::Name(name) = target {
                         self.bind(name.id.as_str(), Binding::Opaque);
                     }
+                    if let Expr::Subscript(subscript) = target {
+                        self.record_mutation(&subscript.value);
+                    }
                     self.visit_expr(target);
                 }
             }
@@ -1130,6 +1171,14 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 }
                 self.record_protocol_call(call);
                 self.record_call(call);
+                if let Expr::Attribute(attribute) = &*call.func {
+                    if matches!(
+                        attribute.attr.as_str(),
+                        "append" | "extend" | "insert" | "update" | "setdefault" | "add" | "__setitem__"
+                    ) {
+                        self.record_mutation(&attribute.value);
+                    }
+                }
             }
             Expr::Named(named) => {
                 self.visit_expr(&named.value);

@@ -54,6 +54,8 @@ pub enum Value {
     Alternatives(Vec<Value>),
     /// `None`: skipped by `a or b`; anywhere else it is one more disagreeing source.
     NoneValue,
+    /// A container display: any element may come out of it.
+    Collection(Vec<Value>),
     Unknown,
 }
 
@@ -107,7 +109,7 @@ fn combine(values: Vec<Value>) -> Value {
     if values.iter().any(|value| matches!(value, Value::Unknown)) || values.is_empty() {
         return Value::Unknown;
     }
-    if values.iter().all(|value| value.same(&values[0])) {
+    if values.len() == 1 || values.iter().all(|value| value.same(&values[0])) {
         return values.into_iter().next().unwrap_or(Value::Unknown);
     }
     Value::Alternatives(values)
@@ -177,7 +179,15 @@ impl<'a> Resolver<'a> {
                 combine(kept)
             }
             ValueExpr::NoneLiteral => Value::NoneValue,
-            ValueExpr::Subscript(..) | ValueExpr::Union(_) | ValueExpr::Other => Value::Unknown,
+            ValueExpr::Collection(elements) => {
+                Value::Collection(elements.iter().map(|element| self.eval(module, scope, element)).collect())
+            }
+            // `FACTORIES[name]`: whichever key, one of the elements.
+            ValueExpr::Subscript(base, _) => match self.eval(module, scope, base) {
+                Value::Collection(elements) if !elements.is_empty() => combine(elements),
+                _ => Value::Unknown,
+            },
+            ValueExpr::Union(_) | ValueExpr::Other => Value::Unknown,
         }
     }
 
@@ -603,9 +613,12 @@ impl<'a> Resolver<'a> {
                 let values = values.iter().map(|value| self.attribute(value, attribute)).collect();
                 combine(values)
             }
-            Value::Function(..) | Value::Made(..) | Value::Factory(..) | Value::NoneValue | Value::Unknown => {
-                Value::Unknown
-            }
+            Value::Function(..)
+            | Value::Made(..)
+            | Value::Factory(..)
+            | Value::NoneValue
+            | Value::Collection(_)
+            | Value::Unknown => Value::Unknown,
         }
     }
 

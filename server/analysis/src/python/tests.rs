@@ -743,3 +743,17 @@ fn staticmethod_wrapped_class_attributes_through_subclasses() {
         "9:20 APM101 `self.factory()`",
     );
 }
+
+#[test]
+fn tables_of_factories_indexed_by_any_key() {
+    let acm = "from contextlib import asynccontextmanager\n\n@asynccontextmanager\nasync def scope():\n    yield 1\n";
+    check_one(
+        &format!("{AGEN}\nFACTORIES = {{'main': get_session, 'replica': get_session}}\nORDER = [get_session]\n\nasync def use(name):\n    async with FACTORIES[name]() as s:\n        pass\n    async with ORDER[0]():\n        pass\n"),
+        "8:16 APM101 `FACTORIES[name]()`\n10:16 APM101 `ORDER[0]()`",
+    );
+    // Mixed tables, and tables changed after their display, say nothing.
+    check_one(
+        &format!("{acm}{AGEN}\nMIXED = {{'a': get_session, 'b': scope}}\nLATER = {{'a': get_session}}\n\ndef register(name, factory):\n    LATER[name] = factory\n\nAPPENDED = [get_session]\nAPPENDED.append(scope)\n\nasync def use(name):\n    async with MIXED[name]():\n        pass\n    async with LATER[name]():\n        pass\n    async with APPENDED[0]():\n        pass\n"),
+        "",
+    );
+}
