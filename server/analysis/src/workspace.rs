@@ -61,6 +61,9 @@ pub trait ModuleIndex: Sync {
     /// Modules that mention `name` in the given way (call it, subclass it, import it under an
     /// alias), for following values into constructors.
     fn mentioning(&self, mention: Mention, name: &str) -> Vec<Arc<IndexedModule>>;
+
+    /// The module of the file at `path`, if indexed (for `conftest.py` lookups).
+    fn at_path(&self, path: &Path) -> Option<Arc<IndexedModule>>;
 }
 
 /// The concurrent index used by the CLI and the server.
@@ -189,6 +192,10 @@ impl ModuleIndex for WorkspaceIndex {
             [path] => self.get(path).map_or(Lookup::Missing, Lookup::Found),
             _ => Lookup::Ambiguous,
         }
+    }
+
+    fn at_path(&self, path: &Path) -> Option<Arc<IndexedModule>> {
+        self.get(path)
     }
 
     fn mentioning(&self, mention: Mention, name: &str) -> Vec<Arc<IndexedModule>> {

@@ -265,6 +265,11 @@ pub struct FunctionFact {
     /// The body is `return <first parameter>` (after an optional docstring): a decorator that
     /// hands its argument back unchanged.
     pub returns_first_parameter: bool,
+    /// What `return x` and `yield x` in its own body hand out: for a pytest fixture, the value a
+    /// test receives.
+    pub produced: Vec<ValueExpr>,
+    /// The name it is registered under when decorated as a pytest fixture (`name=` honoured).
+    pub fixture_name: Option<Box<str>>,
     /// The function's own scope (its parameters and locals).
     pub scope: ScopeId,
     /// The scope the `def` statement binds its name in.
@@ -697,6 +702,8 @@ impl Extractor<'_> {
                 .map(|returns| (ValueExpr::from_annotation(returns), to_range(returns.range()))),
             is_stub: body_is_stub(&function.body),
             returns_first_parameter: body_returns_first_parameter(function),
+            produced: Vec::new(),
+            fixture_name: fixture_name(function),
             scope,
             parent_scope,
         });
@@ -1087,6 +1094,12 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                     self.bind(name.id.as_str(), Binding::Opaque);
                 }
             }
+            Stmt::Return(ast::StmtReturn { value: Some(value), .. }) => {
+                if let Some(Frame::Function(id)) = self.frames.last() {
+                    self.facts.functions[*id as usize].produced.push(ValueExpr::from_expr(value));
+                }
+                visitor::walk_stmt(self, statement);
+            }
             Stmt::Try(try_statement) => {
                 for handler in &try_statement.handlers {
                     let ExceptHandler::ExceptHandler(handler) = handler;
@@ -1137,7 +1150,11 @@ impl<'a> Visitor<'a> for Extractor<'_> {
             }
             Expr::Yield(_) | Expr::YieldFrom(_) => {
                 if let Some(Frame::Function(id)) = self.frames.last() {
-                    self.facts.functions[*id as usize].is_generator = true;
+                    let function = &mut self.facts.functions[*id as usize];
+                    function.is_generator = true;
+                    if let Expr::Yield(ast::ExprYield { value: Some(value), .. }) = expr {
+                        function.produced.push(ValueExpr::from_expr(value));
+                    }
                 }
                 visitor::walk_expr(self, expr);
             }
@@ -1233,6 +1250,30 @@ fn body_only_raises(body: &[Stmt]) -> bool {
         }
     }
     saw_raise
+}
+
+/// The fixture name of a function decorated `@fixture`/`@pytest.fixture(...)`; the resolver
+/// checks that the decorator really is pytest's.
+fn fixture_name(function: &StmtFunctionDef) -> Option<Box<str>> {
+    for decorator in &function.decorator_list {
+        let (head, call) = match &decorator.expression {
+            Expr::Call(call) => (&*call.func, Some(call)),
+            other => (other, None),
+        };
+        if !is_named(head, "fixture") {
+            continue;
+        }
+        let renamed = call.and_then(|call| {
+            call.arguments.keywords.iter().find_map(|keyword| match (&keyword.arg, &keyword.value) {
+                (Some(arg), Expr::StringLiteral(literal)) if arg.as_str() == "name" => {
+                    Some(Box::<str>::from(literal.value.to_str()))
+                }
+                _ => None,
+            })
+        });
+        return Some(renamed.unwrap_or_else(|| function.name.as_str().into()));
+    }
+    None
 }
 
 fn is_named(expr: &Expr, wanted: &str) -> bool {

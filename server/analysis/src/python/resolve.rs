@@ -371,7 +371,15 @@ impl<'a> Resolver<'a> {
                 let outer = module.facts.scope(scope).and_then(|scope| scope.parent).unwrap_or(MODULE_SCOPE);
                 self.annotation(module, outer, annotation)
             }
-            Binding::Parameter { annotation: None, slot: Some(slot) } => self.constructor_argument(module, slot),
+            Binding::Parameter { annotation: None, slot: Some(slot) } => {
+                let is_constructor =
+                    module.facts.function(slot.function).is_some_and(|function| &*function.name == "__init__");
+                if is_constructor {
+                    self.constructor_argument(module, slot)
+                } else {
+                    self.injected_fixture(module, slot)
+                }
+            }
             Binding::Parameter { annotation: None, slot: None } | Binding::Opaque => Value::Unknown,
         }
     }
@@ -397,6 +405,72 @@ impl<'a> Resolver<'a> {
             default: slot.default.clone().map(|default| (default, function.parent_scope)),
         };
         self.construction_sources(module, class_id, &argument)
+    }
+
+    /// A parameter of a pytest test or fixture: the value of the fixture of that name, from the
+    /// nearest definition (the test's class, its module, then `conftest.py` files up the tree).
+    /// Unknown when the test is parametrized, has other decorators, or no fixture is visible
+    /// (it may come from a plugin).
+    fn injected_fixture(&mut self, module: &Arc<IndexedModule>, slot: &ParameterSlot) -> Value {
+        let Some(function) = module.facts.function(slot.function) else { return Value::Unknown };
+        let function = function.clone();
+        let file_name = module.path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+        let in_test_file =
+            file_name == "conftest.py" || file_name.starts_with("test_") || file_name.ends_with("_test.py");
+        let is_test = function.name.starts_with("test") && function.fixture_name.is_none();
+        if !in_test_file || !(is_test || function.fixture_name.is_some()) {
+            return Value::Unknown;
+        }
+        for decorator in &function.decorators {
+            let head = match decorator {
+                ValueExpr::Call(head, _) => &**head,
+                other => other,
+            };
+            match self.eval(module, function.parent_scope, head) {
+                Value::External(name) if name == "pytest.fixture" || name == "pytest_asyncio.fixture" => {}
+                Value::External(name) if name.starts_with("pytest.mark.") && name != "pytest.mark.parametrize" => {}
+                _ => return Value::Unknown,
+            }
+        }
+        // Nearest first: the enclosing class (for test methods), the module, then conftests.
+        let mut places: Vec<(Arc<IndexedModule>, ScopeId)> = Vec::new();
+        if function.parent_scope != MODULE_SCOPE {
+            places.push((Arc::clone(module), function.parent_scope));
+        }
+        places.push((Arc::clone(module), MODULE_SCOPE));
+        let mut directory = module.path.parent();
+        for _ in 0..32 {
+            let Some(dir) = directory else { break };
+            let conftest = dir.join("conftest.py");
+            if conftest != module.path {
+                if let Some(found) = self.index.at_path(&conftest) {
+                    places.push((found, MODULE_SCOPE));
+                }
+            }
+            directory = dir.parent();
+        }
+        for (place, scope) in places {
+            let fixture = place.facts.functions.iter().find(|candidate| {
+                candidate.parent_scope == scope && candidate.fixture_name.as_deref() == Some(&*slot.name)
+            });
+            let Some(fixture) = fixture.cloned() else { continue };
+            let is_pytest_fixture = fixture.decorators.iter().any(|decorator| {
+                let head = match decorator {
+                    ValueExpr::Call(head, _) => &**head,
+                    other => other,
+                };
+                matches!(
+                    self.eval(&place, fixture.parent_scope, head),
+                    Value::External(name) if name == "pytest.fixture" || name == "pytest_asyncio.fixture"
+                )
+            });
+            if !is_pytest_fixture {
+                return Value::Unknown;
+            }
+            let values = fixture.produced.iter().map(|produced| self.eval(&place, fixture.scope, produced)).collect();
+            return combine(values);
+        }
+        Value::Unknown
     }
 
     /// A dataclass without bases: its `__init__` takes the fields in order.

@@ -757,3 +757,22 @@ fn tables_of_factories_indexed_by_any_key() {
         "",
     );
 }
+
+#[test]
+fn pytest_fixtures_inject_their_values_into_tests() {
+    let fixtures = "import pytest\nfrom app.db import get_session\n\n@pytest.fixture\ndef session_factory():\n    return get_session\n\n@pytest.fixture(name='renamed')\ndef _renamed():\n    yield get_session\n";
+    let tests = "import pytest\n\nasync def test_reads(session_factory, renamed):\n    async with session_factory() as s:\n        pass\n    async with renamed() as t:\n        pass\n\n@pytest.mark.parametrize('session_factory', [1])\nasync def test_param(session_factory):\n    async with session_factory() as s:\n        pass\n\nasync def helper(session_factory):\n    async with session_factory() as s:\n        pass\n";
+    check(
+        &[("tests/test_service.py", tests), ("tests/conftest.py", fixtures), ("app/db.py", AGEN)],
+        "4:16 APM101 `session_factory()`\n6:16 APM101 `renamed()`",
+    );
+    // A nearer fixture of the same name overrides the conftest one.
+    let overriding = format!("import pytest\nfrom contextlib import asynccontextmanager\n\n@asynccontextmanager\nasync def scope():\n    yield 1\n\n@pytest.fixture\ndef session_factory():\n    return scope\n\n{tests}");
+    check(
+        &[("tests/test_service.py", &overriding), ("tests/conftest.py", fixtures), ("app/db.py", AGEN)],
+        "17:16 APM101 `renamed()`",
+    );
+    // Outside test files, or with no visible fixture (a plugin's), nothing is injected.
+    check(&[("app/service.py", tests), ("tests/conftest.py", fixtures), ("app/db.py", AGEN)], "");
+    check(&[("tests/test_service.py", tests), ("app/db.py", AGEN)], "");
+}
