@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::diagnostic::{Finding, Fix, RelatedLocation};
 use crate::protocol::{classify, Capability, CapabilitySet, Provided, UseSiteKind, ValueKind};
-use crate::python::facts::{FunctionFact, UseSite, UseSiteShape, ValueExpr};
+use crate::python::facts::{FunctionFact, PassedFunction, UseSite, UseSiteShape, ValueExpr};
 use crate::python::fixes;
 use crate::python::resolve::{Origin, Resolver, Value};
 use crate::rules::Rule;
@@ -29,6 +29,11 @@ pub fn check_module(module: &Arc<IndexedModule>, source: &str, context: &CheckCo
     let mut findings = Vec::new();
     for site in &module.facts.use_sites {
         if let Some(finding) = check_use_site(&mut resolver, module, site, source, context) {
+            findings.push(finding);
+        }
+    }
+    for passed in &module.facts.passed_functions {
+        if let Some(finding) = check_passed_function(&mut resolver, module, passed, source, context) {
             findings.push(finding);
         }
     }
@@ -99,6 +104,56 @@ fn finding(
         .into_iter()
         .collect();
     Finding { rule, range, message, fixes, related }
+}
+
+/// A function handed to a parameter annotated as a factory of another protocol:
+/// `run(get_session)` where `run(factory: Callable[[], AbstractAsyncContextManager[S]])`.
+fn check_passed_function(
+    resolver: &mut Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    passed: &PassedFunction,
+    source: &str,
+    context: &CheckContext<'_>,
+) -> Option<Finding> {
+    let argument = resolver.evaluate(module, passed.scope, &passed.argument);
+    if !matches!(argument, Value::Function(..)) {
+        return None;
+    }
+    let callee = resolver.evaluate(module, passed.scope, &passed.callee);
+    let Value::Factory(Provided::Known { capabilities: wanted, .. }, _) =
+        resolver.parameter_annotation(&callee, passed.position, passed.keyword.as_deref())?
+    else {
+        return None;
+    };
+    let (made, origin) = resolver.call_result(&argument)?;
+    // The use the callee will make of the factory's product.
+    let kind = [
+        (Capability::AsyncCm, UseSiteKind::AsyncWith),
+        (Capability::AsyncIter, UseSiteKind::AsyncFor),
+        (Capability::Cm, UseSiteKind::With),
+        (Capability::Iter, UseSiteKind::For),
+        (Capability::Await, UseSiteKind::Await),
+    ]
+    .into_iter()
+    .find(|(capability, _)| wanted.contains(*capability))
+    .map(|(_, kind)| kind)?;
+    let rule = classify(kind, made)?;
+    let name = excerpt(source.get(passed.range.clone())?);
+    let callee_text = match &passed.callee {
+        ValueExpr::Name(callee) | ValueExpr::Attribute(_, callee) => callee.to_string(),
+        _ => "the callee".to_owned(),
+    };
+    let parameter = passed.keyword.as_deref().map_or_else(
+        || format!("argument {}", passed.position.map_or(0, |position| position + 1)),
+        |keyword| format!("`{keyword}`"),
+    );
+    let message = format!(
+        "`{name}` is {}, passed as {parameter} of `{callee_text}()`, whose annotation asks for a factory of {}; `{callee_text}` will use its product with `{}`, which fails. Pass a factory of the right kind, for example `contextlib.asynccontextmanager({name})`",
+        describe_factory(made, origin.as_deref(), context),
+        capability_names(wanted),
+        kind.python_syntax(),
+    );
+    Some(finding(rule, passed.range.clone(), message, Vec::new(), origin.as_deref()))
 }
 
 /// `with`/`for` statements and comprehensions: places where a bare function is never right.

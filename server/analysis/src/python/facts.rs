@@ -184,6 +184,19 @@ pub struct ParameterSlot {
     pub default: Option<ValueExpr>,
 }
 
+/// `run(get_session)` / `run(factory=get_session)`: a name that refers to a function (or an
+/// import) handed to a call.
+#[derive(Clone, Debug)]
+pub struct PassedFunction {
+    pub callee: ValueExpr,
+    pub argument: ValueExpr,
+    /// Position among the call's positional arguments, or the keyword.
+    pub position: Option<u32>,
+    pub keyword: Option<Box<str>>,
+    pub range: Range<usize>,
+    pub scope: ScopeId,
+}
+
 /// How a module refers to a name, for the workspace's reverse lookups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Mention {
@@ -397,6 +410,8 @@ pub struct ModuleFacts {
     pub functions: Vec<FunctionFact>,
     pub classes: Vec<ClassFact>,
     pub use_sites: Vec<UseSite>,
+    /// Functions passed by name to a call: checked against the parameter's annotation.
+    pub passed_functions: Vec<PassedFunction>,
     /// `from x import *` at module level: (module, level). Names may come from there.
     pub star_imports: Vec<(Box<str>, u32)>,
     /// Calls to class-like names (see [`is_class_like`]).
@@ -512,8 +527,17 @@ pub fn extract(source: &str) -> ModuleFacts {
     extractor.facts.scopes.push(ScopeFact::new(ScopeKind::Module, None));
     extractor.scope_stack.push(MODULE_SCOPE);
     extractor.visit_body(&module.body);
-    extractor.facts.escapes.sort_unstable();
-    extractor.facts.escapes.dedup();
+    extractor.finish();
+    let facts = &mut extractor.facts;
+    facts.escapes.sort_unstable();
+    facts.escapes.dedup();
+    // Facts outlive the parse for every file of the workspace: give back spare capacity.
+    facts.escapes.shrink_to_fit();
+    facts.passed_functions.shrink_to_fit();
+    facts.calls.shrink_to_fit();
+    facts.use_sites.shrink_to_fit();
+    facts.functions.shrink_to_fit();
+    facts.scopes.shrink_to_fit();
     extractor.facts
 }
 
@@ -861,6 +885,66 @@ impl Extractor<'_> {
         );
     }
 
+    /// Records names passed to calls; `finish` keeps those that name a function or an import.
+    fn record_passed_names(&mut self, call: &ast::ExprCall) {
+        if !matches!(&*call.func, Expr::Name(_) | Expr::Attribute(_)) {
+            return;
+        }
+        let callee = || ValueExpr::from_expr(&call.func);
+        for (idx, argument) in call.arguments.args.iter().enumerate() {
+            if matches!(argument, Expr::Starred(_)) {
+                return;
+            }
+            if let Expr::Name(name) = argument {
+                self.facts.passed_functions.push(PassedFunction {
+                    callee: callee(),
+                    argument: ValueExpr::Name(name.id.as_str().into()),
+                    position: Some(to_u32(idx)),
+                    keyword: None,
+                    range: to_range(argument.range()),
+                    scope: self.current_scope(),
+                });
+            }
+        }
+        for keyword in &call.arguments.keywords {
+            if let (Some(arg), Expr::Name(name)) = (&keyword.arg, &keyword.value) {
+                self.facts.passed_functions.push(PassedFunction {
+                    callee: callee(),
+                    argument: ValueExpr::Name(name.id.as_str().into()),
+                    position: None,
+                    keyword: Some(arg.as_str().into()),
+                    range: to_range(keyword.value.range()),
+                    scope: self.current_scope(),
+                });
+            }
+        }
+    }
+
+    /// Drops passed names that are plain variables: only names bound to a `def` or an import
+    /// (looked up through the scope chain) can be function references worth checking.
+    fn finish(&mut self) {
+        let scopes = &self.facts.scopes;
+        self.facts.passed_functions.retain(|passed| {
+            let ValueExpr::Name(name) = &passed.argument else { return false };
+            let mut scope = Some(passed.scope);
+            let mut first = true;
+            while let Some(id) = scope {
+                let Some(fact) = scopes.get(id as usize) else { return false };
+                let visible = first || !matches!(fact.kind, ScopeKind::Class(_));
+                if visible {
+                    if let Some(bindings) = fact.bindings.get(name) {
+                        return bindings
+                            .iter()
+                            .all(|binding| matches!(binding, Binding::Function(_) | Binding::ImportFrom { .. }));
+                    }
+                }
+                first = false;
+                scope = fact.parent;
+            }
+            false
+        });
+    }
+
     fn record_call(&mut self, call: &ast::ExprCall) {
         // Every call to a class-like (capitalised) name, arguments or not: a constructor called
         // without the argument still passes the parameter's default. Resolution follows only
@@ -1188,6 +1272,7 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 }
                 self.record_protocol_call(call);
                 self.record_call(call);
+                self.record_passed_names(call);
                 if let Expr::Attribute(attribute) = &*call.func {
                     if matches!(
                         attribute.attr.as_str(),

@@ -473,6 +473,32 @@ impl<'a> Resolver<'a> {
         Value::Unknown
     }
 
+    /// What the parameter of a plain (undecorated, non-method) function that receives the
+    /// argument at `position` or `keyword` is annotated to be.
+    pub fn parameter_annotation(
+        &mut self,
+        callee: &Value,
+        position: Option<u32>,
+        keyword: Option<&str>,
+    ) -> Option<Value> {
+        let Value::Function(module, function_id) = callee else { return None };
+        let function = module.facts.function(*function_id)?.clone();
+        let is_method = matches!(module.facts.scope(function.parent_scope)?.kind, ScopeKind::Class(_));
+        if is_method || !function.decorators.is_empty() {
+            return None;
+        }
+        let scope = module.facts.scope(function.scope)?;
+        let annotation = scope.bindings.values().flatten().find_map(|binding| match binding {
+            Binding::Parameter { annotation: Some(annotation), slot: Some(slot) } => {
+                let by_position = position.is_some() && slot.position == position;
+                let by_keyword = slot.by_keyword && keyword.is_some_and(|keyword| *slot.name == *keyword);
+                (by_position || by_keyword).then(|| annotation.clone())
+            }
+            _ => None,
+        })?;
+        Some(self.annotation(module, function.parent_scope, &annotation))
+    }
+
     /// A dataclass without bases: its `__init__` takes the fields in order.
     fn is_plain_dataclass(&mut self, module: &Arc<IndexedModule>, class_id: ClassId) -> bool {
         let Some(class) = module.facts.class(class_id) else { return false };

@@ -776,3 +776,27 @@ fn pytest_fixtures_inject_their_values_into_tests() {
     check(&[("app/service.py", tests), ("tests/conftest.py", fixtures), ("app/db.py", AGEN)], "");
     check(&[("tests/test_service.py", tests), ("app/db.py", AGEN)], "");
 }
+
+#[test]
+fn functions_passed_to_factory_parameters() {
+    let runner = "from collections.abc import Callable\nfrom contextlib import AbstractAsyncContextManager\n\nasync def run(factory: Callable[[], AbstractAsyncContextManager[int]], retries: int = 1) -> None:\n    async with factory() as session:\n        pass\n";
+    check(
+        &[
+            ("app/main.py", "from app.db import get_session\nfrom app.runner import run\n\nasync def main():\n    await run(get_session)\n    await run(factory=get_session)\n"),
+            ("app/runner.py", runner),
+            ("app/db.py", AGEN),
+        ],
+        "5:15 APM101 `get_session`\n6:23 APM101 `get_session`",
+    );
+    // The right kind of factory, an unannotated parameter, or a variable: nothing to say.
+    check(
+        &[
+            (
+                "app/main.py",
+                "from contextlib import asynccontextmanager\nfrom app.runner import run, loose\n\n@asynccontextmanager\nasync def scope():\n    yield 1\n\nasync def main(get_session):\n    await run(scope)\n    await loose(scope)\n    await run(get_session)\n",
+            ),
+            ("app/runner.py", &format!("{runner}\nasync def loose(factory):\n    pass\n")),
+        ],
+        "",
+    );
+}
