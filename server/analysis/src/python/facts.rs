@@ -208,6 +208,8 @@ pub enum Mention {
     Alias,
     /// Uses that name as a plain value.
     Escape,
+    /// Assigns `<x>.state.<name>`.
+    State,
 }
 
 /// A call to a named callee, kept so that values passed to constructors can be followed.
@@ -410,6 +412,8 @@ pub struct ModuleFacts {
     pub functions: Vec<FunctionFact>,
     pub classes: Vec<ClassFact>,
     pub use_sites: Vec<UseSite>,
+    /// `<x>.state.<name> = <value>`: framework application state, read back elsewhere.
+    pub state_assignments: Vec<(Box<str>, ValueExpr, ScopeId)>,
     /// Functions passed by name to a call: checked against the parameter's annotation.
     pub passed_functions: Vec<PassedFunction>,
     /// `from x import *` at module level: (module, level). Names may come from there.
@@ -446,6 +450,9 @@ impl ModuleFacts {
         }
         for name in &self.escapes {
             mentions.push((Mention::Escape, name.clone()));
+        }
+        for (name, _, _) in &self.state_assignments {
+            mentions.push((Mention::State, name.clone()));
         }
         for class in &self.classes {
             for base in &class.bases {
@@ -643,6 +650,14 @@ impl Extractor<'_> {
 
     /// `self.x = value` inside a plain method records an instance attribute of its class.
     fn record_attribute_assignment(&mut self, attribute: &ast::ExprAttribute, value: Option<&Expr>) {
+        // `app.state.session_factory = get_session` (Starlette/FastAPI application state).
+        if let Expr::Attribute(holder) = &*attribute.value {
+            if holder.attr.as_str() == "state" {
+                let value = value.map_or(ValueExpr::Other, ValueExpr::from_expr);
+                let scope = self.current_scope();
+                self.facts.state_assignments.push((attribute.attr.as_str().into(), value, scope));
+            }
+        }
         let Expr::Name(base) = &*attribute.value else { return };
         let Some(Some((class_id, self_name))) = self.self_names.last() else { return };
         if base.id.as_str() != &**self_name {

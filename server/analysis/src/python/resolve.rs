@@ -104,6 +104,21 @@ impl Value {
     }
 }
 
+/// The elements of a container display, or of several displays that reach one place.
+fn collection_elements(value: Value) -> Option<Vec<Value>> {
+    match value {
+        Value::Collection(elements) => Some(elements),
+        Value::Alternatives(alternatives) => {
+            let mut all = Vec::new();
+            for alternative in alternatives {
+                all.extend(collection_elements(alternative)?);
+            }
+            Some(all)
+        }
+        _ => None,
+    }
+}
+
 /// Builds one value from several sources.
 fn combine(values: Vec<Value>) -> Value {
     if values.iter().any(|value| matches!(value, Value::Unknown)) || values.is_empty() {
@@ -149,8 +164,33 @@ impl<'a> Resolver<'a> {
         match expr {
             ValueExpr::Name(name) => self.lookup_name(module, scope, name),
             ValueExpr::Attribute(base, attribute) => {
-                let base = self.eval(module, scope, base);
-                self.attribute(&base, attribute)
+                let base_value = self.eval(module, scope, base);
+                let value = self.attribute(&base_value, attribute);
+                match (&value, &**base) {
+                    // `request.app.state.session_factory`: the object holding `state` is a
+                    // framework's; what was stored there is what every assignment stored.
+                    (Value::Unknown, ValueExpr::Attribute(_, holder))
+                        if &**holder == "state" && matches!(base_value, Value::Unknown) =>
+                    {
+                        self.application_state(attribute)
+                    }
+                    _ => value,
+                }
+            }
+            // `options.get("factory", get_session)` on a dict display: any value, or the default.
+            ValueExpr::Call(callee, arguments)
+                if arguments.len() == 2
+                    && matches!(&**callee, ValueExpr::Attribute(_, method) if &**method == "get") =>
+            {
+                let ValueExpr::Attribute(container, _) = &**callee else { return Value::Unknown };
+                let container = self.eval(module, scope, container);
+                match collection_elements(container) {
+                    Some(mut elements) => {
+                        elements.push(self.eval(module, scope, &arguments[1]));
+                        combine(elements)
+                    }
+                    None => Value::Unknown,
+                }
             }
             ValueExpr::Call(callee, arguments) => {
                 let callee = self.eval(module, scope, callee);
@@ -183,10 +223,13 @@ impl<'a> Resolver<'a> {
                 Value::Collection(elements.iter().map(|element| self.eval(module, scope, element)).collect())
             }
             // `FACTORIES[name]`: whichever key, one of the elements.
-            ValueExpr::Subscript(base, _) => match self.eval(module, scope, base) {
-                Value::Collection(elements) if !elements.is_empty() => combine(elements),
-                _ => Value::Unknown,
-            },
+            ValueExpr::Subscript(base, _) => {
+                let base = self.eval(module, scope, base);
+                match collection_elements(base) {
+                    Some(elements) if !elements.is_empty() => combine(elements),
+                    _ => Value::Unknown,
+                }
+            }
             ValueExpr::Union(_) | ValueExpr::Other => Value::Unknown,
         }
     }
@@ -497,6 +540,19 @@ impl<'a> Resolver<'a> {
             _ => None,
         })?;
         Some(self.annotation(module, function.parent_scope, &annotation))
+    }
+
+    /// Every `<x>.state.<name> = value` in the workspace must agree; none visible: unknown.
+    fn application_state(&mut self, name: &str) -> Value {
+        let mut sources = Vec::new();
+        for assigning in self.index.mentioning(Mention::State, name) {
+            for (assigned, value, scope) in &assigning.facts.state_assignments {
+                if &**assigned == name {
+                    sources.push(self.eval(&assigning, *scope, value));
+                }
+            }
+        }
+        combine(sources)
     }
 
     /// A dataclass without bases: its `__init__` takes the fields in order.

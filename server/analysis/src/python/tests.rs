@@ -800,3 +800,35 @@ fn functions_passed_to_factory_parameters() {
         "",
     );
 }
+
+#[test]
+fn application_state_is_read_back_where_it_was_stored() {
+    let startup = "from fastapi import FastAPI\nfrom app.db import get_session\n\napp = FastAPI()\napp.state.session_factory = get_session\n";
+    let route = "from fastapi import Request\n\nasync def handler(request: Request):\n    async with request.app.state.session_factory() as s:\n        pass\n    async with request.app.state.other() as t:\n        pass\n";
+    check(
+        &[("app/routes.py", route), ("app/main.py", startup), ("app/db.py", AGEN)],
+        "4:16 APM101 `request.app.state.session_factory()`",
+    );
+    // Two assignments that disagree: silence.
+    check(
+        &[
+            ("app/routes.py", route),
+            ("app/main.py", &format!("{startup}\ndef configure(factory):\n    app.state.session_factory = factory\n")),
+            ("app/db.py", AGEN),
+        ],
+        "",
+    );
+}
+
+#[test]
+fn options_dicts_with_function_defaults() {
+    check_one(
+        &format!("{AGEN}\nclass Service:\n    def __init__(self, options):\n        self.factory = options.get('factory', get_session)\n\n    async def run(self):\n        async with self.factory():\n            pass\n\nService({{'factory': get_session}})\nService({{}})\n"),
+        "9:20 APM101 `self.factory()`",
+    );
+    // Options we cannot see into: silence.
+    check_one(
+        &format!("import json\n{AGEN}\nclass Service:\n    def __init__(self, options):\n        self.factory = options.get('factory', get_session)\n\n    async def run(self):\n        async with self.factory():\n            pass\n\nService(json.loads('{{}}'))\n"),
+        "",
+    );
+}
