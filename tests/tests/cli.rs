@@ -141,3 +141,18 @@ fn version_and_rule_documentation() {
     assert_eq!(rule.status.code(), Some(0));
     assert!(stdout(&rule).starts_with("APM101 (async-with-on-async-generator)"));
 }
+
+#[test]
+fn rule_selection_flags() {
+    let ignored = run(&fixture(), &["check", "--ignore", "APM101"]);
+    assert_eq!(ignored.status.code(), Some(0), "{}", stdout(&ignored));
+    let extended = run(&fixture(), &["check", "--extend-select", "ambiguous-factory-name"]);
+    let text = stdout(&extended);
+    assert_eq!(extended.status.code(), Some(1));
+    assert!(text.contains("app/db.py:11:11: APM302 `get_session` is an async generator"), "{text}");
+    assert!(text.contains("app/services/users.py:16:20: APM101"), "{text}");
+    let only = run(&fixture(), &["check", "--select", "APM302"]);
+    assert_eq!(stdout(&only).matches(": APM").count(), 1, "{}", stdout(&only));
+    let unknown = run(&fixture(), &["check", "--select", "APM999"]);
+    assert_eq!(unknown.status.code(), Some(2));
+}

@@ -127,6 +127,39 @@ impl Rule {
     }
 }
 
+/// Which rules run: a bit set over [`Rule::ALL`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleSet(u64);
+
+impl Default for RuleSet {
+    /// The rules that are on by default.
+    fn default() -> RuleSet {
+        Rule::ALL.iter().filter(|rule| rule.enabled_by_default()).fold(RuleSet(0), |set, rule| set.with(*rule))
+    }
+}
+
+impl RuleSet {
+    pub const EMPTY: RuleSet = RuleSet(0);
+
+    fn bit(rule: Rule) -> u64 {
+        1 << (rule as u64)
+    }
+
+    #[must_use]
+    pub fn with(self, rule: Rule) -> RuleSet {
+        RuleSet(self.0 | Self::bit(rule))
+    }
+
+    #[must_use]
+    pub fn without(self, rule: Rule) -> RuleSet {
+        RuleSet(self.0 & !Self::bit(rule))
+    }
+
+    pub fn contains(self, rule: Rule) -> bool {
+        self.0 & Self::bit(rule) != 0
+    }
+}
+
 impl fmt::Display for Rule {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str(self.code())

@@ -64,6 +64,9 @@ pub trait ModuleIndex: Sync {
 
     /// The module of the file at `path`, if indexed (for `conftest.py` lookups).
     fn at_path(&self, path: &Path) -> Option<Arc<IndexedModule>>;
+
+    /// Every indexed module (for opt-in, workspace-wide rules).
+    fn modules(&self) -> Vec<Arc<IndexedModule>>;
 }
 
 /// The concurrent index used by the CLI and the server.
@@ -196,6 +199,10 @@ impl ModuleIndex for WorkspaceIndex {
 
     fn at_path(&self, path: &Path) -> Option<Arc<IndexedModule>> {
         self.get(path)
+    }
+
+    fn modules(&self) -> Vec<Arc<IndexedModule>> {
+        self.by_path.iter().map(|entry| Arc::clone(entry.value())).collect()
     }
 
     fn mentioning(&self, mention: Mention, name: &str) -> Vec<Arc<IndexedModule>> {

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use asyncsense_analysis::python::check::{check_module, CheckContext};
 use asyncsense_analysis::python::index_source;
+use asyncsense_analysis::rules::RuleSet;
 use asyncsense_analysis::workspace::{discover_python_files, project_root_of, read_source};
-use asyncsense_analysis::{apply_edits, parallel, Finding, IndexedModule, WorkspaceIndex};
+use asyncsense_analysis::{apply_edits, parallel, Finding, IndexedModule, Rule, WorkspaceIndex};
 
 use crate::output::{self, FileReport};
 use crate::CheckArgs;
@@ -18,6 +19,7 @@ use crate::CheckArgs;
 const MAX_FIX_ROUNDS: usize = 4;
 
 struct Project {
+    rules: RuleSet,
     roots: Vec<PathBuf>,
     index: WorkspaceIndex,
     /// Sources of the files being checked (the ones the user named), by path.
@@ -37,7 +39,8 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
         given.push(path.canonicalize().with_context(|| format!("cannot resolve {}", path.display()))?);
     }
 
-    let mut project = load_project(&given);
+    let rules = rule_selection(args)?;
+    let mut project = load_project(&given, rules);
     let mut fixed_count = 0;
     let mut findings = check_all(&project);
     if args.fix {
@@ -75,7 +78,34 @@ fn display_path(path: &Path, cwd: &Path) -> String {
 
 /// Indexes every Python file of the projects around `given` and keeps the sources of the files
 /// the user asked about.
-fn load_project(given: &[PathBuf]) -> Project {
+fn parse_rules(texts: &[String]) -> Result<Vec<Rule>> {
+    texts
+        .iter()
+        .map(|text| text.trim())
+        .filter(|text| !text.is_empty())
+        .map(|text| {
+            Rule::from_code_or_name(text).with_context(|| format!("unknown rule `{text}` (see `asyncsense rule`)"))
+        })
+        .collect()
+}
+
+/// `--select` replaces the default set, `--extend-select` adds, `--ignore` removes.
+fn rule_selection(args: &CheckArgs) -> Result<RuleSet> {
+    let mut rules = if args.select.is_empty() {
+        RuleSet::default()
+    } else {
+        parse_rules(&args.select)?.into_iter().fold(RuleSet::EMPTY, RuleSet::with)
+    };
+    for rule in parse_rules(&args.extend_select)? {
+        rules = rules.with(rule);
+    }
+    for rule in parse_rules(&args.ignore)? {
+        rules = rules.without(rule);
+    }
+    Ok(rules)
+}
+
+fn load_project(given: &[PathBuf], rules: RuleSet) -> Project {
     let roots: Vec<PathBuf> =
         given.iter().map(|path| if path.is_dir() { path.clone() } else { project_root_of(path) }).collect();
     let mut all_files = discover_python_files(&roots);
@@ -109,12 +139,12 @@ fn load_project(given: &[PathBuf]) -> Project {
         }
     }
     targets.sort();
-    Project { roots, index, sources, targets }
+    Project { rules, roots, index, sources, targets }
 }
 
 fn check_all(project: &Project) -> Vec<Vec<Finding>> {
     let cwd = std::env::current_dir().ok();
-    let context = CheckContext { index: &project.index, display_root: cwd.as_deref() };
+    let context = CheckContext { index: &project.index, display_root: cwd.as_deref(), rules: project.rules };
     parallel::map(&project.targets, parallel::default_threads(), |path| {
         let (Some(module), Some(source)) = (project.index.get(path), project.sources.get(path)) else {
             return Vec::new();

@@ -40,6 +40,15 @@ pub struct CheckArgs {
     /// How to print findings.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output_format: OutputFormat,
+    /// Run only these rules (codes or names, comma-separated), instead of the default set.
+    #[arg(long, value_delimiter = ',')]
+    select: Vec<String>,
+    /// Run these rules in addition to the selected ones (e.g. the off-by-default APM302).
+    #[arg(long, value_delimiter = ',')]
+    extend_select: Vec<String>,
+    /// Do not run these rules.
+    #[arg(long, value_delimiter = ',')]
+    ignore: Vec<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -149,7 +149,11 @@ impl Session {
         let exports_changed =
             snapshot.path.is_some() && self.index_versioned(&path, snapshot.version, Arc::clone(&module));
         let display_root = roots.first().cloned();
-        let context = CheckContext { index: &self.index, display_root: display_root.as_deref() };
+        let context = CheckContext {
+            index: &self.index,
+            display_root: display_root.as_deref(),
+            rules: asyncsense_analysis::rules::RuleSet::default(),
+        };
         let findings = check_module(&module, &text, &context);
         Analysis { snapshot, findings, exports_changed }
     }

@@ -12,7 +12,7 @@ use crate::protocol::{classify, Capability, CapabilitySet, Provided, UseSiteKind
 use crate::python::facts::{FunctionFact, PassedFunction, UseSite, UseSiteShape, ValueExpr};
 use crate::python::fixes;
 use crate::python::resolve::{Origin, Resolver, Value};
-use crate::rules::Rule;
+use crate::rules::{Rule, RuleSet};
 use crate::workspace::{IndexedModule, ModuleIndex};
 
 /// What the checker needs besides the module itself.
@@ -20,6 +20,8 @@ pub struct CheckContext<'a> {
     pub index: &'a dyn ModuleIndex,
     /// Paths in messages are shown relative to this folder when they are inside it.
     pub display_root: Option<&'a Path>,
+    /// The rules that report.
+    pub rules: RuleSet,
 }
 
 /// Checks every use site and definition of `module`, whose text is `source`. Findings come out
@@ -43,8 +45,100 @@ pub fn check_module(module: &Arc<IndexedModule>, source: &str, context: &CheckCo
             findings.push(finding);
         }
     }
+    if context.rules.contains(Rule::AmbiguousFactoryName) {
+        findings.extend(check_factory_names(&mut resolver, module));
+    }
+    findings.retain(|finding| context.rules.contains(finding.rule));
     findings.sort_by_key(|finding| (finding.range.start, finding.rule));
     findings
+}
+
+/// Words that name something with a lifecycle (entered, then closed).
+const LIFECYCLE_WORDS: &[&str] = &[
+    "session",
+    "sessions",
+    "connection",
+    "conn",
+    "db",
+    "database",
+    "client",
+    "transaction",
+    "tx",
+    "cursor",
+    "lock",
+    "scope",
+    "context",
+    "ctx",
+    "resource",
+    "pool",
+];
+
+/// `get_session`, `open_connection`, `session_scope`, `db_context`: names that promise a
+/// context manager.
+fn sounds_like_context_manager_getter(name: &str) -> bool {
+    let words: Vec<&str> = name.trim_start_matches('_').split('_').filter(|word| !word.is_empty()).collect();
+    let (Some(first), Some(last)) = (words.first(), words.last()) else { return false };
+    let has_lifecycle_word = words.iter().any(|word| LIFECYCLE_WORDS.contains(word));
+    (has_lifecycle_word && matches!(*first, "get" | "open" | "acquire" | "create" | "new" | "make"))
+        || (words.len() > 1 && matches!(*last, "scope" | "context" | "ctx"))
+}
+
+/// APM302: an async generator named like a context-manager getter and entered as one somewhere
+/// in the workspace. Reported at the definition.
+fn check_factory_names(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (idx, function) in module.facts.functions.iter().enumerate() {
+        if !(function.is_async && function.is_generator && sounds_like_context_manager_getter(&function.name)) {
+            continue;
+        }
+        let Ok(function_id) = u32::try_from(idx) else { break };
+        let mut entered_at = None;
+        for using in context_manager_users(resolver) {
+            for site in &using.facts.use_sites {
+                if !matches!(site.kind, UseSiteKind::AsyncWith | UseSiteKind::With) {
+                    continue;
+                }
+                let ValueExpr::Call(callee, _) = &site.operand else { continue };
+                let callee = resolver.evaluate(&using, site.scope, callee);
+                if matches!(&callee, Value::Function(found, id) if *id == function_id && found.path == module.path) {
+                    entered_at = Some((using.path.clone(), site.range.clone()));
+                    break;
+                }
+            }
+            if entered_at.is_some() {
+                break;
+            }
+        }
+        let Some((path, range)) = entered_at else { continue };
+        findings.push(Finding {
+            rule: Rule::AmbiguousFactoryName,
+            range: function.name_range.clone(),
+            message: format!(
+                "`{}` is an async generator (it produces values with `yield`), but its name reads like a context-manager getter, and it is entered with `async with` elsewhere; name it for what it yields (for example `iter_{}`) or make it a context manager with `@contextlib.asynccontextmanager`",
+                function.name,
+                function.name.trim_start_matches("get_"),
+            ),
+            fixes: Vec::new(),
+            related: vec![RelatedLocation { path, range, message: "entered here".to_owned() }],
+        });
+    }
+    findings
+}
+
+/// Modules that enter something with `with`/`async with` (the factory may reach them under
+/// any name: an attribute, an alias, a parameter). APM302 is opt-in, so scanning is affordable.
+fn context_manager_users(resolver: &Resolver<'_>) -> Vec<Arc<IndexedModule>> {
+    resolver
+        .index()
+        .modules()
+        .into_iter()
+        .filter(|module| {
+            module.facts.use_sites.iter().any(|site| {
+                matches!(site.kind, UseSiteKind::AsyncWith | UseSiteKind::With)
+                    && matches!(site.operand, ValueExpr::Call(..))
+            })
+        })
+        .collect()
 }
 
 fn check_use_site(

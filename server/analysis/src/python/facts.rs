@@ -454,6 +454,7 @@ impl ModuleFacts {
         for (name, _, _) in &self.state_assignments {
             mentions.push((Mention::State, name.clone()));
         }
+
         for class in &self.classes {
             for base in &class.bases {
                 let base = match base {

@@ -143,6 +143,10 @@ impl<'a> Resolver<'a> {
         Resolver { index, budget: BUDGET }
     }
 
+    pub fn index(&self) -> &'a dyn ModuleIndex {
+        self.index
+    }
+
     /// Evaluates `expr` as written in `scope` of `module`. Resets the step budget.
     pub fn evaluate(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, expr: &ValueExpr) -> Value {
         self.budget = BUDGET;

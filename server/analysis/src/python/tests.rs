@@ -11,12 +11,17 @@ use crate::diagnostic::apply_edits;
 use crate::line_index::LineIndex;
 use crate::python::check::{check_module, CheckContext};
 use crate::python::index_source;
+use crate::rules::{Rule, RuleSet};
 use crate::workspace::WorkspaceIndex;
 use crate::Finding;
 
 const ROOT: &str = "/virtual-ws";
 
 fn analyse(files: &[(&str, &str)]) -> (Vec<Finding>, String) {
+    analyse_with(files, RuleSet::default())
+}
+
+fn analyse_with(files: &[(&str, &str)], rules: RuleSet) -> (Vec<Finding>, String) {
     let roots = vec![PathBuf::from(ROOT)];
     let index = WorkspaceIndex::new();
     let mut modules = Vec::new();
@@ -25,7 +30,7 @@ fn analyse(files: &[(&str, &str)]) -> (Vec<Finding>, String) {
         index.insert(Arc::clone(&module));
         modules.push(module);
     }
-    let context = CheckContext { index: &index, display_root: Some(Path::new(ROOT)) };
+    let context = CheckContext { index: &index, display_root: Some(Path::new(ROOT)), rules };
     let findings = check_module(&modules[0], files[0].1, &context);
     (findings, files[0].1.to_owned())
 }
@@ -831,4 +836,19 @@ fn options_dicts_with_function_defaults() {
         &format!("import json\n{AGEN}\nclass Service:\n    def __init__(self, options):\n        self.factory = options.get('factory', get_session)\n\n    async def run(self):\n        async with self.factory():\n            pass\n\nService(json.loads('{{}}'))\n"),
         "",
     );
+}
+
+#[test]
+fn apm302_getter_names_on_async_generators_entered_somewhere() {
+    let files = [
+        ("app/db.py", "async def get_session():\n    yield 1\n\nasync def session_scope():\n    yield 2\n\nasync def get_rows():\n    yield 3\n\nasync def iter_sessions():\n    yield 4\n"),
+        ("app/use.py", "from app.db import get_session, session_scope, get_rows, iter_sessions\n\nasync def use():\n    async with get_session() as s:\n        pass\n    async for x in session_scope():\n        pass\n    async with get_rows() as r:\n        pass\n    async with iter_sessions() as t:\n        pass\n"),
+    ];
+    let rules = RuleSet::default().with(Rule::AmbiguousFactoryName);
+    let (findings, source) = analyse_with(&files, rules);
+    // Off by default; when selected: `get_session` (a getter name, entered). `session_scope` is
+    // only iterated, `get_rows` has no lifecycle word, `iter_sessions` is named for its items.
+    assert_eq!(render(&findings, &source), "1:11 APM302 `get_session`");
+    let (default_findings, _) = analyse(&files);
+    assert!(default_findings.is_empty());
 }
