@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use dashmap::DashMap;
+use rustc_hash::FxBuildHasher;
 
 use crate::python::facts::{Mention, ModuleFacts};
 
@@ -72,12 +73,12 @@ pub trait ModuleIndex: Sync {
 /// The concurrent index used by the CLI and the server.
 #[derive(Debug, Default)]
 pub struct WorkspaceIndex {
-    by_path: DashMap<PathBuf, Arc<IndexedModule>>,
-    by_name: DashMap<String, Vec<PathBuf>>,
+    by_path: DashMap<PathBuf, Arc<IndexedModule>, FxBuildHasher>,
+    by_name: DashMap<String, Vec<PathBuf>, FxBuildHasher>,
     /// How many indexed module names start with `<key>.`: namespace packages.
-    prefixes: DashMap<String, usize>,
+    prefixes: DashMap<String, usize, FxBuildHasher>,
     /// Reverse lookups: which files mention a name, and how.
-    mentions: DashMap<(Mention, Box<str>), Vec<PathBuf>>,
+    mentions: DashMap<(Mention, Box<str>), Vec<PathBuf>, FxBuildHasher>,
 }
 
 impl WorkspaceIndex {
@@ -102,7 +103,7 @@ impl WorkspaceIndex {
         // `mentions()` is de-duplicated and the previous version was unlinked above, so each
         // posting gets this path once (a `contains` check here was quadratic on common names).
         for key in module.facts.mentions() {
-            self.mentions.entry(key).or_default().push(module.path.clone());
+            self.mentions.entry(key.clone()).or_default().push(module.path.clone());
         }
         for name in &module.names {
             let added = {
@@ -133,7 +134,7 @@ impl WorkspaceIndex {
 
     fn unlink_mentions(&self, path: &Path, facts: &ModuleFacts) {
         for key in facts.mentions() {
-            let now_empty = match self.mentions.get_mut(&key) {
+            let now_empty = match self.mentions.get_mut(key) {
                 Some(mut paths) => {
                     paths.retain(|candidate| candidate != path);
                     paths.is_empty()
@@ -141,7 +142,7 @@ impl WorkspaceIndex {
                 None => false,
             };
             if now_empty {
-                self.mentions.remove_if(&key, |_, paths| paths.is_empty());
+                self.mentions.remove_if(key, |_, paths| paths.is_empty());
             }
         }
     }

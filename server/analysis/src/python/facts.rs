@@ -5,7 +5,9 @@
 //! ranges. Resolution (`resolve.rs`) works on facts only, so a module that is not open in the
 //! editor costs its facts, never its syntax tree.
 
-use std::collections::HashMap;
+// Facts maps are small and keyed by identifiers: FxHash, not SipHash (no untrusted keys here
+// can cause harm beyond a slower lookup).
+use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
 
 use ruff_python_ast::visitor::{self, Visitor};
@@ -213,7 +215,7 @@ pub enum Mention {
 }
 
 /// A call to a named callee, kept so that values passed to constructors can be followed.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CallFact {
     pub callee: ValueExpr,
     pub arguments: Vec<ValueExpr>,
@@ -242,7 +244,7 @@ pub enum ScopeKind {
     Anonymous,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScopeFact {
     pub kind: ScopeKind,
     pub parent: Option<ScopeId>,
@@ -255,11 +257,11 @@ pub struct ScopeFact {
 
 impl ScopeFact {
     fn new(kind: ScopeKind, parent: Option<ScopeId>) -> ScopeFact {
-        ScopeFact { kind, parent, bindings: HashMap::new(), globals: Vec::new(), nonlocals: Vec::new() }
+        ScopeFact { kind, parent, bindings: HashMap::default(), globals: Vec::new(), nonlocals: Vec::new() }
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 #[expect(clippy::struct_excessive_bools, reason = "independent facts about one definition")]
 pub struct FunctionFact {
     pub name: Box<str>,
@@ -291,7 +293,7 @@ pub struct FunctionFact {
     pub parent_scope: ScopeId,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AttributeAssignment {
     pub value: ValueExpr,
     /// The scope the right-hand side is evaluated in.
@@ -342,7 +344,7 @@ impl Dunders {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClassFact {
     pub name: Box<str>,
     pub name_range: Range<usize>,
@@ -414,6 +416,8 @@ pub struct ModuleFacts {
     pub use_sites: Vec<UseSite>,
     /// `<x>.state.<name> = <value>`: framework application state, read back elsewhere.
     pub state_assignments: Vec<(Box<str>, ValueExpr, ScopeId)>,
+    /// What [`ModuleFacts::mentions`] returns, computed once at extraction.
+    mentions: Vec<(Mention, Box<str>)>,
     /// Functions passed by name to a call: checked against the parameter's annotation.
     pub passed_functions: Vec<PassedFunction>,
     /// `from x import *` at module level: (module, level). Names may come from there.
@@ -441,7 +445,11 @@ impl ModuleFacts {
 
     /// Names other modules may look this module up by: callees of its calls, simple names of
     /// its classes' bases, and the original names it imports under an alias.
-    pub fn mentions(&self) -> Vec<(Mention, Box<str>)> {
+    pub fn mentions(&self) -> &[(Mention, Box<str>)] {
+        &self.mentions
+    }
+
+    fn compute_mentions(&self) -> Vec<(Mention, Box<str>)> {
         let mut mentions: Vec<(Mention, Box<str>)> = Vec::new();
         for call in &self.calls {
             if let Some(name) = call.callee_name() {
@@ -490,29 +498,15 @@ impl ModuleFacts {
     /// Whether two fact sets export the same things: a dependent module needs re-checking only
     /// when this is false. Use sites and ranges are private to the module and ignored.
     pub fn same_exports(&self, other: &ModuleFacts) -> bool {
-        let top = |facts: &ModuleFacts| facts.scopes.first().map(|scope| scope.bindings.clone());
-        let shapes = |facts: &ModuleFacts| {
-            let functions: Vec<_> = facts
-                .functions
-                .iter()
-                .map(|function| {
-                    (
-                        function.name.clone(),
-                        function.is_async,
-                        function.is_generator,
-                        function.decorators.clone(),
-                        function.line,
-                    )
-                })
-                .collect();
-            let classes: Vec<_> = facts
-                .classes
-                .iter()
-                .map(|class| (class.name.clone(), class.bases.clone(), class.dunders, class.line))
-                .collect();
-            (functions, classes)
-        };
-        top(self) == top(other) && shapes(self) == shapes(other) && self.star_imports == other.star_imports
+        // Other modules read everything but this module's own use sites: definitions, bindings,
+        // constructor calls, escapes, application state, and the lines shown in messages.
+        self.scopes == other.scopes
+            && self.functions == other.functions
+            && self.classes == other.classes
+            && self.star_imports == other.star_imports
+            && self.calls == other.calls
+            && self.escapes == other.escapes
+            && self.state_assignments == other.state_assignments
     }
 }
 
@@ -546,6 +540,7 @@ pub fn extract(source: &str) -> ModuleFacts {
     facts.use_sites.shrink_to_fit();
     facts.functions.shrink_to_fit();
     facts.scopes.shrink_to_fit();
+    facts.mentions = facts.compute_mentions();
     extractor.facts
 }
 
@@ -845,7 +840,7 @@ impl Extractor<'_> {
             scope,
             parent_scope,
             dunders,
-            instance_attributes: HashMap::new(),
+            instance_attributes: HashMap::default(),
             fields,
         });
         self.bind(class.name.as_str(), Binding::Class(class_id));
