@@ -902,11 +902,23 @@ impl Extractor<'_> {
             return;
         }
         let callee = || ValueExpr::from_expr(&call.func);
+        // Parameters and local variables (bound so far in this function) are never function
+        // references we can check; skipping them early keeps this cheap on every call.
+        let scope = &self.facts.scopes[self.current_scope() as usize];
+        let is_local = |name: &str| {
+            !matches!(scope.kind, ScopeKind::Module)
+                && scope.bindings.get(name).is_some_and(|bindings| {
+                    bindings.iter().all(|binding| !matches!(binding, Binding::Function(_) | Binding::ImportFrom { .. }))
+                })
+        };
         for (idx, argument) in call.arguments.args.iter().enumerate() {
             if matches!(argument, Expr::Starred(_)) {
                 return;
             }
             if let Expr::Name(name) = argument {
+                if is_local(name.id.as_str()) {
+                    continue;
+                }
                 self.facts.passed_functions.push(PassedFunction {
                     callee: callee(),
                     argument: ValueExpr::Name(name.id.as_str().into()),
@@ -919,6 +931,9 @@ impl Extractor<'_> {
         }
         for keyword in &call.arguments.keywords {
             if let (Some(arg), Expr::Name(name)) = (&keyword.arg, &keyword.value) {
+                if is_local(name.id.as_str()) {
+                    continue;
+                }
                 self.facts.passed_functions.push(PassedFunction {
                     callee: callee(),
                     argument: ValueExpr::Name(name.id.as_str().into()),
