@@ -336,6 +336,31 @@ fn check_quick_fix(pull: bool) {
 }
 
 #[test]
+fn disable_for_this_line_adds_a_noqa_comment_and_is_never_preferred() {
+    let server = pull_server();
+    let uri = server.uri_for("core.py");
+    server.open(&uri, "python", CORE);
+    let diagnostics = server.diagnostics(&uri);
+    assert_core_diagnostic(&diagnostics, 0);
+    let actions = server.code_actions(&uri, diagnostics[0]["range"].clone(), diagnostics.clone(), None);
+    let disable = actions
+        .iter()
+        .find(|a| a["title"] == "Disable APM101 for this line")
+        .unwrap_or_else(|| panic!("no suppression action among {actions:#?}"));
+    assert_eq!(disable["isPreferred"], false, "{disable:#}");
+    server.apply_edit(&disable["edit"]);
+    assert!(
+        server.text(&uri).contains("    async with get_session() as session:  # noqa: APM101\n"),
+        "{}",
+        server.text(&uri)
+    );
+    assert!(server.diagnostics(&uri).is_empty());
+    // Fix-all never adds suppressions.
+    let fix_all = server.code_actions(&uri, range(0, 0, 7, 0), Vec::new(), Some(vec![FIX_ALL]));
+    assert!(fix_all.is_empty(), "{fix_all:#?}");
+}
+
+#[test]
 fn quick_fix_turns_async_with_into_async_for_push() {
     check_quick_fix(false);
 }

@@ -13,6 +13,7 @@ pub mod parallel;
 pub mod protocol;
 pub mod python;
 pub mod rules;
+pub mod suppress;
 pub mod workspace;
 
 pub use diagnostic::{apply_edits, Applicability, Edit, Finding, Fix, RelatedLocation};

@@ -51,6 +51,9 @@ pub struct Snapshot {
 pub struct Analysis {
     pub snapshot: Snapshot,
     pub findings: Vec<Finding>,
+    /// The text analysed and its suppression comments (for "Disable … for this line").
+    pub text: String,
+    pub suppressions: asyncsense_analysis::suppress::Suppressions,
     /// The document's exported facts changed: other open documents may need a re-check.
     pub exports_changed: bool,
 }
@@ -138,7 +141,13 @@ impl Session {
     /// Parses, indexes and checks a snapshot. CPU-bound: call it off the async executor.
     pub fn analyze(&self, snapshot: Snapshot) -> Analysis {
         if snapshot.language != Language::Python {
-            return Analysis { snapshot, findings: Vec::new(), exports_changed: false };
+            return Analysis {
+                snapshot,
+                findings: Vec::new(),
+                text: String::new(),
+                suppressions: asyncsense_analysis::suppress::Suppressions::default(),
+                exports_changed: false,
+            };
         }
         let text = snapshot.rope.to_string();
         let roots = self.roots();
@@ -155,6 +164,7 @@ impl Session {
             rules: asyncsense_analysis::rules::RuleSet::default(),
         };
         let findings = check_module(&module, &text, &context);
-        Analysis { snapshot, findings, exports_changed }
+        let suppressions = module.facts.suppressions.clone();
+        Analysis { snapshot, findings, text, suppressions, exports_changed }
     }
 }

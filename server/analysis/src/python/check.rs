@@ -48,7 +48,12 @@ pub fn check_module(module: &Arc<IndexedModule>, source: &str, context: &CheckCo
     if context.rules.contains(Rule::AmbiguousFactoryName) {
         findings.extend(check_factory_names(&mut resolver, module));
     }
-    findings.retain(|finding| context.rules.contains(finding.rule));
+    let lines = crate::LineIndex::new(source);
+    let suppressions = &module.facts.suppressions;
+    findings.retain(|finding| {
+        let line = u32::try_from(lines.line(finding.range.start)).unwrap_or(u32::MAX);
+        context.rules.contains(finding.rule) && !suppressions.suppresses(finding.rule, line)
+    });
     findings.sort_by_key(|finding| (finding.range.start, finding.rule));
     findings
 }

@@ -416,6 +416,8 @@ pub struct ModuleFacts {
     pub use_sites: Vec<UseSite>,
     /// `<x>.state.<name> = <value>`: framework application state, read back elsewhere.
     pub state_assignments: Vec<(Box<str>, ValueExpr, ScopeId)>,
+    /// `# noqa` and `# asyncsense: noqa` comments.
+    pub suppressions: crate::suppress::Suppressions,
     /// What [`ModuleFacts::mentions`] returns, computed once at extraction.
     mentions: Vec<(Mention, Box<str>)>,
     /// Functions passed by name to a call: checked against the parameter's annotation.
@@ -515,11 +517,17 @@ impl ModuleFacts {
 pub fn extract(source: &str) -> ModuleFacts {
     let parsed = ruff_python_parser::parse_unchecked_source(source, ruff_python_ast::PySourceType::Python);
     let syntax_error_count = parsed.errors().len();
-    let module = parsed.into_syntax();
     let line_index = LineIndex::new(source);
+    let comments = parsed
+        .tokens()
+        .iter()
+        .filter(|token| token.kind() == ruff_python_ast::token::TokenKind::Comment)
+        .map(|token| to_range(token.range()));
+    let suppressions = crate::suppress::Suppressions::from_comments(source, comments, &line_index);
+    let module = parsed.into_syntax();
     let mut extractor = Extractor {
         line_index: &line_index,
-        facts: ModuleFacts { syntax_error_count, ..ModuleFacts::default() },
+        facts: ModuleFacts { syntax_error_count, suppressions, ..ModuleFacts::default() },
         scope_stack: Vec::new(),
         frames: Vec::new(),
         self_names: Vec::new(),

@@ -852,3 +852,15 @@ fn apm302_getter_names_on_async_generators_entered_somewhere() {
     let (default_findings, _) = analyse(&files);
     assert!(default_findings.is_empty());
 }
+
+#[test]
+fn noqa_comments_silence_findings() {
+    check_one(
+        &format!("{AGEN}\nasync def f():\n    async with get_session():  # noqa: APM101\n        pass\n    async with get_session():  # noqa: apm102\n        pass\n    async with get_session():  # type: ignore\n        pass\n    async with get_session():  # noqa\n        pass\n"),
+        "7:16 APM101 `get_session()`\n9:16 APM101 `get_session()`\n11:16 APM101 `get_session()`",
+    );
+    check_one(
+        &format!("# asyncsense: noqa: APM101\n{AGEN}\nasync def f():\n    async with get_session():\n        pass\n"),
+        "",
+    );
+}

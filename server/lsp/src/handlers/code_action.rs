@@ -2,6 +2,8 @@
 //! `source.fixAll.asyncsense` (safe fixes only). Fixes are recomputed from the current text,
 //! never re-derived from a diagnostic's message.
 
+use asyncsense_analysis::suppress::disable_for_line;
+use asyncsense_analysis::{Applicability, Fix};
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse};
 
@@ -47,6 +49,23 @@ pub async fn code_action(server: &Server, params: CodeActionParams) -> Result<Op
                     &uri,
                     fix,
                     is_preferred,
+                    diagnostic.clone(),
+                    rope,
+                    encoding,
+                )));
+            }
+            // Last, never preferred, never part of fix-all: silence this line.
+            let line = u32::try_from(rope.byte_to_line(finding.range.start.min(rope.len_bytes()))).unwrap_or(u32::MAX);
+            if let Some(edit) = disable_for_line(&analysis.text, &analysis.suppressions, finding.rule, line) {
+                let fix = Fix {
+                    title: format!("Disable {} for this line", finding.rule.code()),
+                    applicability: Applicability::Unsafe,
+                    edits: vec![edit],
+                };
+                actions.push(CodeActionOrCommand::CodeAction(convert::quick_fix(
+                    &uri,
+                    &fix,
+                    false,
                     diagnostic.clone(),
                     rope,
                     encoding,
