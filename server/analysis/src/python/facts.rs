@@ -527,7 +527,7 @@ pub fn extract(source: &str) -> ModuleFacts {
     let module = parsed.into_syntax();
     let mut extractor = Extractor {
         line_index: &line_index,
-        facts: ModuleFacts { syntax_error_count, suppressions, ..ModuleFacts::default() },
+        facts: ModuleFacts { suppressions, syntax_error_count, ..ModuleFacts::default() },
         scope_stack: Vec::new(),
         frames: Vec::new(),
         self_names: Vec::new(),
