@@ -54,6 +54,10 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
         }
     }
 
+    if args.diff {
+        return Ok(print_diff(&project, &findings, &cwd));
+    }
+
     let reports: Vec<FileReport<'_>> = project
         .targets
         .iter()
@@ -66,8 +70,11 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
         .collect();
     let total: usize = reports.iter().map(|report| report.findings.len()).sum();
     match args.output_format {
-        crate::OutputFormat::Text => output::print_text(&reports, fixed_count, args.fix)?,
+        crate::OutputFormat::Text => output::print_text(&reports, fixed_count, args.fix, true)?,
+        crate::OutputFormat::Concise => output::print_text(&reports, fixed_count, args.fix, false)?,
         crate::OutputFormat::Json => output::print_json(&reports)?,
+        crate::OutputFormat::Sarif => output::print_sarif(&reports)?,
+        crate::OutputFormat::Github => output::print_github(&reports)?,
     }
     Ok(total > 0)
 }
@@ -151,6 +158,26 @@ fn check_all(project: &Project) -> Vec<Vec<Finding>> {
         };
         check_module(&module, source, &context)
     })
+}
+
+/// `--diff`: the preferred safe fixes as a unified diff (no context lines); nothing is written.
+/// Returns whether anything would change.
+fn print_diff(project: &Project, findings: &[Vec<Finding>], cwd: &Path) -> bool {
+    let mut changed = false;
+    for (path, file_findings) in project.targets.iter().zip(findings) {
+        let edits: Vec<_> =
+            file_findings.iter().filter_map(Finding::preferred_fix).flat_map(|fix| fix.edits.iter().cloned()).collect();
+        let Some(source) = project.sources.get(path) else { continue };
+        if edits.is_empty() {
+            continue;
+        }
+        let diff = output::unified_diff(&display_path(path, cwd), source, &edits);
+        if !diff.is_empty() {
+            print!("{diff}");
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// Applies the preferred safe fix of every finding, writes the files, re-indexes them.

@@ -26,8 +26,12 @@ enum Command {
         #[arg(long)]
         stdio: bool,
     },
-    /// Print the documentation of a rule, by code (`APM101`) or name.
-    Rule { rule: String },
+    /// Print the documentation of a rule, by code (`APM101`) or name; `--all` lists them.
+    Rule {
+        rule: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -37,6 +41,12 @@ pub struct CheckArgs {
     /// Apply safe fixes in place, then report what is left.
     #[arg(long)]
     fix: bool,
+    /// Show what `--fix` would change as a unified diff, without writing (exit 1 if anything).
+    #[arg(long, conflicts_with = "fix")]
+    diff: bool,
+    /// Exit with status 0 even when there are findings.
+    #[arg(long)]
+    exit_zero: bool,
     /// How to print findings.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output_format: OutputFormat,
@@ -53,8 +63,15 @@ pub struct CheckArgs {
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum OutputFormat {
+    /// Each finding with its source line, a caret and the fix.
     Text,
+    /// One line per finding.
+    Concise,
     Json,
+    /// SARIF 2.1.0, for code-scanning services.
+    Sarif,
+    /// GitHub Actions workflow annotations.
+    Github,
 }
 
 fn init_logging(default_level: &str) {
@@ -81,8 +98,8 @@ fn main() -> ExitCode {
         Command::Check(args) => {
             init_logging("warn");
             match check::run(&args) {
-                Ok(true) => ExitCode::from(1),
-                Ok(false) => ExitCode::SUCCESS,
+                Ok(true) if !args.exit_zero => ExitCode::from(1),
+                Ok(_) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("asyncsense: error: {error:#}");
                     ExitCode::from(2)
@@ -99,13 +116,24 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Rule { rule } => match asyncsense_analysis::Rule::from_code_or_name(&rule) {
+        Command::Rule { all: true, .. } => {
+            for rule in asyncsense_analysis::Rule::ALL {
+                let default = if rule.enabled_by_default() { "" } else { " (off by default)" };
+                println!("{} {:<38} {}{default}", rule.code(), rule.name(), rule.summary());
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Rule { rule: None, .. } => {
+            eprintln!("asyncsense: error: name a rule (`asyncsense rule APM101`) or pass --all");
+            ExitCode::from(2)
+        }
+        Command::Rule { rule: Some(rule), .. } => match asyncsense_analysis::Rule::from_code_or_name(&rule) {
             Some(rule) => {
                 print!("{}", rule.documentation());
                 ExitCode::SUCCESS
             }
             None => {
-                eprintln!("asyncsense: error: unknown rule `{rule}` (try a code such as APM101)");
+                eprintln!("asyncsense: error: unknown rule `{rule}` (try a code such as APM101, or --all)");
                 ExitCode::from(2)
             }
         },

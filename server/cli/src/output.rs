@@ -52,7 +52,24 @@ fn location(lines: &LineIndex, source: &str, offset: usize) -> Location {
     Location { row, column }
 }
 
-pub fn print_text(reports: &[FileReport<'_>], fixed_count: usize, fix_requested: bool) -> Result<()> {
+/// The finding's first line, with a caret under the offending expression (ruff style).
+fn snippet(out: &mut impl Write, lines: &LineIndex, source: &str, finding: &Finding) -> io::Result<()> {
+    let line = lines.line(finding.range.start);
+    let start = lines.line_start(line);
+    let end = lines.line_start(line + 1);
+    let text = source.get(start..end).unwrap_or_default().trim_end_matches(['\n', '\r']);
+    let number = (line + 1).to_string();
+    let gutter = " ".repeat(number.len());
+    let caret_start = source.get(start..finding.range.start).map_or(0, |prefix| prefix.chars().count());
+    let caret_end = finding.range.end.min(start + text.len());
+    let caret_len = source.get(finding.range.start..caret_end).map_or(1, |marked| marked.chars().count()).max(1);
+    writeln!(out, "{gutter} |")?;
+    writeln!(out, "{number} | {text}")?;
+    writeln!(out, "{gutter} | {}{} {}", " ".repeat(caret_start), "^".repeat(caret_len), finding.rule.code())?;
+    writeln!(out, "{gutter} |")
+}
+
+pub fn print_text(reports: &[FileReport<'_>], fixed_count: usize, fix_requested: bool, full: bool) -> Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut total = 0;
@@ -62,7 +79,10 @@ pub fn print_text(reports: &[FileReport<'_>], fixed_count: usize, fix_requested:
         for finding in report.findings {
             let (row, column) = lines.row_column(report.source, finding.range.start);
             writeln!(out, "{}:{row}:{column}: {} {}", report.display, finding.rule.code(), finding.message)?;
-            if let Some(fix) = finding.fixes.first() {
+            if full {
+                snippet(&mut out, &lines, report.source, finding)?;
+            }
+            if let Some(fix) = finding.fixes.first().filter(|_| full) {
                 let how = if finding.preferred_fix().is_some() { "safe fix, apply with `--fix`" } else { "unsafe fix" };
                 writeln!(out, "  help: {} ({how})", fix.title)?;
             }
@@ -121,4 +141,187 @@ pub fn print_json(reports: &[FileReport<'_>]) -> Result<()> {
     serde_json::to_writer_pretty(&mut out, &items)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// GitHub Actions annotations: `::error file=…,line=…::message`.
+pub fn print_github(reports: &[FileReport<'_>]) -> Result<()> {
+    fn escape_data(text: &str) -> String {
+        text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    }
+    fn escape_property(text: &str) -> String {
+        escape_data(text).replace(':', "%3A").replace(',', "%2C")
+    }
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    for report in reports {
+        let lines = LineIndex::new(report.source);
+        for finding in report.findings {
+            let start = location(&lines, report.source, finding.range.start);
+            let end = location(&lines, report.source, finding.range.end);
+            let level = match finding.rule.severity() {
+                asyncsense_analysis::Severity::Error => "error",
+                asyncsense_analysis::Severity::Warning => "warning",
+            };
+            writeln!(
+                out,
+                "::{level} title={},file={},line={},col={},endLine={},endColumn={}::{}",
+                escape_property(&format!("asyncsense ({})", finding.rule.code())),
+                escape_property(&report.display),
+                start.row,
+                start.column,
+                end.row,
+                end.column,
+                escape_data(&format!("{} {}", finding.rule.code(), finding.message)),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn sarif_region(lines: &LineIndex, source: &str, range: &std::ops::Range<usize>) -> serde_json::Value {
+    let start = location(lines, source, range.start);
+    let end = location(lines, source, range.end);
+    serde_json::json!({
+        "startLine": start.row, "startColumn": start.column, "endLine": end.row, "endColumn": end.column,
+    })
+}
+
+/// SARIF 2.1.0: the rule list and one result per finding, with fixes as replacements.
+pub fn print_sarif(reports: &[FileReport<'_>]) -> Result<()> {
+    let rules: Vec<serde_json::Value> = asyncsense_analysis::Rule::ALL
+        .iter()
+        .map(|rule| {
+            serde_json::json!({
+                "id": rule.code(),
+                "name": rule.name(),
+                "shortDescription": { "text": rule.summary() },
+                "fullDescription": { "text": rule.documentation() },
+                "defaultConfiguration": {
+                    "level": rule.severity().as_str(),
+                    "enabled": rule.enabled_by_default(),
+                },
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for report in reports {
+        let lines = LineIndex::new(report.source);
+        let uri = report.display.replace('\\', "/");
+        for finding in report.findings {
+            let fixes: Vec<serde_json::Value> = finding
+                .fixes
+                .iter()
+                .map(|fix| {
+                    let replacements: Vec<serde_json::Value> = fix
+                        .edits
+                        .iter()
+                        .map(|edit| {
+                            serde_json::json!({
+                                "deletedRegion": sarif_region(&lines, report.source, &edit.range),
+                                "insertedContent": { "text": edit.content },
+                            })
+                        })
+                        .collect();
+                    serde_json::json!({
+                        "description": { "text": format!("{} ({})", fix.title, fix.applicability.as_str()) },
+                        "artifactChanges": [{ "artifactLocation": { "uri": uri }, "replacements": replacements }],
+                    })
+                })
+                .collect();
+            results.push(serde_json::json!({
+                "ruleId": finding.rule.code(),
+                "level": finding.rule.severity().as_str(),
+                "message": { "text": finding.message },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": uri },
+                        "region": sarif_region(&lines, report.source, &finding.range),
+                    }
+                }],
+                "fixes": fixes,
+            }));
+        }
+    }
+    let sarif = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "asyncsense",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "informationUri": "https://github.com/asyncsense/asyncsense",
+                    "rules": rules,
+                }
+            },
+            "results": results,
+        }],
+    });
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    serde_json::to_writer_pretty(&mut out, &sarif)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// A unified diff (no context lines) of applying `edits` to `source`.
+pub fn unified_diff(display: &str, source: &str, edits: &[asyncsense_analysis::Edit]) -> String {
+    use std::fmt::Write as _;
+    let lines = LineIndex::new(source);
+    let mut sorted: Vec<&asyncsense_analysis::Edit> = edits.iter().collect();
+    sorted.sort_by_key(|edit| edit.range.start);
+    // Group edits into hunks of whole old lines.
+    let mut hunks: Vec<(usize, usize, Vec<&asyncsense_analysis::Edit>)> = Vec::new();
+    for edit in sorted {
+        let first = lines.line(edit.range.start);
+        let last = lines.line(edit.range.end.max(edit.range.start));
+        match hunks.last_mut() {
+            Some((_, hunk_last, hunk_edits)) if first <= *hunk_last => {
+                *hunk_last = (*hunk_last).max(last);
+                hunk_edits.push(edit);
+            }
+            _ => hunks.push((first, last, vec![edit])),
+        }
+    }
+    let mut diff = String::new();
+    let mut line_shift: isize = 0;
+    for (first, last, hunk_edits) in hunks {
+        let start = lines.line_start(first);
+        let end = lines.line_start(last + 1);
+        let Some(old) = source.get(start..end) else { continue };
+        let relative: Vec<asyncsense_analysis::Edit> = hunk_edits
+            .iter()
+            .map(|edit| asyncsense_analysis::Edit {
+                range: edit.range.start - start..edit.range.end - start,
+                content: edit.content.clone(),
+            })
+            .collect();
+        let (new, _) = asyncsense_analysis::apply_edits(old, &relative);
+        if new == old {
+            continue;
+        }
+        if diff.is_empty() {
+            let _ = write!(diff, "--- {display}\n+++ {display}\n");
+        }
+        let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
+        let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
+        let new_start = isize::try_from(first + 1).unwrap_or(isize::MAX) + line_shift;
+        let _ = writeln!(diff, "@@ -{},{} +{},{} @@", first + 1, old_lines.len(), new_start, new_lines.len());
+        for line in &old_lines {
+            diff.push('-');
+            diff.push_str(line);
+            if !line.ends_with('\n') {
+                diff.push_str("\n\\ No newline at end of file\n");
+            }
+        }
+        for line in &new_lines {
+            diff.push('+');
+            diff.push_str(line);
+            if !line.ends_with('\n') {
+                diff.push_str("\n\\ No newline at end of file\n");
+            }
+        }
+        line_shift += isize::try_from(new_lines.len()).unwrap_or(0) - isize::try_from(old_lines.len()).unwrap_or(0);
+    }
+    diff
 }
