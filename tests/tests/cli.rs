@@ -207,3 +207,49 @@ fn output_formats_diff_and_exit_zero() {
     let all = stdout(&run(&fixture(), &["rule", "--all"]));
     assert!(all.lines().any(|line| line.starts_with("APM302") && line.ends_with("(off by default)")), "{all}");
 }
+
+#[test]
+fn configuration_in_pyproject_and_its_errors() {
+    let project = copy_tree(&fixture());
+    let pyproject = project.join("pyproject.toml");
+    let base = fs::read_to_string(&pyproject).expect("read");
+
+    fs::write(&pyproject, format!("{base}\n[tool.asyncsense]\nignore = [\"async-with-on-async-generator\"]\n"))
+        .expect("write");
+    assert_eq!(run(&project, &["check"]).status.code(), Some(0));
+    // The command line adds to the file.
+    assert_eq!(run(&project, &["check", "--select", "APM101"]).status.code(), Some(1));
+
+    fs::write(&pyproject, format!("{base}\n[tool.asyncsense.per-file-ignores]\n\"app/services/*\" = [\"APM101\"]\n"))
+        .expect("write");
+    assert_eq!(run(&project, &["check"]).status.code(), Some(0));
+
+    fs::write(&pyproject, format!("{base}\n[tool.asyncsense]\nexclude = [\"services\"]\n")).expect("write");
+    assert_eq!(run(&project, &["check"]).status.code(), Some(0), "excluded folder");
+    assert_eq!(run(&project, &["check", "app/services/users.py"]).status.code(), Some(1), "named files are checked");
+
+    fs::write(&pyproject, format!("{base}\n[tool.asyncsense]\nselect = [\"APM101\", \"APM777\"]\ncolour = 1\n"))
+        .expect("write");
+    let invalid = run(&project, &["check"]);
+    assert_eq!(invalid.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&invalid.stderr);
+    assert!(stderr.contains("pyproject.toml:8: `select`: unknown rule `APM777`"), "{stderr}");
+    assert!(stderr.contains("pyproject.toml:9: `colour`: unknown key"), "{stderr}");
+    let _ = fs::remove_dir_all(project);
+}
+
+#[test]
+fn unsafe_fixes_only_when_asked() {
+    let project = copy_tree(&fixture());
+    let file = project.join("app/await_gen.py");
+    fs::write(&file, "async def items():\n    yield 1\n\n\nasync def first():\n    return await items()\n")
+        .expect("write");
+    assert_eq!(run(&project, &["check", "--fix", "app/await_gen.py"]).status.code(), Some(1));
+    assert!(
+        fs::read_to_string(&file).expect("read").contains("return await items()"),
+        "unsafe fix not applied by default"
+    );
+    assert_eq!(run(&project, &["check", "--fix", "--unsafe-fixes", "app/await_gen.py"]).status.code(), Some(0));
+    assert!(fs::read_to_string(&file).expect("read").contains("return await anext(items())"));
+    let _ = fs::remove_dir_all(project);
+}

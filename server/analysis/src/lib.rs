@@ -7,6 +7,7 @@
 // stdout belongs to the protocol (and to the CLI's report); logs go to stderr via tracing.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod config;
 pub mod diagnostic;
 pub mod line_index;
 pub mod parallel;

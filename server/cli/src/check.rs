@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use asyncsense_analysis::config::{self, find_config, Config};
 use asyncsense_analysis::python::check::{check_module, CheckContext};
 use asyncsense_analysis::python::index_source;
 use asyncsense_analysis::rules::RuleSet;
@@ -20,6 +21,7 @@ const MAX_FIX_ROUNDS: usize = 4;
 
 struct Project {
     rules: RuleSet,
+    config: Config,
     roots: Vec<PathBuf>,
     index: WorkspaceIndex,
     /// Sources of the files being checked (the ones the user named), by path.
@@ -39,13 +41,15 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
         given.push(path.canonicalize().with_context(|| format!("cannot resolve {}", path.display()))?);
     }
 
-    let rules = rule_selection(args)?;
-    let mut project = load_project(&given, rules);
+    let config = load_config(&given)?;
+    let rules = rule_selection(args, config.rules())?;
+    let unsafe_fixes = args.unsafe_fixes || config.unsafe_fixes;
+    let mut project = load_project(&given, rules, config);
     let mut fixed_count = 0;
     let mut findings = check_all(&project);
     if args.fix {
         for _ in 0..MAX_FIX_ROUNDS {
-            let applied = apply_fixes(&mut project, &findings)?;
+            let applied = apply_fixes(&mut project, &findings, unsafe_fixes)?;
             if applied == 0 {
                 break;
             }
@@ -55,7 +59,7 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
     }
 
     if args.diff {
-        return Ok(print_diff(&project, &findings, &cwd));
+        return Ok(print_diff(&project, &findings, &cwd, unsafe_fixes));
     }
 
     let reports: Vec<FileReport<'_>> = project
@@ -96,10 +100,33 @@ fn parse_rules(texts: &[String]) -> Result<Vec<Rule>> {
         .collect()
 }
 
-/// `--select` replaces the default set, `--extend-select` adds, `--ignore` removes.
-fn rule_selection(args: &CheckArgs) -> Result<RuleSet> {
+/// The nearest configuration file above the first checked path; its errors stop the run (exit 2).
+fn load_config(given: &[PathBuf]) -> Result<Config> {
+    let start = given.first().map(|path| if path.is_dir() { path.clone() } else { project_root_of(path) });
+    let Some(path) = start.as_deref().and_then(find_config) else { return Ok(Config::default()) };
+    let (config, errors) = config::load(&path);
+    if !errors.is_empty() {
+        let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        bail!("invalid configuration:\n  {}", listed.join("\n  "));
+    }
+    tracing::debug!("using configuration {}", path.display());
+    Ok(config)
+}
+
+/// The fix `--fix` applies: the first one, if it is safe (or unsafe fixes are allowed).
+fn fix_to_apply(finding: &Finding, unsafe_fixes: bool) -> Option<&asyncsense_analysis::Fix> {
+    if unsafe_fixes {
+        finding.fixes.first()
+    } else {
+        finding.preferred_fix()
+    }
+}
+
+/// On top of the configuration's rules: `--select` replaces, `--extend-select` adds, `--ignore`
+/// removes.
+fn rule_selection(args: &CheckArgs, configured: RuleSet) -> Result<RuleSet> {
     let mut rules = if args.select.is_empty() {
-        RuleSet::default()
+        configured
     } else {
         parse_rules(&args.select)?.into_iter().fold(RuleSet::EMPTY, RuleSet::with)
     };
@@ -112,7 +139,7 @@ fn rule_selection(args: &CheckArgs) -> Result<RuleSet> {
     Ok(rules)
 }
 
-fn load_project(given: &[PathBuf], rules: RuleSet) -> Project {
+fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
     let roots: Vec<PathBuf> =
         given.iter().map(|path| if path.is_dir() { path.clone() } else { project_root_of(path) }).collect();
     let mut all_files = discover_python_files(&roots);
@@ -121,7 +148,10 @@ fn load_project(given: &[PathBuf], rules: RuleSet) -> Project {
             all_files.push(path.clone());
         }
     }
-    let is_target = |file: &Path| given.iter().any(|path| file == path || (path.is_dir() && file.starts_with(path)));
+    // `exclude` applies to files found in folders; a file named on the command line is checked.
+    let is_target = |file: &Path| {
+        given.iter().any(|path| file == path || (path.is_dir() && file.starts_with(path) && !config.is_excluded(file)))
+    };
 
     let index = WorkspaceIndex::new();
     let loaded = parallel::map(&all_files, parallel::default_threads(), |path| match read_source(path) {
@@ -146,27 +176,31 @@ fn load_project(given: &[PathBuf], rules: RuleSet) -> Project {
         }
     }
     targets.sort();
-    Project { rules, roots, index, sources, targets }
+    Project { rules, config, roots, index, sources, targets }
 }
 
 fn check_all(project: &Project) -> Vec<Vec<Finding>> {
     let cwd = std::env::current_dir().ok();
-    let context = CheckContext { index: &project.index, display_root: cwd.as_deref(), rules: project.rules };
     parallel::map(&project.targets, parallel::default_threads(), |path| {
         let (Some(module), Some(source)) = (project.index.get(path), project.sources.get(path)) else {
             return Vec::new();
         };
+        let rules = project.config.rules_for(project.rules, path);
+        let context = CheckContext { index: &project.index, display_root: cwd.as_deref(), rules };
         check_module(&module, source, &context)
     })
 }
 
 /// `--diff`: the preferred safe fixes as a unified diff (no context lines); nothing is written.
 /// Returns whether anything would change.
-fn print_diff(project: &Project, findings: &[Vec<Finding>], cwd: &Path) -> bool {
+fn print_diff(project: &Project, findings: &[Vec<Finding>], cwd: &Path, unsafe_fixes: bool) -> bool {
     let mut changed = false;
     for (path, file_findings) in project.targets.iter().zip(findings) {
-        let edits: Vec<_> =
-            file_findings.iter().filter_map(Finding::preferred_fix).flat_map(|fix| fix.edits.iter().cloned()).collect();
+        let edits: Vec<_> = file_findings
+            .iter()
+            .filter_map(|finding| fix_to_apply(finding, unsafe_fixes))
+            .flat_map(|fix| fix.edits.iter().cloned())
+            .collect();
         let Some(source) = project.sources.get(path) else { continue };
         if edits.is_empty() {
             continue;
@@ -181,11 +215,14 @@ fn print_diff(project: &Project, findings: &[Vec<Finding>], cwd: &Path) -> bool 
 }
 
 /// Applies the preferred safe fix of every finding, writes the files, re-indexes them.
-fn apply_fixes(project: &mut Project, findings: &[Vec<Finding>]) -> Result<usize> {
+fn apply_fixes(project: &mut Project, findings: &[Vec<Finding>], unsafe_fixes: bool) -> Result<usize> {
     let mut applied_total = 0;
     for (path, file_findings) in project.targets.iter().zip(findings) {
-        let edits: Vec<_> =
-            file_findings.iter().filter_map(Finding::preferred_fix).flat_map(|fix| fix.edits.iter().cloned()).collect();
+        let edits: Vec<_> = file_findings
+            .iter()
+            .filter_map(|finding| fix_to_apply(finding, unsafe_fixes))
+            .flat_map(|fix| fix.edits.iter().cloned())
+            .collect();
         if edits.is_empty() {
             continue;
         }

@@ -35,6 +35,7 @@ enum Command {
 }
 
 #[derive(clap::Args)]
+#[expect(clippy::struct_excessive_bools, reason = "command-line flags")]
 pub struct CheckArgs {
     /// Files or folders to check (default: the current folder).
     paths: Vec<std::path::PathBuf>,
@@ -44,6 +45,9 @@ pub struct CheckArgs {
     /// Show what `--fix` would change as a unified diff, without writing (exit 1 if anything).
     #[arg(long, conflicts_with = "fix")]
     diff: bool,
+    /// Let `--fix` and `--diff` apply unsafe fixes too (the first fix of each finding).
+    #[arg(long)]
+    unsafe_fixes: bool,
     /// Exit with status 0 even when there are findings.
     #[arg(long)]
     exit_zero: bool,

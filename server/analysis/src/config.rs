@@ -1,0 +1,342 @@
+//! Project configuration: `[tool.asyncsense]` in `pyproject.toml`, or `asyncsense.toml`.
+//!
+//! Keys: `select`, `extend-select`, `ignore`, `per-file-ignores`, `exclude`, `unsafe-fixes`,
+//! `venv`. A bad key or value is reported with the file, key and line, and the rest of the file
+//! still applies: the CLI refuses to run on errors, the server reports them and keeps going.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use crate::line_index::LineIndex;
+use crate::rules::{Rule, RuleSet};
+
+/// The settings of one configuration file (all optional).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Config {
+    /// The file the settings come from (`None`: defaults).
+    pub path: Option<PathBuf>,
+    /// The folder globs are relative to (the file's folder).
+    pub root: PathBuf,
+    pub select: Option<Vec<Rule>>,
+    pub extend_select: Vec<Rule>,
+    pub ignore: Vec<Rule>,
+    pub per_file_ignores: Vec<(String, Vec<Rule>)>,
+    pub exclude: Vec<String>,
+    pub unsafe_fixes: bool,
+    pub venv: Option<PathBuf>,
+}
+
+/// One problem in a configuration file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    /// 1-based; 0 when the file could not be read at all.
+    pub line: usize,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(formatter, "{}:{}: {}", self.path.display(), self.line, self.message)
+        } else {
+            write!(formatter, "{}:{}: `{}`: {}", self.path.display(), self.line, self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+const KEYS: &[&str] = &["select", "extend-select", "ignore", "per-file-ignores", "exclude", "unsafe-fixes", "venv"];
+
+/// The nearest `asyncsense.toml`, or `pyproject.toml` with a `[tool.asyncsense]` table, from
+/// `start` upwards.
+pub fn find_config(start: &Path) -> Option<PathBuf> {
+    for dir in start.ancestors() {
+        let dedicated = dir.join("asyncsense.toml");
+        if dedicated.is_file() {
+            return Some(dedicated);
+        }
+        let pyproject = dir.join("pyproject.toml");
+        if pyproject.is_file()
+            && std::fs::read_to_string(&pyproject).is_ok_and(|text| text.contains("[tool.asyncsense"))
+        {
+            return Some(pyproject);
+        }
+    }
+    None
+}
+
+/// Reads a configuration file; returns what is valid and every problem found.
+pub fn load(path: &Path) -> (Config, Vec<ConfigError>) {
+    let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut config = Config { path: Some(path.to_path_buf()), root, ..Config::default() };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) => {
+            let problem = ConfigError {
+                path: path.to_path_buf(),
+                line: 0,
+                key: String::new(),
+                message: format!("cannot read: {error}"),
+            };
+            return (config, vec![problem]);
+        }
+    };
+    let errors = parse_into(&mut config, path, &text);
+    (config, errors)
+}
+
+/// Parses configuration `text` (the content of `path`) into `config`.
+pub fn parse_into(config: &mut Config, path: &Path, text: &str) -> Vec<ConfigError> {
+    let lines = LineIndex::new(text);
+    let line_of = |offset: usize| lines.line(offset) + 1;
+    let mut errors = Vec::new();
+    let mut error = |offset: usize, key: &str, message: String| {
+        errors.push(ConfigError { path: path.to_path_buf(), line: line_of(offset), key: key.to_owned(), message });
+    };
+    let (document, parse_errors) = DeTable::parse_recoverable(text);
+    for parse_error in parse_errors {
+        error(parse_error.span().map_or(0, |span| span.start), "", parse_error.message().to_owned());
+    }
+    let is_pyproject = path.file_name().is_some_and(|name| name == "pyproject.toml");
+    let table = if is_pyproject {
+        let tool = document.get_ref().get("tool").and_then(|tool| tool.get_ref().as_table());
+        match tool.and_then(|tool| tool.get("asyncsense")) {
+            Some(section) => match section.get_ref().as_table() {
+                Some(section) => section,
+                None => {
+                    error(section.span().start, "tool.asyncsense", "must be a table".to_owned());
+                    return errors;
+                }
+            },
+            None => return errors,
+        }
+    } else {
+        document.get_ref()
+    };
+
+    for (key, value) in table {
+        let name = key.get_ref().as_ref();
+        let at = key.span().start;
+        match name {
+            "select" => config.select = Some(rule_list(value, name, &mut error)),
+            "extend-select" => config.extend_select = rule_list(value, name, &mut error),
+            "ignore" => config.ignore = rule_list(value, name, &mut error),
+            "exclude" => config.exclude = string_list(value, name, &mut error),
+            "unsafe-fixes" => match value.get_ref().as_bool() {
+                Some(flag) => config.unsafe_fixes = flag,
+                None => error(
+                    value.span().start,
+                    name,
+                    format!("expected true or false, found {}", value.get_ref().type_str()),
+                ),
+            },
+            "venv" => match value.get_ref().as_str() {
+                Some(venv) => config.venv = Some(config.root.join(venv)),
+                None => error(
+                    value.span().start,
+                    name,
+                    format!("expected a path string, found {}", value.get_ref().type_str()),
+                ),
+            },
+            "per-file-ignores" => match value.get_ref().as_table() {
+                Some(patterns) => {
+                    for (pattern, rules) in patterns {
+                        let key = format!("per-file-ignores.\"{}\"", pattern.get_ref());
+                        config
+                            .per_file_ignores
+                            .push((pattern.get_ref().to_string(), rule_list(rules, &key, &mut error)));
+                    }
+                }
+                None => error(value.span().start, name, "expected a table of glob = [codes]".to_owned()),
+            },
+            _ => error(at, name, format!("unknown key (expected one of: {})", KEYS.join(", "))),
+        }
+    }
+    errors.sort_by_key(|problem| problem.line);
+    errors
+}
+
+fn string_list(value: &Spanned<DeValue<'_>>, key: &str, error: &mut impl FnMut(usize, &str, String)) -> Vec<String> {
+    let Some(items) = value.get_ref().as_array() else {
+        error(value.span().start, key, format!("expected an array of strings, found {}", value.get_ref().type_str()));
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| match item.get_ref().as_str() {
+            Some(text) => Some(text.to_owned()),
+            None => {
+                error(item.span().start, key, format!("expected a string, found {}", item.get_ref().type_str()));
+                None
+            }
+        })
+        .collect()
+}
+
+fn rule_list(value: &Spanned<DeValue<'_>>, key: &str, error: &mut impl FnMut(usize, &str, String)) -> Vec<Rule> {
+    let Some(items) = value.get_ref().as_array() else {
+        error(
+            value.span().start,
+            key,
+            format!("expected an array of rule codes, found {}", value.get_ref().type_str()),
+        );
+        return Vec::new();
+    };
+    let mut rules = Vec::new();
+    for item in items {
+        match item.get_ref().as_str() {
+            Some(code) => match Rule::from_code_or_name(code) {
+                Some(rule) => rules.push(rule),
+                // `APM` selects every rule, as ruff's prefixes do.
+                None if code.eq_ignore_ascii_case("APM") || code.eq_ignore_ascii_case("ALL") => {
+                    rules.extend(Rule::ALL.iter().copied());
+                }
+                None => error(item.span().start, key, format!("unknown rule `{code}`")),
+            },
+            None => error(item.span().start, key, format!("expected a rule code, found {}", item.get_ref().type_str())),
+        }
+    }
+    rules
+}
+
+impl Config {
+    /// The rules that run for every file: defaults, then `select` (replaces), `extend-select`
+    /// (adds), `ignore` (removes).
+    pub fn rules(&self) -> RuleSet {
+        let mut rules = match &self.select {
+            Some(selected) => selected.iter().fold(RuleSet::EMPTY, |set, rule| set.with(*rule)),
+            None => RuleSet::default(),
+        };
+        for rule in &self.extend_select {
+            rules = rules.with(*rule);
+        }
+        for rule in &self.ignore {
+            rules = rules.without(*rule);
+        }
+        rules
+    }
+
+    /// The rules for one file, after `per-file-ignores`.
+    pub fn rules_for(&self, rules: RuleSet, file: &Path) -> RuleSet {
+        let mut rules = rules;
+        for (pattern, ignored) in &self.per_file_ignores {
+            if self.matches(pattern, file) {
+                for rule in ignored {
+                    rules = rules.without(*rule);
+                }
+            }
+        }
+        rules
+    }
+
+    pub fn is_excluded(&self, file: &Path) -> bool {
+        self.exclude.iter().any(|pattern| self.matches(pattern, file))
+    }
+
+    /// A pattern without `/` matches a file name or any folder name on the path; one with `/`
+    /// matches the path relative to the configuration's folder.
+    fn matches(&self, pattern: &str, file: &Path) -> bool {
+        let relative = file.strip_prefix(&self.root).unwrap_or(file);
+        let relative = relative.to_string_lossy().replace('\\', "/");
+        if pattern.contains('/') {
+            glob_match(pattern.trim_start_matches("./").trim_end_matches('/'), &relative)
+                || glob_match(&format!("{}/**", pattern.trim_end_matches('/')), &relative)
+        } else {
+            relative.split('/').any(|part| glob_match(pattern, part))
+        }
+    }
+}
+
+/// `*` (within a path segment), `**` (across segments), `?`; everything else literal.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    fn matches(pattern: &[u8], text: &[u8]) -> bool {
+        match pattern {
+            [] => text.is_empty(),
+            [b'*', b'*', rest @ ..] => {
+                let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+                (0..=text.len()).any(|skip| matches(rest, &text[skip..]))
+            }
+            [b'*', rest @ ..] => (0..=text.len())
+                .take_while(|&skip| !text[..skip].contains(&b'/'))
+                .any(|skip| matches(rest, &text[skip..])),
+            [b'?', rest @ ..] => text.first().is_some_and(|&ch| ch != b'/') && matches(rest, &text[1..]),
+            [ch, rest @ ..] => text.first() == Some(ch) && matches(rest, &text[1..]),
+        }
+    }
+    matches(pattern.as_bytes(), text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(file_name: &str, text: &str) -> (Config, Vec<ConfigError>) {
+        let path = Path::new("/project").join(file_name);
+        let mut config = Config { path: Some(path.clone()), root: PathBuf::from("/project"), ..Config::default() };
+        let errors = parse_into(&mut config, &path, text);
+        (config, errors)
+    }
+
+    #[test]
+    fn pyproject_section_and_every_key() {
+        let (config, errors) = parse(
+            "pyproject.toml",
+            "[project]\nname = 'x'\n\n[tool.asyncsense]\nselect = ['APM101', 'missing-await']\nextend-select = ['APM302']\nignore = ['APM108']\nexclude = ['migrations']\nunsafe-fixes = true\nvenv = '.venv'\n\n[tool.asyncsense.per-file-ignores]\n'tests/**' = ['APM101']\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let rules = config.rules();
+        assert!(rules.contains(Rule::AsyncWithOnAsyncGenerator));
+        assert!(rules.contains(Rule::AmbiguousFactoryName));
+        assert!(!rules.contains(Rule::MissingAwait), "ignore wins over select");
+        assert!(!rules.contains(Rule::AsyncForOnAsyncContextManager), "select replaces the defaults");
+        assert!(config.unsafe_fixes);
+        assert_eq!(config.venv, Some(PathBuf::from("/project/.venv")));
+        let in_tests = config.rules_for(rules, Path::new("/project/tests/unit/test_x.py"));
+        assert!(!in_tests.contains(Rule::AsyncWithOnAsyncGenerator));
+        assert!(config.rules_for(rules, Path::new("/project/app/x.py")).contains(Rule::AsyncWithOnAsyncGenerator));
+        assert!(config.is_excluded(Path::new("/project/app/migrations/0001.py")));
+        assert!(!config.is_excluded(Path::new("/project/app/models.py")));
+    }
+
+    #[test]
+    fn errors_name_the_key_and_line_and_keep_the_rest() {
+        let (config, errors) = parse(
+            "asyncsense.toml",
+            "select = ['APM101', 'APM999']\nunsafe-fixes = 'yes'\ncolour = true\nignore = ['APM102']\n",
+        );
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            vec![
+                "/project/asyncsense.toml:1: `select`: unknown rule `APM999`".to_owned(),
+                "/project/asyncsense.toml:2: `unsafe-fixes`: expected true or false, found string".to_owned(),
+                format!("/project/asyncsense.toml:3: `colour`: unknown key (expected one of: {})", KEYS.join(", ")),
+            ]
+        );
+        assert_eq!(config.select, Some(vec![Rule::AsyncWithOnAsyncGenerator]));
+        assert_eq!(config.ignore, vec![Rule::AsyncForOnAsyncContextManager]);
+    }
+
+    #[test]
+    fn syntax_errors_have_lines() {
+        let (_, errors) = parse("asyncsense.toml", "select = ['APM101'\nignore = [\n");
+        assert!(!errors.is_empty());
+        assert!(errors[0].line >= 1, "{errors:?}");
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("tests/**", "tests/a/b.py"));
+        assert!(glob_match("**/test_*.py", "pkg/tests/test_x.py"));
+        assert!(glob_match("*.py", "x.py"));
+        assert!(!glob_match("*.py", "a/x.py"));
+        assert!(glob_match("t?st.py", "test.py"));
+        assert!(!glob_match("tests/*", "tests/a/b.py"));
+    }
+}
