@@ -823,3 +823,29 @@ fn shutdown_then_exit_ends_the_process_successfully() {
     let status = server.shutdown();
     assert!(status.success(), "exit status {status}");
 }
+
+// ----- configuration -------------------------------------------------------
+
+#[test]
+fn project_configuration_selects_rules() {
+    let server = TestServer::builder()
+        .pull_diagnostics(true)
+        .file("pyproject.toml", "[project]\nname = 'x'\n\n[tool.asyncsense]\nignore = ['APM101']\n")
+        .build();
+    let uri = server.uri_for("core.py");
+    server.open(&uri, "python", CORE);
+    assert!(server.pull_diagnostics(&uri).is_empty());
+}
+
+#[test]
+fn configuration_errors_are_shown_and_the_valid_part_applies() {
+    let server =
+        TestServer::builder().pull_diagnostics(true).file("asyncsense.toml", "select = ['APM101', 'APM999']\n").build();
+    let message = server.wait_for_notification("window/showMessage", |params| {
+        params["message"].as_str().is_some_and(|text| text.contains("unknown rule `APM999`"))
+    });
+    assert!(message["message"].as_str().is_some_and(|text| text.contains("asyncsense.toml:1")), "{message:#}");
+    let uri = server.uri_for("core.py");
+    server.open(&uri, "python", CORE);
+    assert_core_diagnostic(&server.pull_diagnostics(&uri), 0);
+}

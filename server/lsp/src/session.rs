@@ -18,13 +18,15 @@ use crate::position::PositionEncoding;
 
 /// What the client told us at `initialize`.
 #[derive(Clone, Debug, Default)]
-
+#[expect(clippy::struct_excessive_bools, reason = "independent client capability flags")]
 pub struct ClientSettings {
     pub encoding: PositionEncoding,
     /// The client pulls diagnostics (`textDocument/diagnostic`); otherwise we push.
     pub pull_diagnostics: bool,
     pub work_done_progress: bool,
     pub watch_files_dynamically: bool,
+    /// The client accepts `workspace/diagnostic/refresh` (pull clients re-pull on it).
+    pub diagnostic_refresh: bool,
 }
 
 #[derive(Default)]
@@ -36,6 +38,8 @@ pub struct Session {
     indexed_versions: DashMap<PathBuf, i32>,
     settings: RwLock<ClientSettings>,
     roots: RwLock<Vec<PathBuf>>,
+    /// The project configuration (the valid part of it, when the file has errors).
+    config: RwLock<asyncsense_analysis::config::Config>,
 }
 
 /// An immutable view of a document to analyse off the executor (cloning a rope is O(1)).
@@ -88,6 +92,30 @@ impl Session {
         if let Ok(mut current) = self.roots.write() {
             *current = roots;
         }
+    }
+
+    pub fn config(&self) -> asyncsense_analysis::config::Config {
+        self.config.read().map(|config| config.clone()).unwrap_or_default()
+    }
+
+    /// Finds and reads the project configuration above the first root. Returns the problems
+    /// (already logged) so the caller can show them; the valid part is used regardless.
+    pub fn reload_config(&self) -> Vec<asyncsense_analysis::config::ConfigError> {
+        let Some(root) = self.roots().first().cloned() else { return Vec::new() };
+        let (config, errors) = match asyncsense_analysis::config::find_config(&root) {
+            Some(path) => {
+                tracing::info!("using configuration {}", path.display());
+                asyncsense_analysis::config::load(&path)
+            }
+            None => (asyncsense_analysis::config::Config::default(), Vec::new()),
+        };
+        for error in &errors {
+            tracing::warn!("configuration: {error}");
+        }
+        if let Ok(mut current) = self.config.write() {
+            *current = config;
+        }
+        errors
     }
 
     pub fn snapshot(&self, uri: &Uri) -> Option<Snapshot> {
@@ -158,11 +186,9 @@ impl Session {
         let exports_changed =
             snapshot.path.is_some() && self.index_versioned(&path, snapshot.version, Arc::clone(&module));
         let display_root = roots.first().cloned();
-        let context = CheckContext {
-            index: &self.index,
-            display_root: display_root.as_deref(),
-            rules: asyncsense_analysis::rules::RuleSet::default(),
-        };
+        let config = self.config();
+        let rules = config.rules_for(config.rules(), &path);
+        let context = CheckContext { index: &self.index, display_root: display_root.as_deref(), rules };
         let findings = check_module(&module, &text, &context);
         let suppressions = module.facts.suppressions.clone();
         Analysis { snapshot, findings, text, suppressions, exports_changed }

@@ -48,7 +48,21 @@ pub fn schedule(server: &Server, uri: Uri) {
 }
 
 /// Re-analyses every open document except `except` (their imports may resolve differently).
+/// Pull clients are asked to pull again.
 pub fn recheck_open_documents(server: &Server, except: Option<&Uri>) {
+    let settings = server.session.settings();
+    if settings.pull_diagnostics {
+        if settings.diagnostic_refresh {
+            // A request to the client: on its own task, never awaited by a handler.
+            let client = server.client.clone();
+            tokio::spawn(async move {
+                if let Err(error) = client.workspace_diagnostic_refresh().await {
+                    tracing::debug!("diagnostic refresh refused: {error}");
+                }
+            });
+        }
+        return;
+    }
     for uri in server.session.open_uris() {
         if Some(&uri) != except {
             schedule(server, uri);

@@ -27,6 +27,16 @@ pub fn initialize(server: &Server, params: &InitializeParams) -> InitializeResul
             .and_then(|workspace| workspace.did_change_watched_files.as_ref())
             .and_then(|watched| watched.dynamic_registration)
             .unwrap_or(false),
+        diagnostic_refresh: false,
+    };
+    let settings = ClientSettings {
+        diagnostic_refresh: capabilities
+            .workspace
+            .as_ref()
+            .and_then(|workspace| workspace.diagnostics.as_ref())
+            .and_then(|diagnostics| diagnostics.refresh_support)
+            .unwrap_or(false),
+        ..settings
     };
     tracing::info!(
         "client {:?}: encoding {encoding:?}, {} diagnostics",
@@ -71,7 +81,26 @@ pub fn initialize(server: &Server, params: &InitializeParams) -> InitializeResul
     }
 }
 
+/// Shows configuration problems to the user without waiting on the client.
+pub fn report_config_errors(server: &Server, errors: &[asyncsense_analysis::config::ConfigError]) {
+    if errors.is_empty() {
+        return;
+    }
+    let client = server.client.clone();
+    let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    tokio::spawn(async move {
+        client
+            .show_message(
+                tower_lsp_server::ls_types::MessageType::WARNING,
+                format!("asyncsense: configuration problems (the rest still applies): {}", listed.join("; ")),
+            )
+            .await;
+    });
+}
+
 pub fn initialized(server: &Server) {
+    let errors = server.session.reload_config();
+    report_config_errors(server, &errors);
     if server.session.settings().watch_files_dynamically {
         // A request to the client: never awaited inside a handler (it would wedge the
         // transport while the client waits for us), so it runs on its own task.
@@ -80,7 +109,11 @@ pub fn initialized(server: &Server) {
             let registration = Registration {
                 id: "asyncsense-watch-python".to_owned(),
                 method: "workspace/didChangeWatchedFiles".to_owned(),
-                register_options: Some(serde_json::json!({ "watchers": [{ "globPattern": "**/*.py" }] })),
+                register_options: Some(serde_json::json!({ "watchers": [
+                    { "globPattern": "**/*.py" },
+                    { "globPattern": "**/pyproject.toml" },
+                    { "globPattern": "**/asyncsense.toml" },
+                ] })),
             };
             if let Err(error) = client.register_capability(vec![registration]).await {
                 tracing::warn!("client refused the file watcher registration: {error}");

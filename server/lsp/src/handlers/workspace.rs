@@ -119,8 +119,13 @@ pub fn reindex_from_disk(server: &Server, paths: Vec<PathBuf>) {
 pub fn did_change_watched_files(server: &Server, params: DidChangeWatchedFilesParams) {
     let mut to_read = Vec::new();
     let mut removed = false;
+    let mut config_changed = false;
     for change in params.changes {
         let Some(path) = uri_to_path(&change.uri) else { continue };
+        if path.file_name().is_some_and(|name| name == "pyproject.toml" || name == "asyncsense.toml") {
+            config_changed = true;
+            continue;
+        }
         if !is_python_file(&path) {
             continue;
         }
@@ -132,7 +137,11 @@ pub fn did_change_watched_files(server: &Server, params: DidChangeWatchedFilesPa
             to_read.push(path);
         }
     }
-    if removed {
+    if config_changed {
+        let errors = server.session.reload_config();
+        crate::handlers::lifecycle::report_config_errors(server, &errors);
+    }
+    if removed || config_changed {
         recheck_open_documents(server, None);
     }
     if !to_read.is_empty() {
