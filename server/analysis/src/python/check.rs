@@ -164,7 +164,18 @@ fn check_use_site(
     let (provided, origin) = value.provided();
     if let Some(rule) = classify(site.kind, provided) {
         let message = message(rule, site, provided, origin.as_deref(), &operand, source, context);
-        let fixes = fixes::for_use_site(rule, site, source, provided);
+        let mut fixes = fixes::for_use_site(rule, site, source, provided);
+        if rule == Rule::AsyncWithOnAsyncGenerator
+            && matches!(provided, Provided::Known { kind: ValueKind::AsyncGenerator, .. })
+        {
+            let reference = asynccontextmanager_reference(resolver, module);
+            fixes.extend(fixes::wrap_with_asynccontextmanager(
+                source,
+                site,
+                reference.as_deref(),
+                module.facts.import_insertion,
+            ));
+        }
         return Some(finding(rule, site.range.clone(), message, fixes, origin.as_deref()));
     }
     // A factory used where its product was meant: `async with get_session:`.
@@ -183,6 +194,27 @@ fn check_use_site(
         );
         let fixes = fixes::add_call(site).into_iter().collect();
         return Some(finding(Rule::UncalledFactory, site.range.clone(), message, fixes, origin.as_deref()));
+    }
+    None
+}
+
+/// How the module already refers to `contextlib.asynccontextmanager` at top level
+/// (`asynccontextmanager`, `acm`, `contextlib.asynccontextmanager`, `cl.asynccontextmanager`).
+fn asynccontextmanager_reference(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>) -> Option<String> {
+    let scope = module.facts.scope(crate::python::facts::MODULE_SCOPE)?;
+    let mut names: Vec<&str> = scope.bindings.keys().map(|name| &**name).collect();
+    names.sort_unstable();
+    for name in names {
+        let value = resolver.evaluate(module, crate::python::facts::MODULE_SCOPE, &ValueExpr::Name(name.into()));
+        match value {
+            Value::External(qualified) if qualified == "contextlib.asynccontextmanager" => {
+                return Some(name.to_owned())
+            }
+            Value::External(qualified) if qualified == "contextlib" => {
+                return Some(format!("{name}.asynccontextmanager"));
+            }
+            _ => {}
+        }
     }
     None
 }

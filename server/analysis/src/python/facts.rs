@@ -405,6 +405,8 @@ pub struct UseSite {
     /// The innermost enclosing `def` is an `async def`.
     pub in_async_function: bool,
     pub shape: UseSiteShape,
+    /// For a call operand, the callee (`get_session` in `get_session()`), for wrapping fixes.
+    pub callee_range: Option<Range<usize>>,
 }
 
 /// Everything the engine keeps about one Python module.
@@ -414,6 +416,9 @@ pub struct ModuleFacts {
     pub functions: Vec<FunctionFact>,
     pub classes: Vec<ClassFact>,
     pub use_sites: Vec<UseSite>,
+    /// Where a new top-level import goes: just after the last top-level import statement, or
+    /// after the module docstring, else at the start.
+    pub import_insertion: usize,
     /// `<x>.state.<name> = <value>`: framework application state, read back elsewhere.
     pub state_assignments: Vec<(Box<str>, ValueExpr, ScopeId)>,
     /// `# noqa` and `# asyncsense: noqa` comments.
@@ -537,6 +542,7 @@ pub fn extract(source: &str) -> ModuleFacts {
     extractor.facts.scopes.push(ScopeFact::new(ScopeKind::Module, None));
     extractor.scope_stack.push(MODULE_SCOPE);
     extractor.visit_body(&module.body);
+    extractor.facts.import_insertion = import_insertion(&module.body, source, &line_index);
     extractor.finish();
     let facts = &mut extractor.facts;
     facts.escapes.sort_unstable();
@@ -877,6 +883,10 @@ impl Extractor<'_> {
             scope: self.current_scope(),
             in_async_function: self.in_async_function(),
             shape,
+            callee_range: match operand {
+                Expr::Call(call) => Some(to_range(call.func.range())),
+                _ => None,
+            },
         });
     }
 
@@ -1400,6 +1410,29 @@ fn is_named(expr: &Expr, wanted: &str) -> bool {
         Expr::Name(name) => name.id.as_str() == wanted,
         Expr::Attribute(attribute) => attribute.attr.as_str() == wanted,
         _ => false,
+    }
+}
+
+/// The start of the line after the last top-level import (or the docstring), where a new
+/// import can be added without splitting a statement.
+fn import_insertion(body: &[Stmt], source: &str, lines: &LineIndex) -> usize {
+    let mut after = None;
+    for (idx, statement) in body.iter().enumerate() {
+        let is_docstring =
+            idx == 0 && matches!(statement, Stmt::Expr(expression) if expression.value.is_string_literal_expr());
+        if is_docstring || matches!(statement, Stmt::Import(_) | Stmt::ImportFrom(_)) {
+            after = Some(usize::from(statement.end()));
+        } else if after.is_some() {
+            // Imports after other code (inside `if TYPE_CHECKING:` and such) are left alone.
+            break;
+        }
+    }
+    match after {
+        Some(end) => {
+            let next_line = lines.line_start(lines.line(end) + 1);
+            next_line.min(source.len())
+        }
+        None => 0,
     }
 }
 

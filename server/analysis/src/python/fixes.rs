@@ -184,3 +184,27 @@ pub fn add_call(site: &UseSite) -> Option<Fix> {
     }
     Some(fix("Call it: add `()`", Applicability::Safe, vec![edit(site.range.end..site.range.end, "()")]))
 }
+
+/// `async with f() as s:` → `async with contextlib.asynccontextmanager(f)() as s:`: the
+/// generator becomes a context manager at this use only. Unsafe: an exception in the body is
+/// now thrown into the generator at its `yield`. `reference` is how the module already names
+/// `asynccontextmanager`, if it does (else `import contextlib` is added with the other imports).
+pub fn wrap_with_asynccontextmanager(
+    source: &str,
+    site: &UseSite,
+    reference: Option<&str>,
+    import_insertion: usize,
+) -> Option<Fix> {
+    let UseSiteShape::WithItem { .. } = site.shape else { return None };
+    let callee = site.callee_range.clone()?;
+    let callee_text = source.get(callee.clone())?;
+    let wrapper = reference.unwrap_or("contextlib.asynccontextmanager");
+    let mut edits = Vec::new();
+    if reference.is_none() {
+        let needs_newline = import_insertion == source.len() && !source.is_empty() && !source.ends_with('\n');
+        let line = if needs_newline { "\nimport contextlib\n" } else { "import contextlib\n" };
+        edits.push(edit(import_insertion..import_insertion, line));
+    }
+    edits.push(edit(callee, format!("{wrapper}({callee_text})")));
+    Some(fix(format!("Wrap it at this use: `{wrapper}({callee_text})(…)`"), Applicability::Unsafe, edits))
+}

@@ -193,7 +193,8 @@ fn only_the_offending_item_of_a_multi_item_with() {
     let source = format!("{AGEN}\nasync def f(lock):\n    async with lock, get_session() as s:\n        pass\n");
     check_one(&source, "5:22 APM101 `get_session()`");
     let (findings, _) = analyse(&[("main.py", &source)]);
-    assert!(findings[0].fixes.is_empty(), "no swap for a multi-item with");
+    assert!(findings[0].preferred_fix().is_none(), "no swap for a multi-item with");
+    assert!(findings[0].fixes.iter().all(|fix| !fix.title.starts_with("Swap")), "{:?}", findings[0].fixes);
 }
 
 #[test]
@@ -863,4 +864,28 @@ fn noqa_comments_silence_findings() {
         &format!("# asyncsense: noqa: APM101\n{AGEN}\nasync def f():\n    async with get_session():\n        pass\n"),
         "",
     );
+}
+
+#[test]
+fn apm101_wrap_fix_reuses_or_adds_the_import() {
+    let body = "\nasync def f():\n    async with get_session() as s:\n        pass\n";
+    for (header, expected_call, adds_import) in [
+        ("\"\"\"Docs.\"\"\"\nimport os\n", "contextlib.asynccontextmanager(get_session)()", true),
+        ("import contextlib as cl\n", "cl.asynccontextmanager(get_session)()", false),
+        ("from contextlib import asynccontextmanager as acm\n", "acm(get_session)()", false),
+    ] {
+        let source = format!("{header}{AGEN}{body}");
+        let (findings, _) = analyse(&[("main.py", &source)]);
+        let wrap = findings[0].fixes.iter().find(|fix| fix.title.starts_with("Wrap it")).expect("a wrap fix");
+        assert_eq!(wrap.applicability, crate::Applicability::Unsafe);
+        let (after, _) = apply_edits(&source, &wrap.edits);
+        assert!(after.contains(&format!("    async with {expected_call} as s:\n")), "{after}");
+        assert_eq!(after.contains("import contextlib\n"), adds_import, "{after}");
+        if adds_import {
+            assert!(after.starts_with("\"\"\"Docs.\"\"\"\nimport os\nimport contextlib\n"), "{after}");
+        }
+        assert!(ruff_python_parser::parse_module(&after).is_ok(), "{after}");
+        let (again, _) = analyse(&[("main.py", &after)]);
+        assert!(again.is_empty(), "{again:?}");
+    }
 }
