@@ -849,3 +849,28 @@ fn configuration_errors_are_shown_and_the_valid_part_applies() {
     server.open(&uri, "python", CORE);
     assert_core_diagnostic(&server.pull_diagnostics(&uri), 0);
 }
+
+#[test]
+fn hover_shows_the_protocol_in_plain_words() {
+    let server = pull_server();
+    let uri = server.uri_for("core.py");
+    server.open(&uri, "python", CORE);
+    let hover = server
+        .request(
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": uri }, "position": { "line": 0, "character": 12 } }),
+        )
+        .expect("hover answers");
+    let text = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(text.contains("async generator function") && text.contains("`async for`"), "{hover:#}");
+    let on_finding = server
+        .request(
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": uri }, "position": { "line": 5, "character": 20 } }),
+        )
+        .expect("hover answers");
+    assert!(
+        on_finding["contents"]["value"].as_str().is_some_and(|text| text.starts_with("**APM101")),
+        "{on_finding:#}"
+    );
+}

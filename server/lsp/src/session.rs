@@ -58,6 +58,8 @@ pub struct Analysis {
     /// The text analysed and its suppression comments (for "Disable … for this line").
     pub text: String,
     pub suppressions: asyncsense_analysis::suppress::Suppressions,
+    /// The module as analysed (for hover); `None` for non-Python documents.
+    pub module: Option<Arc<asyncsense_analysis::IndexedModule>>,
     /// The document's exported facts changed: other open documents may need a re-check.
     pub exports_changed: bool,
 }
@@ -166,6 +168,18 @@ impl Session {
         self.indexed_versions.remove(path);
     }
 
+    /// The hover text at byte `offset` of an analysed document.
+    pub fn hover(&self, analysis: &Analysis, offset: usize) -> Option<String> {
+        let module = analysis.module.as_ref()?;
+        let roots = self.roots();
+        let context = CheckContext {
+            index: &self.index,
+            display_root: roots.first().map(PathBuf::as_path),
+            rules: self.config().rules(),
+        };
+        asyncsense_analysis::python::check::hover(module, &analysis.text, offset, &analysis.findings, &context)
+    }
+
     /// Parses, indexes and checks a snapshot. CPU-bound: call it off the async executor.
     pub fn analyze(&self, snapshot: Snapshot) -> Analysis {
         if snapshot.language != Language::Python {
@@ -174,6 +188,7 @@ impl Session {
                 findings: Vec::new(),
                 text: String::new(),
                 suppressions: asyncsense_analysis::suppress::Suppressions::default(),
+                module: None,
                 exports_changed: false,
             };
         }
@@ -191,6 +206,6 @@ impl Session {
         let context = CheckContext { index: &self.index, display_root: display_root.as_deref(), rules };
         let findings = check_module(&module, &text, &context);
         let suppressions = module.facts.suppressions.clone();
-        Analysis { snapshot, findings, text, suppressions, exports_changed }
+        Analysis { snapshot, findings, text, suppressions, module: Some(module), exports_changed }
     }
 }

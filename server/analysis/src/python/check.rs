@@ -553,3 +553,82 @@ fn only_transparent_decorators(function: &FunctionFact) -> bool {
         _ => false,
     })
 }
+
+/// What to show when hovering at `offset`: a finding's rule, or the protocol of the callee or
+/// definition under the cursor, in plain words (Markdown). `None` when there is nothing known.
+pub fn hover(
+    module: &Arc<IndexedModule>,
+    source: &str,
+    offset: usize,
+    findings: &[Finding],
+    context: &CheckContext<'_>,
+) -> Option<String> {
+    if let Some(finding) = findings.iter().find(|finding| finding.range.contains(&offset)) {
+        return Some(format!(
+            "**{} {}**: {}\n\n{}",
+            finding.rule.code(),
+            finding.rule.name(),
+            finding.rule.summary(),
+            finding.message
+        ));
+    }
+    let mut resolver = Resolver::new(context.index);
+    // A use site's operand: describe what it is and what the use site needs.
+    if let Some(site) = module.facts.use_sites.iter().find(|site| site.range.contains(&offset)) {
+        let value = resolver.evaluate(module, site.scope, &site.operand);
+        let value = resolver.settle(value);
+        let (provided, origin) = value.provided();
+        if let Provided::Known { .. } = provided {
+            let operand = excerpt(source.get(site.range.clone())?);
+            return Some(format!(
+                "`{operand}` is {}.\n\n{}",
+                describe(provided, origin.as_deref(), context),
+                how_to_use(provided, false)
+            ));
+        }
+        return None;
+    }
+    // A definition's name.
+    let (idx, function) =
+        module.facts.functions.iter().enumerate().find(|(_, function)| function.name_range.contains(&offset))?;
+    let function_id = u32::try_from(idx).ok()?;
+    let (made, origin) = resolver.call_result(&Value::Function(Arc::clone(module), function_id))?;
+    Some(format!(
+        "`{}` is {}.\n\n{}",
+        function.name,
+        describe_factory(made, origin.as_deref(), context),
+        how_to_use(made, true)
+    ))
+}
+
+/// The protocol of `provided` as advice.
+fn how_to_use(provided: Provided, calling: bool) -> String {
+    let Provided::Known { kind, capabilities, awaits_to } = provided else { return String::new() };
+    let mut advice = Vec::new();
+    if capabilities.contains(Capability::AsyncIter) {
+        advice.push("iterate it with `async for`".to_owned());
+    }
+    if capabilities.contains(Capability::AsyncCm) {
+        advice.push("enter it with `async with`".to_owned());
+    }
+    if capabilities.contains(Capability::Iter) {
+        advice.push("iterate it with `for`".to_owned());
+    }
+    if capabilities.contains(Capability::Cm) {
+        advice.push("enter it with `with`".to_owned());
+    }
+    if capabilities.contains(Capability::Await) {
+        match awaits_to {
+            Some(result) => advice.push(format!("`await` it (the result is {})", capability_names(result))),
+            None => advice.push("`await` it".to_owned()),
+        }
+    }
+    let subject = if calling { "Calling it gives an object you can" } else { "You can" };
+    let mut text = format!("{subject} {}.", advice.join(", or "));
+    if kind == ValueKind::AsyncGenerator {
+        text.push_str(
+            " It cannot be entered with `async with`; decorate it with `@contextlib.asynccontextmanager` for that.",
+        );
+    }
+    text
+}

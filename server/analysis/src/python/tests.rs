@@ -889,3 +889,34 @@ fn apm101_wrap_fix_reuses_or_adds_the_import() {
         assert!(again.is_empty(), "{again:?}");
     }
 }
+
+#[test]
+fn hover_explains_definitions_use_sites_and_findings() {
+    let source = format!("{AGEN}\nasync def f():\n    async for s in get_session():\n        pass\n    async with get_session():\n        pass\n");
+    let roots = vec![PathBuf::from(ROOT)];
+    let index = WorkspaceIndex::new();
+    let module = Arc::new(index_source(&Path::new(ROOT).join("main.py"), &source, &roots));
+    index.insert(Arc::clone(&module));
+    let context = CheckContext { index: &index, display_root: Some(Path::new(ROOT)), rules: RuleSet::default() };
+    let findings = check_module(&module, &source, &context);
+    let at = |needle: &str, nth: usize| source.match_indices(needle).nth(nth).expect("needle").0 + 1;
+
+    let definition =
+        crate::python::check::hover(&module, &source, at("get_session", 0), &findings, &context).expect("hover");
+    assert!(definition.contains("`get_session` is an async generator function"), "{definition}");
+    assert!(
+        definition.contains("iterate it with `async for`")
+            && definition.contains("cannot be entered with `async with`"),
+        "{definition}"
+    );
+
+    let use_site =
+        crate::python::check::hover(&module, &source, at("get_session", 1), &findings, &context).expect("hover");
+    assert!(use_site.starts_with("`get_session()` is an async generator"), "{use_site}");
+
+    let finding =
+        crate::python::check::hover(&module, &source, at("get_session", 2), &findings, &context).expect("hover");
+    assert!(finding.starts_with("**APM101 async-with-on-async-generator**"), "{finding}");
+
+    assert_eq!(crate::python::check::hover(&module, &source, at("pass", 0), &findings, &context), None);
+}

@@ -74,6 +74,7 @@ pub fn initialize(server: &Server, params: &InitializeParams) -> InitializeResul
                 work_done_progress_options: WorkDoneProgressOptions::default(),
                 resolve_provider: Some(false),
             })),
+            hover_provider: Some(tower_lsp_server::ls_types::HoverProviderCapability::Simple(true)),
             ..ServerCapabilities::default()
         },
         server_info: Some(ServerInfo { name: SOURCE.to_owned(), version: Some(env!("CARGO_PKG_VERSION").to_owned()) }),

@@ -2,6 +2,7 @@
 
 pub mod code_action;
 pub mod diagnostics;
+pub mod hover;
 pub mod lifecycle;
 pub mod sync;
 pub mod workspace;
