@@ -109,21 +109,109 @@ impl Rule {
 
     /// Long-form documentation, printed by `asyncsense rule CODE`.
     pub fn documentation(self) -> String {
-        let details = match self {
-            Rule::AsyncWithOnAsyncGenerator => {
-                "An `async def` that contains `yield` is an async generator function: calling it \
-                 gives an object you iterate with `async for`. It has no `__aenter__`/`__aexit__`, \
-                 so `async with f() as x:` fails at runtime with `TypeError: 'async_generator' \
-                 object does not support the asynchronous context manager protocol`.\n\n\
-                 Type checkers miss it when the factory travels through an untyped attribute \
-                 (`self.session_factory = get_session`), and unit tests miss it because `MagicMock` \
-                 implements `__aenter__`.\n\n\
-                 Fix: iterate it (`async for x in f():`; cleanup after the `yield` runs when the \
-                 loop ends), or make it a context manager with `@contextlib.asynccontextmanager`."
-            }
-            _ => "See shared/RULES.md for the full semantics.",
+        let (why, example, fixes) = match self {
+            Rule::AsyncWithOnAsyncGenerator => (
+                "An `async def` that contains `yield` is an async generator function: calling it gives an \
+                 object you iterate with `async for`. It has no `__aenter__`/`__aexit__`, so `async with` \
+                 fails at runtime with `TypeError: 'async_generator' object does not support the \
+                 asynchronous context manager protocol`. Type checkers miss it when the factory travels \
+                 through an untyped attribute or a constructor, and unit tests miss it because `MagicMock` \
+                 implements `__aenter__`.",
+                "async def get_session():\n    yield Session()\n\nasync with get_session() as session:  # APM101\n    ...",
+                "1. (safe, preferred) iterate it: `async for session in get_session():`; the code after \
+                 `yield` (cleanup) runs when the loop ends.\n\
+                 2. (unsafe) wrap at this use: `async with contextlib.asynccontextmanager(get_session)() as \
+                 session:`; exceptions in the body are now thrown into the generator.\n\
+                 3. decorate the definition with `@contextlib.asynccontextmanager` when every use enters it.",
+            ),
+            Rule::AsyncForOnAsyncContextManager => (
+                "An async context manager (from `@asynccontextmanager` or a class with \
+                 `__aenter__`/`__aexit__`) is entered, not iterated: `async for` (or `anext()`) fails with \
+                 `TypeError: 'async for' requires an object with __aiter__ method`.",
+                "@asynccontextmanager\nasync def transaction(): ...\n\nasync for tx in transaction():  # APM102\n    ...",
+                "(safe) `async with transaction() as tx:`, body unchanged; not offered when the loop has \
+                 an `else:` or its own `break`/`continue`.",
+            ),
+            Rule::WithOnAsyncObject => (
+                "A plain `with` calls `__enter__`, which async context managers and async generators do \
+                 not have (or define only to raise, like aiohttp's `ClientSession`).",
+                "with aiohttp.ClientSession() as client:  # APM103\n    ...",
+                "(safe, inside an `async def`) `async with`. Outside an async function the code must move \
+                 into one first; no fix is offered.",
+            ),
+            Rule::ForOnAsyncIterable => (
+                "A plain `for` (or comprehension) calls `__iter__`; async iterables only have `__aiter__`.",
+                "for row in fetch_rows():  # APM104, fetch_rows is an async generator\n    ...",
+                "(safe, inside an `async def`) `async for`, also in comprehensions.",
+            ),
+            Rule::AsyncForOnSyncIterable => (
+                "`async for` needs `__aiter__`; a generator or list only has `__iter__`.",
+                "def numbers():\n    yield 1\n\nasync for n in numbers():  # APM105\n    ...",
+                "(safe) a plain `for`.",
+            ),
+            Rule::AsyncWithOnSyncContextManager => (
+                "`async with` needs `__aenter__`; a `@contextmanager` function, `open()` or \
+                 `threading.Lock()` only has `__enter__`.",
+                "@contextmanager\ndef cd(path): ...\n\nasync with cd('/tmp'):  # APM106\n    ...",
+                "(safe) a plain `with`.",
+            ),
+            Rule::AwaitOnNonAwaitable => (
+                "`await` needs `__await__`. Awaiting an async generator (or a plain object) raises \
+                 `TypeError: object async_generator can't be used in 'await' expression`.",
+                "item = await stream_items()  # APM107, stream_items is an async generator",
+                "(unsafe, async generators only) `await anext(stream_items())`, which takes one item.",
+            ),
+            Rule::MissingAwait => (
+                "A coroutine must be awaited before its result can be entered or iterated: \
+                 `async for row in session.stream(q)` iterates the coroutine, not the result.",
+                "async def connect() -> Connection: ...\n\nasync with connect() as conn:  # APM108\n    ...",
+                "(safe) insert `await`: `async with await connect() as conn:`.",
+            ),
+            Rule::UncalledFactory => (
+                "The function itself is not the object it makes: `async with get_session:` enters the \
+                 function object.",
+                "async with get_session as session:  # APM109\n    ...",
+                "(safe) add the call: `async with get_session() as session:`.",
+            ),
+            Rule::AnnotationContradictsBody => (
+                "The body decides what calling the function gives; an annotation that says otherwise \
+                 misleads readers and type checkers (an async generator annotated `-> AsyncContextManager[S]` \
+                 passes type checks at `async with` sites and fails at runtime). A coroutine stub \
+                 annotated `-> AsyncIterator[T]` declares `async for x in await f()`.",
+                "async def get_session() -> AsyncContextManager[Session]:  # APM301\n    yield Session()",
+                "none: annotate it `AsyncIterator[...]`, or decorate it with `@asynccontextmanager`; \
+                 declare interface methods implemented by async generators with plain `def`.",
+            ),
+            Rule::AmbiguousFactoryName => (
+                "Off by default. A name like `get_session` promises a context manager; when the function \
+                 is an async generator and someone enters it with `async with`, the name caused the bug.",
+                "async def get_session():  # APM302, entered with `async with` elsewhere\n    yield Session()",
+                "none: rename it (`iter_sessions`) with the editor's rename, or decorate it.",
+            ),
+            _ => (
+                "Not implemented yet; see shared/RULES.md for the semantics.",
+                "",
+                "",
+            ),
         };
-        format!("{} ({})\n\n{}\n\n{}\n", self.code(), self.name(), self.summary(), details)
+        let mut text = format!("{} ({})\n\n{}\n\nWhy it matters:\n{}\n", self.code(), self.name(), self.summary(), why);
+        if !example.is_empty() {
+            text.push_str("\nExample:\n");
+            for line in example.lines() {
+                text.push_str("    ");
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+        if !fixes.is_empty() {
+            text.push_str("\nFixes:\n");
+            text.push_str(fixes);
+            text.push('\n');
+        }
+        if !self.enabled_by_default() {
+            text.push_str("\nOff by default: enable with `--extend-select` or `extend-select` in the configuration.\n");
+        }
+        text
     }
 }
 
