@@ -874,3 +874,30 @@ fn hover_shows_the_protocol_in_plain_words() {
         "{on_finding:#}"
     );
 }
+
+#[test]
+fn decorate_the_definition_is_a_workspace_edit_in_the_defining_file() {
+    let server = TestServer::builder()
+        .pull_diagnostics(true)
+        .file("app/__init__.py", "")
+        .file("app/db.py", "async def get_session():\n    yield 1\n")
+        .file(
+            "app/service.py",
+            "from app.db import get_session\n\nasync def use():\n    async with get_session() as s:\n        pass\n",
+        )
+        .build();
+    let uri = server.uri_for("app/service.py");
+    let db_uri = server.uri_for("app/db.py");
+    server.open(&uri, "python", &std::fs::read_to_string(server.root().join("app/service.py")).expect("read"));
+    let diagnostics = server.diagnostics_until(&uri, |diagnostics| !diagnostics.is_empty());
+    let actions = server.code_actions(&uri, diagnostics[0]["range"].clone(), diagnostics.clone(), None);
+    let decorate = actions
+        .iter()
+        .find(|action| action["title"].as_str().is_some_and(|title| title.starts_with("Decorate `get_session`")))
+        .unwrap_or_else(|| panic!("no decorate action among {actions:#?}"));
+    assert_eq!(decorate["isPreferred"], false);
+    let edits = &decorate["edit"]["changes"][db_uri.as_str()];
+    let inserted: Vec<&str> =
+        edits.as_array().expect("edits for app/db.py").iter().filter_map(|edit| edit["newText"].as_str()).collect();
+    assert_eq!(inserted, vec!["import contextlib\n", "@contextlib.asynccontextmanager\n"], "{decorate:#}");
+}

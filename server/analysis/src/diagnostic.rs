@@ -40,6 +40,9 @@ pub struct Fix {
     pub title: String,
     pub applicability: Applicability,
     pub edits: Vec<Edit>,
+    /// Edits in other files (a decorator at the definition), applied together with `edits`.
+    /// Editors apply them as one workspace edit; `check --fix` never applies such a fix.
+    pub other_files: Vec<(PathBuf, Vec<Edit>)>,
 }
 
 /// A place elsewhere that explains a finding (usually the definition of the mismatched callee).

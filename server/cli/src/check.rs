@@ -113,13 +113,11 @@ fn load_config(given: &[PathBuf]) -> Result<Config> {
     Ok(config)
 }
 
-/// The fix `--fix` applies: the first one, if it is safe (or unsafe fixes are allowed).
+/// The fix `--fix` applies: the first one, if it is safe (or unsafe fixes are allowed), and
+/// only when it stays within the file (edits to other files are for editors, which show them).
 fn fix_to_apply(finding: &Finding, unsafe_fixes: bool) -> Option<&asyncsense_analysis::Fix> {
-    if unsafe_fixes {
-        finding.fixes.first()
-    } else {
-        finding.preferred_fix()
-    }
+    let fix = if unsafe_fixes { finding.fixes.first() } else { finding.preferred_fix() };
+    fix.filter(|fix| fix.other_files.is_empty())
 }
 
 /// On top of the configuration's rules: `--select` replaces, `--extend-select` adds, `--ignore`

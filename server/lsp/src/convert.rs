@@ -24,6 +24,20 @@ pub struct RelatedTexts {
 }
 
 impl RelatedTexts {
+    pub fn rope(&mut self, session: &Session, path: &Path) -> Option<Rope> {
+        self.texts
+            .entry(path.to_path_buf())
+            .or_insert_with(|| {
+                let open = session
+                    .documents
+                    .iter()
+                    .find(|entry| entry.value().path.as_deref() == Some(path))
+                    .map(|entry| entry.value().rope.clone());
+                open.or_else(|| std::fs::read_to_string(path).ok().map(|text| Rope::from_str(&text)))
+            })
+            .clone()
+    }
+
     fn range(
         &mut self,
         session: &Session,
@@ -31,15 +45,7 @@ impl RelatedTexts {
         range: &std::ops::Range<usize>,
         encoding: PositionEncoding,
     ) -> Option<Range> {
-        let rope = self.texts.entry(path.to_path_buf()).or_insert_with(|| {
-            let open = session
-                .documents
-                .iter()
-                .find(|entry| entry.value().path.as_deref() == Some(path))
-                .map(|entry| entry.value().rope.clone());
-            open.or_else(|| std::fs::read_to_string(path).ok().map(|text| Rope::from_str(&text)))
-        });
-        rope.as_ref().map(|rope| range_to_lsp(rope, range, encoding))
+        self.rope(session, path).map(|rope| range_to_lsp(&rope, range, encoding))
     }
 }
 
@@ -93,19 +99,37 @@ fn workspace_edit(uri: &Uri, edits: Vec<TextEdit>) -> WorkspaceEdit {
     }
 }
 
+/// The text of the documents a quick fix is about: the one with the finding, and any other file
+/// its edits reach (read from the editor when open, else from disk).
+pub struct FixTexts<'a> {
+    pub session: &'a Session,
+    pub related: &'a mut RelatedTexts,
+    pub rope: &'a Rope,
+    pub encoding: PositionEncoding,
+}
+
 pub fn quick_fix(
     uri: &Uri,
     fix: &Fix,
     preferred: bool,
     diagnostic: Diagnostic,
-    rope: &Rope,
-    encoding: PositionEncoding,
+    texts: &mut FixTexts<'_>,
 ) -> CodeAction {
+    let mut changes = HashMap::new();
+    if !fix.edits.is_empty() {
+        changes.insert(uri.clone(), text_edits(&fix.edits, texts.rope, texts.encoding));
+    }
+    for (path, edits) in &fix.other_files {
+        let (Some(other_uri), Some(rope)) = (Uri::from_file_path(path), texts.related.rope(texts.session, path)) else {
+            continue;
+        };
+        changes.insert(other_uri, text_edits(edits, &rope, texts.encoding));
+    }
     CodeAction {
         title: fix.title.clone(),
         kind: Some(CodeActionKind::QUICKFIX),
         diagnostics: Some(vec![diagnostic]),
-        edit: Some(workspace_edit(uri, text_edits(&fix.edits, rope, encoding))),
+        edit: Some(WorkspaceEdit { changes: Some(changes), document_changes: None, change_annotations: None }),
         command: None,
         is_preferred: Some(preferred),
         disabled: None,

@@ -175,6 +175,9 @@ fn check_use_site(
                 reference.as_deref(),
                 module.facts.import_insertion,
             ));
+            if let Some(origin) = origin.as_deref() {
+                fixes.extend(decorate_definition(resolver, module, origin));
+            }
         }
         return Some(finding(rule, site.range.clone(), message, fixes, origin.as_deref()));
     }
@@ -196,6 +199,67 @@ fn check_use_site(
         return Some(finding(Rule::UncalledFactory, site.range.clone(), message, fixes, origin.as_deref()));
     }
     None
+}
+
+/// APM101's third fix: decorate the async generator itself with `@asynccontextmanager`,
+/// offered only when every use of it in the workspace enters it (a use that iterates it, awaits
+/// it, or hands it on, as `Depends(get_session)` in a `FastAPI` route does, rules it out).
+fn decorate_definition(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>, origin: &Origin) -> Option<Fix> {
+    let defining =
+        if origin.path == module.path { Arc::clone(module) } else { resolver.index().at_path(&origin.path)? };
+    let (function_id, function) =
+        defining.facts.functions.iter().enumerate().find(|(_, function)| function.name_range == origin.range)?;
+    let function_id = u32::try_from(function_id).ok()?;
+    if !(function.is_async && function.is_generator && only_transparent_decorators(function)) {
+        return None;
+    }
+    let is_this = |value: &Value| matches!(value, Value::Function(found, id) if *id == function_id && found.path == defining.path);
+    let mut entered = 0;
+    for using in resolver.index().modules() {
+        let using = if using.path == module.path { Arc::clone(module) } else { using };
+        for site in &using.facts.use_sites {
+            let callee = match &site.operand {
+                ValueExpr::Call(callee, _) => &**callee,
+                other => other,
+            };
+            if !is_this(&resolver.evaluate(&using, site.scope, callee)) {
+                continue;
+            }
+            let enters = matches!(site.kind, UseSiteKind::AsyncWith) && matches!(site.operand, ValueExpr::Call(..));
+            if !enters {
+                return None;
+            }
+            entered += 1;
+        }
+        for passed in &using.facts.passed_functions {
+            if is_this(&resolver.evaluate(&using, passed.scope, &passed.argument)) {
+                return None;
+            }
+        }
+    }
+    if entered == 0 {
+        return None;
+    }
+    let reference = asynccontextmanager_reference(resolver, &defining);
+    let mut edits = Vec::new();
+    if reference.is_none() {
+        edits.push(crate::Edit {
+            range: defining.facts.import_insertion..defining.facts.import_insertion,
+            content: "import contextlib\n".to_owned(),
+        });
+    }
+    let decorator = reference.unwrap_or_else(|| "contextlib.asynccontextmanager".to_owned());
+    edits.push(crate::Edit {
+        range: function.def_line_start..function.def_line_start,
+        content: format!("{}@{decorator}\n", function.indent),
+    });
+    let title = format!("Decorate `{}` with `@{decorator}` (every use, {entered} in all, enters it)", function.name);
+    let (edits, other_files) = if defining.path == module.path {
+        (edits, Vec::new())
+    } else {
+        (Vec::new(), vec![(defining.path.clone(), edits)])
+    };
+    Some(Fix { title, applicability: crate::Applicability::Unsafe, edits, other_files })
 }
 
 /// How the module already refers to `contextlib.asynccontextmanager` at top level

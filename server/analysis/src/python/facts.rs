@@ -287,6 +287,10 @@ pub struct FunctionFact {
     pub produced: Vec<ValueExpr>,
     /// The name it is registered under when decorated as a pytest fixture (`name=` honoured).
     pub fixture_name: Option<Box<str>>,
+    /// Start of the line of the `def` keyword, and that line's indentation: where a decorator
+    /// goes (inside any existing decorators).
+    pub def_line_start: usize,
+    pub indent: Box<str>,
     /// The function's own scope (its parameters and locals).
     pub scope: ScopeId,
     /// The scope the `def` statement binds its name in.
@@ -532,6 +536,7 @@ pub fn extract(source: &str) -> ModuleFacts {
     let module = parsed.into_syntax();
     let mut extractor = Extractor {
         line_index: &line_index,
+        source,
         facts: ModuleFacts { suppressions, syntax_error_count, ..ModuleFacts::default() },
         scope_stack: Vec::new(),
         frames: Vec::new(),
@@ -568,6 +573,7 @@ enum Frame {
 
 struct Extractor<'src> {
     line_index: &'src LineIndex,
+    source: &'src str,
     facts: ModuleFacts,
     scope_stack: Vec<ScopeId>,
     frames: Vec<Frame>,
@@ -738,6 +744,7 @@ impl Extractor<'_> {
         let decorators: Vec<ValueExpr> =
             function.decorator_list.iter().map(|decorator| ValueExpr::from_expr(&decorator.expression)).collect();
         let name_range = to_range(function.name.range);
+        let def_line_start = self.line_index.line_start(self.line_index.line(name_range.start));
         self.facts.functions.push(FunctionFact {
             name: function.name.as_str().into(),
             line: self.line_index.line_number(name_range.start),
@@ -753,6 +760,8 @@ impl Extractor<'_> {
             returns_first_parameter: body_returns_first_parameter(function),
             produced: Vec::new(),
             fixture_name: fixture_name(function),
+            def_line_start,
+            indent: indentation(self.source, def_line_start),
             scope,
             parent_scope,
         });
@@ -1434,6 +1443,13 @@ fn import_insertion(body: &[Stmt], source: &str, lines: &LineIndex) -> usize {
         }
         None => 0,
     }
+}
+
+/// The spaces and tabs at `line_start`.
+fn indentation(source: &str, line_start: usize) -> Box<str> {
+    let rest = source.get(line_start..).unwrap_or_default();
+    let width = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+    rest[..width].into()
 }
 
 /// Capitalised names: the only classes whose constructor calls are recorded and followed.

@@ -43,7 +43,7 @@ fn edit(range: std::ops::Range<usize>, content: impl Into<String>) -> Edit {
 }
 
 fn fix(title: impl Into<String>, applicability: Applicability, edits: Vec<Edit>) -> Fix {
-    Fix { title: title.into(), applicability, edits }
+    Fix { title: title.into(), applicability, edits, other_files: Vec::new() }
 }
 
 /// Whether `source[start..end]` is exactly these whitespace-separated words (no comments,

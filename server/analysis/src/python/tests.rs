@@ -983,3 +983,25 @@ fn fixes_on_every_fixture_parse_remove_their_finding_and_are_idempotent() {
     }
     assert!(fixes_checked >= 12, "the fixtures exercise the fixes ({fixes_checked})");
 }
+
+#[test]
+fn apm101_decorate_fix_only_when_every_use_enters() {
+    let service =
+        "from app.db import get_session\n\nasync def use():\n    async with get_session() as s:\n        pass\n";
+    let decorate = |files: &[(&str, &str)]| {
+        let (findings, _) = analyse(files);
+        findings[0].fixes.iter().find(|fix| fix.title.starts_with("Decorate")).cloned()
+    };
+    let fix = decorate(&[("app/service.py", service), ("app/db.py", AGEN)]).expect("offered");
+    assert!(fix.edits.is_empty());
+    let (path, edits) = &fix.other_files[0];
+    assert!(path.ends_with("app/db.py"));
+    assert_eq!(apply_edits(AGEN, edits).0, format!("import contextlib\n@contextlib.asynccontextmanager\n{AGEN}"));
+    // Iterated, or handed to FastAPI's Depends, elsewhere: the generator must stay a generator.
+    for other in [
+        "from app.db import get_session\n\nasync def rows():\n    async for s in get_session():\n        pass\n",
+        "from fastapi import Depends\nfrom app.db import get_session\n\nasync def route(session=Depends(get_session)):\n    pass\n",
+    ] {
+        assert!(decorate(&[("app/service.py", service), ("app/db.py", AGEN), ("app/other.py", other)]).is_none());
+    }
+}

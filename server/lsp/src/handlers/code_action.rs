@@ -45,13 +45,14 @@ pub async fn code_action(server: &Server, params: CodeActionParams) -> Result<Op
             let preferred = finding.preferred_fix();
             for fix in &finding.fixes {
                 let is_preferred = preferred.is_some_and(|preferred| std::ptr::eq(preferred, fix));
+                let mut texts =
+                    convert::FixTexts { session: &server.session, related: &mut related_texts, rope, encoding };
                 actions.push(CodeActionOrCommand::CodeAction(convert::quick_fix(
                     &uri,
                     fix,
                     is_preferred,
                     diagnostic.clone(),
-                    rope,
-                    encoding,
+                    &mut texts,
                 )));
             }
             // Last, never preferred, never part of fix-all: silence this line.
@@ -61,14 +62,16 @@ pub async fn code_action(server: &Server, params: CodeActionParams) -> Result<Op
                     title: format!("Disable {} for this line", finding.rule.code()),
                     applicability: Applicability::Unsafe,
                     edits: vec![edit],
+                    other_files: Vec::new(),
                 };
+                let mut texts =
+                    convert::FixTexts { session: &server.session, related: &mut related_texts, rope, encoding };
                 actions.push(CodeActionOrCommand::CodeAction(convert::quick_fix(
                     &uri,
                     &fix,
                     false,
                     diagnostic.clone(),
-                    rope,
-                    encoding,
+                    &mut texts,
                 )));
             }
         }
