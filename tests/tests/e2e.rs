@@ -901,3 +901,14 @@ fn decorate_the_definition_is_a_workspace_edit_in_the_defining_file() {
         edits.as_array().expect("edits for app/db.py").iter().filter_map(|edit| edit["newText"].as_str()).collect();
     assert_eq!(inserted, vec!["import contextlib\n", "@contextlib.asynccontextmanager\n"], "{decorate:#}");
 }
+
+#[test]
+fn editor_settings_select_rules_when_the_project_has_no_file() {
+    let server =
+        TestServer::builder().pull_diagnostics(true).initialization_options(json!({ "ignore": ["APM101"] })).build();
+    let uri = server.uri_for("core.py");
+    server.open(&uri, "python", CORE);
+    assert!(server.pull_diagnostics(&uri).is_empty());
+    server.notify("workspace/didChangeConfiguration", json!({ "settings": { "asyncsense": { "ignore": [] } } }));
+    assert_core_diagnostic(&server.pull_diagnostics(&uri), 0);
+}

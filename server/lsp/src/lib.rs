@@ -8,6 +8,7 @@
 
 mod convert;
 mod document;
+mod editor_settings;
 mod guard;
 mod handlers;
 mod position;

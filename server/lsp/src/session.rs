@@ -40,6 +40,7 @@ pub struct Session {
     roots: RwLock<Vec<PathBuf>>,
     /// The project configuration (the valid part of it, when the file has errors).
     config: RwLock<asyncsense_analysis::config::Config>,
+    editor_settings: RwLock<crate::editor_settings::EditorSettings>,
 }
 
 /// An immutable view of a document to analyse off the executor (cloning a rope is O(1)).
@@ -94,6 +95,18 @@ impl Session {
         if let Ok(mut current) = self.roots.write() {
             *current = roots;
         }
+    }
+
+    pub fn set_editor_settings(&self, settings: crate::editor_settings::EditorSettings) {
+        if let Ok(mut current) = self.editor_settings.write() {
+            *current = settings;
+        }
+    }
+
+    /// The rules that run, from the project file and the editor's settings.
+    pub fn rules(&self) -> asyncsense_analysis::rules::RuleSet {
+        let config = self.config();
+        self.editor_settings.read().map_or_else(|_| config.rules(), |editor| editor.effective_rules(&config))
     }
 
     pub fn config(&self) -> asyncsense_analysis::config::Config {
@@ -172,11 +185,8 @@ impl Session {
     pub fn hover(&self, analysis: &Analysis, offset: usize) -> Option<String> {
         let module = analysis.module.as_ref()?;
         let roots = self.roots();
-        let context = CheckContext {
-            index: &self.index,
-            display_root: roots.first().map(PathBuf::as_path),
-            rules: self.config().rules(),
-        };
+        let context =
+            CheckContext { index: &self.index, display_root: roots.first().map(PathBuf::as_path), rules: self.rules() };
         asyncsense_analysis::python::check::hover(module, &analysis.text, offset, &analysis.findings, &context)
     }
 
@@ -202,7 +212,7 @@ impl Session {
             snapshot.path.is_some() && self.index_versioned(&path, snapshot.version, Arc::clone(&module));
         let display_root = roots.first().cloned();
         let config = self.config();
-        let rules = config.rules_for(config.rules(), &path);
+        let rules = config.rules_for(self.rules(), &path);
         let context = CheckContext { index: &self.index, display_root: display_root.as_deref(), rules };
         let findings = check_module(&module, &text, &context);
         let suppressions = module.facts.suppressions.clone();

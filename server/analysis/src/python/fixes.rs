@@ -83,7 +83,9 @@ pub fn swap_guard_for_iteration(source: &str, site: &UseSite) -> Option<Fix> {
         None => "_",
     };
     Some(fix(
-        format!("Swap the scope guard for stream iteration: `async for {target_text} in …`"),
+        format!(
+            "Swap the scope guard for stream iteration: `async for {target_text} in …` (cleanup after `yield` runs when the loop ends)"
+        ),
         Applicability::Safe,
         vec![edit(*statement_start..item_range.end, format!("async for {target_text} in {expression}"))],
     ))

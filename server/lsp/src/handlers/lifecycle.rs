@@ -44,6 +44,11 @@ pub fn initialize(server: &Server, params: &InitializeParams) -> InitializeResul
         if settings.pull_diagnostics { "pull" } else { "push" }
     );
     server.session.set_settings(settings);
+    let (editor, problems) = crate::editor_settings::EditorSettings::from_json(params.initialization_options.clone());
+    for problem in &problems {
+        tracing::warn!("editor settings: {problem}");
+    }
+    server.session.set_editor_settings(editor);
 
     let mut roots: Vec<_> =
         params.workspace_folders.iter().flatten().filter_map(|folder| uri_to_path(&folder.uri)).collect();

@@ -148,3 +148,30 @@ pub fn did_change_watched_files(server: &Server, params: DidChangeWatchedFilesPa
         reindex_from_disk(server, to_read);
     }
 }
+
+/// New editor settings: pushed in the notification (`settings`), or, when the client sends
+/// none, pulled with `workspace/configuration` on a task of its own (never awaited here).
+pub fn did_change_configuration(server: &Server, params: tower_lsp_server::ls_types::DidChangeConfigurationParams) {
+    if !params.settings.is_null() {
+        apply_editor_settings(server, Some(params.settings));
+        return;
+    }
+    let server = server.clone();
+    tokio::spawn(async move {
+        let item =
+            tower_lsp_server::ls_types::ConfigurationItem { scope_uri: None, section: Some("asyncsense".to_owned()) };
+        match server.client.configuration(vec![item]).await {
+            Ok(mut values) => apply_editor_settings(&server, values.pop()),
+            Err(error) => tracing::debug!("workspace/configuration failed: {error}"),
+        }
+    });
+}
+
+fn apply_editor_settings(server: &Server, value: Option<serde_json::Value>) {
+    let (settings, problems) = crate::editor_settings::EditorSettings::from_json(value);
+    for problem in &problems {
+        tracing::warn!("editor settings: {problem}");
+    }
+    server.session.set_editor_settings(settings);
+    recheck_open_documents(server, None);
+}
