@@ -573,6 +573,7 @@ fn check_annotation(
     source: &str,
 ) -> Option<Finding> {
     let function: &FunctionFact = module.facts.function(function_id)?;
+    let function = &function.clone();
     let (returns, range) = function.returns.as_ref()?;
     if !function.is_async || !only_transparent_decorators(function) {
         return None;
@@ -600,12 +601,66 @@ fn check_annotation(
     } else {
         return None;
     };
-    Some(Finding {
-        rule: Rule::AnnotationContradictsBody,
-        range: range.clone(),
-        message,
-        fixes: Vec::new(),
-        related: Vec::new(),
+    let fixes = if function.is_generator {
+        async_iterator_annotation(resolver, module, returns, range, source).into_iter().collect()
+    } else {
+        Vec::new()
+    };
+    Some(Finding { rule: Rule::AnnotationContradictsBody, range: range.clone(), message, fixes, related: Vec::new() })
+}
+
+/// APM301's fix: `-> AsyncContextManager[T]` → `-> AsyncIterator[T]` when the annotation has
+/// exactly one type argument `T`; reuses the module's name for `AsyncIterator` or imports it.
+fn async_iterator_annotation(
+    resolver: &mut Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    returns: &ValueExpr,
+    range: &std::ops::Range<usize>,
+    source: &str,
+) -> Option<Fix> {
+    let ValueExpr::Subscript(_, arguments) = returns else { return None };
+    if arguments.len() != 1 {
+        return None;
+    }
+    let text = source.get(range.clone())?;
+    // A string annotation is rewritten inside its quotes.
+    let (open, close) = (text.find('[')?, text.rfind(']')?);
+    let inner = text.get(open + 1..close)?.trim();
+    let mut reference = None;
+    let scope = module.facts.scope(crate::python::facts::MODULE_SCOPE)?;
+    let mut names: Vec<&str> = scope.bindings.keys().map(|name| &**name).collect();
+    names.sort_unstable();
+    for name in names {
+        match resolver.evaluate(module, crate::python::facts::MODULE_SCOPE, &ValueExpr::Name(name.into())) {
+            Value::External(qualified)
+                if qualified == "typing.AsyncIterator" || qualified == "collections.abc.AsyncIterator" =>
+            {
+                reference = Some(name.to_owned());
+                break;
+            }
+            Value::External(qualified) if qualified == "typing" && reference.is_none() => {
+                reference = Some(format!("{name}.AsyncIterator"));
+            }
+            _ => {}
+        }
+    }
+    let mut edits = Vec::new();
+    let name = match reference {
+        Some(reference) => reference,
+        None => {
+            let at = module.facts.import_insertion;
+            edits
+                .push(crate::Edit { range: at..at, content: "from collections.abc import AsyncIterator\n".to_owned() });
+            "AsyncIterator".to_owned()
+        }
+    };
+    let quote = if text.starts_with(['"', '\'']) { &text[..1] } else { "" };
+    edits.push(crate::Edit { range: range.clone(), content: format!("{quote}{name}[{inner}]{quote}") });
+    Some(Fix {
+        title: format!("Annotate it `{name}[{inner}]`"),
+        applicability: crate::Applicability::Safe,
+        edits,
+        other_files: Vec::new(),
     })
 }
 

@@ -1005,3 +1005,29 @@ fn apm101_decorate_fix_only_when_every_use_enters() {
         assert!(decorate(&[("app/service.py", service), ("app/db.py", AGEN), ("app/other.py", other)]).is_none());
     }
 }
+
+#[test]
+fn apm301_fix_rewrites_the_annotation() {
+    for (header, annotation, expected) in [
+        (
+            "from typing import AsyncContextManager\n",
+            "AsyncContextManager[int]",
+            "from typing import AsyncContextManager\nfrom collections.abc import AsyncIterator\n",
+        ),
+        ("import typing\n", "typing.AsyncContextManager[int]", "import typing\n"),
+        (
+            "from typing import AsyncContextManager, AsyncIterator as AI\n",
+            "'AsyncContextManager[int]'",
+            "from typing import AsyncContextManager, AsyncIterator as AI\n",
+        ),
+    ] {
+        let source = format!("{header}\nasync def get_session() -> {annotation}:\n    yield 1\n");
+        let (findings, _) = analyse(&[("main.py", &source)]);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        let fix = findings[0].preferred_fix().expect("a safe fix");
+        let (after, _) = apply_edits(&source, &fix.edits);
+        assert!(after.starts_with(expected), "{after}");
+        assert!(ruff_python_parser::parse_module(&after).is_ok(), "{after}");
+        check(&[("main.py", &after)], "");
+    }
+}
