@@ -48,6 +48,9 @@ pub fn check_module(module: &Arc<IndexedModule>, source: &str, context: &CheckCo
     if context.rules.contains(Rule::AmbiguousFactoryName) {
         findings.extend(check_factory_names(&mut resolver, module));
     }
+    if findings.is_empty() {
+        return findings;
+    }
     let lines = crate::LineIndex::new(source);
     let suppressions = &module.facts.suppressions;
     findings.retain(|finding| {

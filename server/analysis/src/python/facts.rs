@@ -53,6 +53,16 @@ impl ValueExpr {
         Self::from_expr_limited(expr, 0)
     }
 
+    /// A display whose elements are all opaque (`__all__ = ["a", "b"]`) says nothing: keep it
+    /// as [`ValueExpr::Other`] rather than a vector of unknowns.
+    fn collection(elements: Vec<ValueExpr>) -> ValueExpr {
+        if elements.iter().all(|element| matches!(element, ValueExpr::Other)) {
+            ValueExpr::Other
+        } else {
+            ValueExpr::Collection(elements)
+        }
+    }
+
     /// Like [`ValueExpr::from_expr`], but a string is parsed as a forward reference
     /// (`-> "AsyncIterator[Session]"`).
     pub fn from_annotation(expr: &Expr) -> ValueExpr {
@@ -131,13 +141,13 @@ impl ValueExpr {
                 if elts.len() > MAX_COLLECTION || elts.iter().any(Expr::is_starred_expr) {
                     return ValueExpr::Other;
                 }
-                ValueExpr::Collection(elts.iter().map(|element| Self::from_expr_limited(element, depth + 1)).collect())
+                Self::collection(elts.iter().map(|element| Self::from_expr_limited(element, depth + 1)).collect())
             }
             Expr::Dict(dict) => {
                 if dict.items.len() > MAX_COLLECTION || dict.items.iter().any(|item| item.key.is_none()) {
                     return ValueExpr::Other;
                 }
-                ValueExpr::Collection(
+                Self::collection(
                     dict.items.iter().map(|item| Self::from_expr_limited(&item.value, depth + 1)).collect(),
                 )
             }
