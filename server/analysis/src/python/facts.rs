@@ -56,7 +56,7 @@ impl ValueExpr {
     /// A display whose elements are all opaque (`__all__ = ["a", "b"]`) says nothing: keep it
     /// as [`ValueExpr::Other`] rather than a vector of unknowns.
     fn collection(elements: Vec<ValueExpr>) -> ValueExpr {
-        if elements.iter().all(|element| matches!(element, ValueExpr::Other)) {
+        if !elements.is_empty() && elements.iter().all(|element| matches!(element, ValueExpr::Other)) {
             ValueExpr::Other
         } else {
             ValueExpr::Collection(elements)
