@@ -136,11 +136,17 @@ const BUDGET: u32 = 256;
 pub struct Resolver<'a> {
     index: &'a dyn ModuleIndex,
     budget: u32,
+    /// Module-level lookups already answered (and star imports already searched), by module
+    /// and name: modules with many `from x import *` (asyncio's `__init__`) would otherwise be
+    /// searched again for every name.
+    memo: rustc_hash::FxHashMap<(usize, bool, Box<str>), Option<Value>>,
+    /// Keeps the memoised modules alive, so their addresses stay unique while memoised.
+    memo_modules: Vec<Arc<IndexedModule>>,
 }
 
 impl<'a> Resolver<'a> {
     pub fn new(index: &'a dyn ModuleIndex) -> Resolver<'a> {
-        Resolver { index, budget: BUDGET }
+        Resolver { index, budget: BUDGET, memo: rustc_hash::FxHashMap::default(), memo_modules: Vec::new() }
     }
 
     pub fn index(&self) -> &'a dyn ModuleIndex {
@@ -370,6 +376,13 @@ impl<'a> Resolver<'a> {
     /// A name not bound in the module may come from a star import. `None` when no star import
     /// can provide it; `Some(Unknown)` when one might but we cannot see into it.
     fn star_imported(&mut self, module: &Arc<IndexedModule>, name: &str) -> Option<Value> {
+        if module.facts.star_imports.is_empty() {
+            return None;
+        }
+        self.memoised(module, name, true, |resolver| resolver.star_imported_uncached(module, name))
+    }
+
+    fn star_imported_uncached(&mut self, module: &Arc<IndexedModule>, name: &str) -> Option<Value> {
         let star_imports = module.facts.star_imports.clone();
         for (star_module, level) in &star_imports {
             let Some(target) = absolute_module(module, star_module, *level, self.index) else {
@@ -389,15 +402,43 @@ impl<'a> Resolver<'a> {
 
     /// A module's top-level binding of `name`, or `None` when the module does not bind it.
     fn top_level(&mut self, module: &Arc<IndexedModule>, name: &str) -> Option<Value> {
+        self.memoised(module, name, false, |resolver| {
+            if let Some(bindings) = module.facts.scope(MODULE_SCOPE).and_then(|scope| scope.bindings.get(name)) {
+                let bindings = bindings.clone();
+                let values =
+                    bindings.iter().map(|binding| resolver.binding_value(module, MODULE_SCOPE, binding)).collect();
+                return Some(combine(values));
+            }
+            resolver.star_imported_uncached(module, name)
+        })
+    }
+
+    /// Runs `compute` once per (module, name, kind) for this resolver. While it runs, a
+    /// re-entrant lookup (an import cycle) sees "unknown"; a result cut short by the step
+    /// budget is not remembered.
+    fn memoised(
+        &mut self,
+        module: &Arc<IndexedModule>,
+        name: &str,
+        star_only: bool,
+        compute: impl FnOnce(&mut Self) -> Option<Value>,
+    ) -> Option<Value> {
         if !self.spend() {
             return Some(Value::Unknown);
         }
-        if let Some(bindings) = module.facts.scope(MODULE_SCOPE).and_then(|scope| scope.bindings.get(name)) {
-            let bindings = bindings.clone();
-            let values = bindings.iter().map(|binding| self.binding_value(module, MODULE_SCOPE, binding)).collect();
-            return Some(combine(values));
+        let key = (Arc::as_ptr(module) as usize, star_only, Box::<str>::from(name));
+        if let Some(known) = self.memo.get(&key) {
+            return known.clone();
         }
-        self.star_imported(module, name)
+        self.memo.insert(key.clone(), Some(Value::Unknown));
+        let result = compute(self);
+        if self.budget == 0 {
+            self.memo.remove(&key);
+        } else {
+            self.memo_modules.push(Arc::clone(module));
+            self.memo.insert(key, result.clone());
+        }
+        result
     }
 
     fn binding_value(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, binding: &Binding) -> Value {
