@@ -253,3 +253,26 @@ fn unsafe_fixes_only_when_asked() {
     assert!(fs::read_to_string(&file).expect("read").contains("return await anext(items())"));
     let _ = fs::remove_dir_all(project);
 }
+
+#[test]
+fn one_file_failing_does_not_stop_the_run() {
+    let project = copy_tree(&fixture());
+    fs::write(
+        project.join("app/other.py"),
+        "async def rows():\n    yield 1\n\n\nasync def use():\n    async with rows():\n        pass\n",
+    )
+    .expect("write");
+    let output = Command::new(server_binary())
+        .current_dir(&project)
+        .env("ASYNCSENSE_FAILPOINT_PANIC", "services/users.py")
+        .args(["check", "--output-format", "concise"])
+        .output()
+        .expect("runs");
+    let text = stdout(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{text}{stderr}");
+    assert!(text.contains("app/other.py:6:16: APM101"), "{text}");
+    assert!(!text.contains("users.py"), "{text}");
+    assert!(stderr.contains("internal error while analysing") && stderr.contains("users.py"), "{stderr}");
+    let _ = fs::remove_dir_all(project);
+}

@@ -912,3 +912,77 @@ fn editor_settings_select_rules_when_the_project_has_no_file() {
     server.notify("workspace/didChangeConfiguration", json!({ "settings": { "asyncsense": { "ignore": [] } } }));
     assert_core_diagnostic(&server.pull_diagnostics(&uri), 0);
 }
+
+// ----- robustness ------------------------------------------------------------
+
+#[test]
+fn a_panic_in_one_files_analysis_is_an_error_for_that_request_only() {
+    let server = TestServer::builder().pull_diagnostics(true).env("ASYNCSENSE_FAILPOINT_PANIC", "broken.py").build();
+    let broken = server.uri_for("broken.py");
+    server.open(&broken, "python", CORE);
+    let error = server
+        .request("textDocument/diagnostic", json!({ "textDocument": { "uri": broken } }))
+        .expect_err("the failing analysis answers an error");
+    assert_eq!(error["code"], -32603, "{error:#}");
+    let uri = server.uri_for("core.py");
+    server.open(&uri, "python", CORE);
+    assert_core_diagnostic(&server.pull_diagnostics(&uri), 0);
+    assert!(server.is_running());
+}
+
+#[test]
+fn bad_input_keeps_the_server_alive() {
+    let server = pull_server();
+    // Versions going backwards, changes to unopened documents, double opens.
+    let uri = server.uri_for("core.py");
+    server.open(&uri, "python", CORE);
+    server.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": server.uri_for("never.py"), "version": 3 },
+            "contentChanges": [{ "text": "x" }],
+        }),
+    );
+    server.notify(
+        "textDocument/didOpen",
+        json!({
+            "textDocument": { "uri": uri, "languageId": "python", "version": 1, "text": CORE },
+        }),
+    );
+    server.notify("textDocument/didChange", json!({
+        "textDocument": { "uri": uri, "version": 0 },
+        "contentChanges": [{ "range": { "start": { "line": 99, "character": 99 }, "end": { "line": 0, "character": 0 } }, "text": "" }],
+    }));
+    assert!(server.is_running());
+    // A 20 MB document and 20,000-deep nesting.
+    let big = server.uri_for("big.py");
+    let mut text = String::from(CORE);
+    while text.len() < 20 * 1024 * 1024 {
+        text.push_str("value = [1, 2, 3]  # padding padding padding padding padding padding\n");
+    }
+    server.open(&big, "python", &text);
+    assert_eq!(server.pull_diagnostics(&big).len(), 1);
+    let deep = server.uri_for("deep.py");
+    server.open(&deep, "python", &format!("x = {}1{}\n{CORE}", "(".repeat(20_000), ")".repeat(20_000)));
+    server.pull_diagnostics(&deep);
+    assert!(server.is_running());
+}
+
+#[test]
+fn never_runs_workspace_code() {
+    let marker = std::env::temp_dir().join(format!("asyncsense-marker-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let payload = format!("open({:?}, 'w').write('ran')\n", marker.display().to_string());
+    let server = TestServer::builder()
+        .pull_diagnostics(true)
+        .file("conftest.py", &payload)
+        .file("setup.py", &payload)
+        .file("pkg/__init__.py", &payload)
+        .file("sitecustomize.py", &payload)
+        .file("x.pth", &format!("import os; {payload}"))
+        .build();
+    let uri = server.uri_for("pkg/use.py");
+    server.open(&uri, "python", &format!("import pkg\n{CORE}"));
+    server.diagnostics_until(&uri, |diagnostics| !diagnostics.is_empty());
+    assert!(!marker.exists(), "workspace code ran");
+}

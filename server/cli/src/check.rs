@@ -83,6 +83,14 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
     Ok(total > 0)
 }
 
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
 fn display_path(path: &Path, cwd: &Path) -> String {
     path.strip_prefix(cwd).unwrap_or(path).display().to_string()
 }
@@ -154,9 +162,23 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
     let index = WorkspaceIndex::new();
     let loaded = parallel::map(&all_files, parallel::default_threads(), |path| match read_source(path) {
         Ok(source) => {
-            let module = Arc::new(index_source(path, &source, &roots));
-            index.insert(module);
-            Some(source)
+            // One file's failure must not take the run down: log it with the file, go on.
+            let analysed =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| index_source(path, &source, &roots)));
+            match analysed {
+                Ok(module) => {
+                    index.insert(Arc::new(module));
+                    Some(source)
+                }
+                Err(payload) => {
+                    tracing::error!(
+                        "internal error while analysing {}: {}; skipped",
+                        path.display(),
+                        panic_text(&*payload)
+                    );
+                    None
+                }
+            }
         }
         Err(error) => {
             tracing::warn!("{error}");
@@ -185,7 +207,11 @@ fn check_all(project: &Project) -> Vec<Vec<Finding>> {
         };
         let rules = project.config.rules_for(project.rules, path);
         let context = CheckContext { index: &project.index, display_root: cwd.as_deref(), rules };
-        check_module(&module, source, &context)
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_module(&module, source, &context)))
+            .unwrap_or_else(|payload| {
+                tracing::error!("internal error while checking {}: {}; skipped", path.display(), panic_text(&*payload));
+                Vec::new()
+            })
     })
 }
 

@@ -10,8 +10,17 @@ use std::sync::Arc;
 
 use crate::workspace::{module_names, IndexedModule};
 
+/// Environment variable naming a path fragment: analysing a matching file panics. A fail point
+/// for testing that one file's failure is isolated (CLI and server); never set it otherwise.
+pub const FAILPOINT_PANIC_ENV: &str = "ASYNCSENSE_FAILPOINT_PANIC";
+
 /// Parses `source` (the text of `path`) and packages its facts for the index.
 pub fn index_source(path: &Path, source: &str, roots: &[PathBuf]) -> IndexedModule {
+    if let Some(fragment) = std::env::var_os(FAILPOINT_PANIC_ENV) {
+        if path.as_os_str().to_string_lossy().contains(&*fragment.to_string_lossy()) {
+            panic!("fail point {FAILPOINT_PANIC_ENV} hit for {}", path.display());
+        }
+    }
     let (names, is_package) = module_names(path, roots);
     IndexedModule { path: path.to_path_buf(), names, is_package, facts: Arc::new(facts::extract(source)) }
 }

@@ -27,7 +27,8 @@ pub async fn code_action(server: &Server, params: CodeActionParams) -> Result<Op
     let uri = params.text_document.uri;
     let Some(snapshot) = server.session.snapshot(&uri) else { return Ok(None) };
     let session = server.session.clone();
-    let analysis = blocking("code action analysis", move || session.analyze(snapshot)).await?;
+    let what = format!("code action analysis of {}", uri.as_str());
+    let analysis = blocking(&what, move || session.analyze(snapshot)).await?;
     let encoding = server.session.encoding();
     let rope = &analysis.snapshot.rope;
     let only = params.context.only.as_deref();

@@ -33,7 +33,8 @@ pub fn schedule(server: &Server, uri: Uri) {
         tokio::task::yield_now().await;
         let Some(snapshot) = server.session.snapshot(&uri) else { return };
         let session = server.session.clone();
-        let Ok(analysis) = blocking("analysis", move || session.analyze(snapshot)).await else { return };
+        let what = format!("analysis of {}", uri.as_str());
+        let Ok(analysis) = blocking(&what, move || session.analyze(snapshot)).await else { return };
         if server.session.current_version(&uri) != Some(analysis.snapshot.version) {
             return;
         }
@@ -84,7 +85,8 @@ pub async fn pull(server: &Server, params: DocumentDiagnosticParams) -> Result<D
     let items = match server.session.snapshot(&uri) {
         Some(snapshot) => {
             let session = server.session.clone();
-            let analysis = blocking("analysis", move || session.analyze(snapshot)).await?;
+            let what = format!("analysis of {}", uri.as_str());
+            let analysis = blocking(&what, move || session.analyze(snapshot)).await?;
             if analysis.exports_changed {
                 recheck_open_documents(server, Some(&uri));
             }

@@ -27,7 +27,18 @@ fn index_paths(session: &Session, paths: &[PathBuf]) -> bool {
             return false;
         }
         match read_source(path) {
-            Ok(source) => session.index_from_disk(Arc::new(index_source(path, &source, &roots))),
+            Ok(source) => {
+                let analysed =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| index_source(path, &source, &roots)));
+                match analysed {
+                    Ok(module) => session.index_from_disk(Arc::new(module)),
+                    Err(payload) => {
+                        let message = crate::guard::panic_message(&*payload);
+                        tracing::error!("internal error while indexing {}: {message}; skipped", path.display());
+                        false
+                    }
+                }
+            }
             Err(error) => {
                 tracing::warn!("{error}");
                 session.index.remove(path)
