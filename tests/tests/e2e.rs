@@ -979,7 +979,7 @@ fn never_runs_workspace_code() {
         .file("setup.py", &payload)
         .file("pkg/__init__.py", &payload)
         .file("sitecustomize.py", &payload)
-        .file("x.pth", &format!("import os; {payload}"))
+        .file("x.pth", format!("import os; {payload}"))
         .build();
     let uri = server.uri_for("pkg/use.py");
     server.open(&uri, "python", &format!("import pkg\n{CORE}"));
