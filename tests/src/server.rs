@@ -313,6 +313,18 @@ impl TestServer {
         self.stderr.tail(lines)
     }
 
+    /// The server's process id (for reading its memory use from `/proc`).
+    pub fn pid(&self) -> Option<u32> {
+        lock(&self.child).as_ref().map(Child::id)
+    }
+
+    /// Resident memory of the server process in KiB (Linux `/proc/<pid>/status`).
+    pub fn resident_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
     /// Whether the server process is still running.
     pub fn is_running(&self) -> bool {
         lock(&self.child).as_mut().is_some_and(|child| matches!(child.try_wait(), Ok(None)))

@@ -276,3 +276,28 @@ fn one_file_failing_does_not_stop_the_run() {
     assert!(stderr.contains("internal error while analysing") && stderr.contains("users.py"), "{stderr}");
     let _ = fs::remove_dir_all(project);
 }
+
+#[cfg(unix)]
+#[test]
+fn symlinks_never_lead_outside_the_workspace_and_loops_do_not_hang() {
+    use std::os::unix::fs::symlink;
+    let project = copy_tree(&fixture());
+    let outside = std::env::temp_dir().join(format!("asyncsense-outside-{}", std::process::id()));
+    fs::create_dir_all(&outside).expect("mkdir");
+    fs::write(
+        outside.join("secret.py"),
+        "async def rows():\n    yield 1\n\n\nasync def use():\n    async with rows():\n        pass\n",
+    )
+    .expect("write");
+    symlink(outside.join("secret.py"), project.join("app/linked_secret.py")).expect("symlink");
+    symlink(&project, project.join("app/loop")).expect("symlink");
+    symlink(project.join("app/missing.py"), project.join("app/dangling.py")).expect("symlink");
+    symlink(project.join("app/db.py"), project.join("app/db_alias.py")).expect("symlink");
+    let output = run(&project, &["check", "--output-format", "concise"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(!text.contains("linked_secret"), "followed a link out of the workspace: {text}");
+    assert!(text.contains("app/services/users.py:16:20: APM101"), "{text}");
+    let _ = fs::remove_dir_all(project);
+    let _ = fs::remove_dir_all(outside);
+}

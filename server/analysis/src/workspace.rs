@@ -297,6 +297,7 @@ pub fn is_python_file(path: &Path) -> bool {
 /// Every Python file under `roots` (files given directly are kept as they are), sorted and
 /// de-duplicated. Symbolic links to directories are not followed, so loops cannot trap us.
 pub fn discover_python_files(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let canonical_roots: Vec<PathBuf> = roots.iter().filter_map(|root| root.canonicalize().ok()).collect();
     let mut found = Vec::new();
     let mut seen = HashSet::new();
     for root in roots {
@@ -319,8 +320,8 @@ pub fn discover_python_files(roots: &[PathBuf]) -> Vec<PathBuf> {
                     if !is_skipped_directory(&path) {
                         stack.push(path);
                     }
-                } else if (file_type.is_file() || file_type.is_symlink())
-                    && is_python_file(&path)
+                } else if is_python_file(&path)
+                    && (file_type.is_file() || (file_type.is_symlink() && links_inside(&path, &canonical_roots)))
                     && seen.insert(path.clone())
                 {
                     found.push(path);
@@ -330,6 +331,18 @@ pub fn discover_python_files(roots: &[PathBuf]) -> Vec<PathBuf> {
     }
     found.sort();
     found
+}
+
+/// A symbolic link to a file is followed only when its target is a file inside one of the
+/// roots: the analysis never reads outside the workspace it was given.
+fn links_inside(link: &Path, canonical_roots: &[PathBuf]) -> bool {
+    match link.canonicalize() {
+        Ok(target) => target.is_file() && canonical_roots.iter().any(|root| target.starts_with(root)),
+        Err(_) => {
+            tracing::warn!("skipping {}: broken or looping symbolic link", link.display());
+            false
+        }
+    }
 }
 
 /// Why a source file could not be analysed.
