@@ -301,3 +301,16 @@ fn symlinks_never_lead_outside_the_workspace_and_loops_do_not_hang() {
     let _ = fs::remove_dir_all(project);
     let _ = fs::remove_dir_all(outside);
 }
+
+#[test]
+fn binary_files_named_py_are_skipped_or_survived() {
+    let project = copy_tree(&fixture());
+    fs::write(project.join("app/blob.py"), [0xff_u8, 0xfe, 0x00, 0x89, b'P', b'N', b'G', 0x00, 0x01]).expect("write");
+    fs::write(project.join("app/nuls.py"), "x = 1\0\0\0 async with ((( \0").expect("write");
+    fs::create_dir_all(project.join("app/folder.py")).expect("mkdir");
+    let output = run(&project, &["check", "--output-format", "concise"]);
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout(&output).contains("app/services/users.py:16:20: APM101"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("blob.py is not valid UTF-8"));
+    let _ = fs::remove_dir_all(project);
+}

@@ -1097,3 +1097,22 @@ fn memory_stays_flat_over_edits_and_open_close_cycles() {
         "memory grew from {warmed} KiB to {after} KiB over 10,000 edits and 1,000 cycles"
     );
 }
+
+#[test]
+fn files_deleted_or_renamed_while_open_keep_the_editor_text() {
+    let server = TestServer::builder().pull_diagnostics(true).file("core.py", CORE).build();
+    let uri = server.uri_for("core.py");
+    server.open(&uri, "python", CORE);
+    assert_core_diagnostic(&server.pull_diagnostics(&uri), 0);
+    std::fs::rename(server.root().join("core.py"), server.root().join("moved.py")).expect("rename");
+    server.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [
+        { "uri": uri, "type": 3 },
+        { "uri": server.uri_for("moved.py"), "type": 1 },
+    ] }),
+    );
+    // The open document is still the editor's text; the new file is indexed from disk.
+    assert_core_diagnostic(&server.pull_diagnostics(&uri), 0);
+    assert!(server.is_running());
+}
