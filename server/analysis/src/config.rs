@@ -62,13 +62,26 @@ pub fn find_config(start: &Path) -> Option<PathBuf> {
             return Some(dedicated);
         }
         let pyproject = dir.join("pyproject.toml");
-        if pyproject.is_file()
-            && std::fs::read_to_string(&pyproject).is_ok_and(|text| text.contains("[tool.asyncsense"))
-        {
+        if pyproject.is_file() && std::fs::read_to_string(&pyproject).is_ok_and(|text| has_own_section(&text)) {
             return Some(pyproject);
         }
     }
     None
+}
+
+/// Whether a `pyproject.toml` text has a `[tool.asyncsense]` table (a mention in a comment or
+/// string does not count; an unparsable file with the header does, so its errors get shown).
+fn has_own_section(text: &str) -> bool {
+    if !text.contains("asyncsense") {
+        return false;
+    }
+    let (document, errors) = DeTable::parse_recoverable(text);
+    let found = document
+        .get_ref()
+        .get("tool")
+        .and_then(|tool| tool.get_ref().as_table())
+        .is_some_and(|tool| tool.contains_key("asyncsense"));
+    found || (!errors.is_empty() && text.contains("[tool.asyncsense"))
 }
 
 /// Reads a configuration file; returns what is valid and every problem found.
@@ -328,6 +341,14 @@ mod tests {
         let (_, errors) = parse("asyncsense.toml", "select = ['APM101'\nignore = [\n");
         assert!(!errors.is_empty());
         assert!(errors[0].line >= 1, "{errors:?}");
+    }
+
+    #[test]
+    fn only_a_real_table_makes_a_pyproject_ours() {
+        assert!(has_own_section("[tool.asyncsense]\nignore = []\n"));
+        assert!(has_own_section("[tool.asyncsense.per-file-ignores]\n'a' = []\n"));
+        assert!(!has_own_section("# keep [tool.asyncsense] out of this file\n[tool.maturin]\nbindings = 'bin'\n"));
+        assert!(!has_own_section("[project]\ndescription = '[tool.asyncsense] docs'\n"));
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct Session {
     /// The project configuration (the valid part of it, when the file has errors).
     config: RwLock<asyncsense_analysis::config::Config>,
     editor_settings: RwLock<crate::editor_settings::EditorSettings>,
+    /// Set once the start-up index of the workspace is complete (or there is none).
+    indexed: std::sync::atomic::AtomicBool,
+    index_ready: tokio::sync::Notify,
 }
 
 /// An immutable view of a document to analyse off the executor (cloning a rope is O(1)).
@@ -94,6 +97,27 @@ impl Session {
     pub fn set_roots(&self, roots: Vec<PathBuf>) {
         if let Ok(mut current) = self.roots.write() {
             *current = roots;
+        }
+    }
+
+    /// Records that the workspace index is complete and wakes requests waiting for it.
+    pub fn mark_indexed(&self) {
+        self.indexed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.index_ready.notify_waiters();
+    }
+
+    /// Waits (at most `limit`) for the start-up index, so that a pull right after opening a
+    /// file sees the imports it resolves against. Clients that cannot be asked to re-pull
+    /// (`workspace/diagnostic/refresh`, Neovim 0.11) would otherwise keep an empty answer.
+    pub async fn wait_until_indexed(&self, limit: std::time::Duration) {
+        let notified = self.index_ready.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.indexed.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        if tokio::time::timeout(limit, notified).await.is_err() {
+            tracing::warn!("workspace index not ready after {limit:?}; answering with what is indexed");
         }
     }
 

@@ -9,6 +9,7 @@ use tower_lsp_server::ls_types::{CodeActionKind, CodeActionOrCommand, CodeAction
 
 use crate::convert::{self, FIX_ALL_KIND};
 use crate::handlers::blocking;
+use crate::handlers::INDEX_WAIT;
 use crate::position::range_from_lsp;
 use crate::server::Server;
 
@@ -24,6 +25,7 @@ fn admitted(only: Option<&[CodeActionKind]>, kind: &str) -> bool {
 }
 
 pub async fn code_action(server: &Server, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+    server.session.wait_until_indexed(INDEX_WAIT).await;
     let uri = params.text_document.uri;
     let Some(snapshot) = server.session.snapshot(&uri) else { return Ok(None) };
     let session = server.session.clone();

@@ -9,6 +9,7 @@ use tower_lsp_server::ls_types::{
 
 use crate::convert;
 use crate::handlers::blocking;
+use crate::handlers::INDEX_WAIT;
 use crate::server::Server;
 use crate::session::Analysis;
 
@@ -81,6 +82,7 @@ pub fn clear(server: &Server, uri: Uri) {
 }
 
 pub async fn pull(server: &Server, params: DocumentDiagnosticParams) -> Result<DocumentDiagnosticReportResult> {
+    server.session.wait_until_indexed(INDEX_WAIT).await;
     let uri = params.text_document.uri;
     let items = match server.session.snapshot(&uri) {
         Some(snapshot) => {

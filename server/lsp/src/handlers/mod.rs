@@ -9,6 +9,9 @@ pub mod workspace;
 
 use tower_lsp_server::jsonrpc;
 
+/// How long a request waits for the start-up workspace index before answering anyway.
+pub const INDEX_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Runs CPU work on the blocking pool; a panic in it becomes an error, not a dead server.
 pub async fn blocking<T, F>(what: &str, work: F) -> jsonrpc::Result<T>
 where

@@ -53,6 +53,7 @@ pub fn start_indexing(server: &Server) {
     tokio::spawn(async move {
         let roots = server.session.roots();
         if roots.is_empty() {
+            server.session.mark_indexed();
             return;
         }
         let started = std::time::Instant::now();
@@ -88,7 +89,10 @@ pub fn start_indexing(server: &Server) {
             }
             None => (discovery.await, None),
         };
-        let Ok(files) = files else { return };
+        let Ok(files) = files else {
+            server.session.mark_indexed();
+            return;
+        };
         let progress = match token {
             Some(token) => Some(server.client.progress(token, "asyncsense: indexing").with_percentage(0).begin().await),
             None => None,
@@ -112,6 +116,7 @@ pub fn start_indexing(server: &Server) {
             progress.finish_with_message(format!("{} files indexed", files.len())).await;
         }
         tracing::info!("indexed {} Python files in {:?}", files.len(), started.elapsed());
+        server.session.mark_indexed();
         recheck_open_documents(&server, None);
     });
 }
