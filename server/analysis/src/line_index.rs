@@ -11,20 +11,14 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let bytes = text.as_bytes();
-        let mut line_starts = vec![0];
-        let mut idx = 0;
-        while idx < bytes.len() {
-            match bytes[idx] {
-                b'\n' => line_starts.push(idx + 1),
-                b'\r' => {
-                    if bytes.get(idx + 1) == Some(&b'\n') {
-                        idx += 1;
-                    }
-                    line_starts.push(idx + 1);
-                }
-                _ => {}
+        let mut line_starts = Vec::with_capacity(bytes.len() / 32 + 1);
+        line_starts.push(0);
+        for idx in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+            // In `\r\n` the line starts after the `\n`, found next.
+            if bytes[idx] == b'\r' && bytes.get(idx + 1) == Some(&b'\n') {
+                continue;
             }
-            idx += 1;
+            line_starts.push(idx + 1);
         }
         LineIndex { line_starts, len: text.len() }
     }

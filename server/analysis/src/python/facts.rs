@@ -552,6 +552,7 @@ pub fn extract(source: &str) -> ModuleFacts {
         frames: Vec::new(),
         self_names: Vec::new(),
         in_annotation: 0,
+        escaped: rustc_hash::FxHashSet::default(),
     };
 
     extractor.facts.scopes.push(ScopeFact::new(ScopeKind::Module, None));
@@ -559,9 +560,9 @@ pub fn extract(source: &str) -> ModuleFacts {
     extractor.visit_body(&module.body);
     extractor.facts.import_insertion = import_insertion(&module.body, source, &line_index);
     extractor.finish();
+    extractor.facts.escapes = std::mem::take(&mut extractor.escaped).into_iter().collect();
     let facts = &mut extractor.facts;
     facts.escapes.sort_unstable();
-    facts.escapes.dedup();
     // Facts outlive the parse for every file of the workspace: give back spare capacity.
     facts.escapes.shrink_to_fit();
     facts.passed_functions.shrink_to_fit();
@@ -591,6 +592,8 @@ struct Extractor<'src> {
     self_names: Vec<Option<(ClassId, Box<str>)>>,
     /// Depth of type positions (annotations, `isinstance` classes): names there are not values.
     in_annotation: u32,
+    /// Class-like names used as values so far (becomes `ModuleFacts::escapes`).
+    escaped: rustc_hash::FxHashSet<Box<str>>,
 }
 
 fn to_range(range: TextRange) -> Range<usize> {
@@ -755,13 +758,20 @@ impl Extractor<'_> {
             function.decorator_list.iter().map(|decorator| ValueExpr::from_expr(&decorator.expression)).collect();
         let name_range = to_range(function.name.range);
         let def_line_start = self.line_index.line_start(self.line_index.line(name_range.start));
+        // A plain method (defined directly in a class body, not static or class method) gets
+        // its first parameter bound to the instance.
+        let parent_kind = self.facts.scopes[parent_scope as usize].kind;
+        let is_plain_method = matches!(parent_kind, ScopeKind::Class(_))
+            && !decorators.iter().any(|decorator| {
+                matches!(decorator, ValueExpr::Name(name) if &**name == "staticmethod" || &**name == "classmethod")
+            });
         self.facts.functions.push(FunctionFact {
             name: function.name.as_str().into(),
             line: self.line_index.line_number(name_range.start),
             name_range,
             is_async: function.is_async,
             is_generator: false,
-            decorators: decorators.clone(),
+            decorators,
             returns: function
                 .returns
                 .as_deref()
@@ -776,14 +786,6 @@ impl Extractor<'_> {
             parent_scope,
         });
         self.bind(function.name.as_str(), Binding::Function(function_id));
-
-        // A plain method (defined directly in a class body, not static or class method) gets
-        // its first parameter bound to the instance.
-        let parent_kind = self.facts.scopes[parent_scope as usize].kind;
-        let is_plain_method = matches!(parent_kind, ScopeKind::Class(_))
-            && !decorators.iter().any(|decorator| {
-                matches!(decorator, ValueExpr::Name(name) if &**name == "staticmethod" || &**name == "classmethod")
-            });
         let self_class = match parent_kind {
             ScopeKind::Class(class_id) if is_plain_method => Some(class_id),
             _ => None,
@@ -1285,7 +1287,10 @@ impl<'a> Visitor<'a> for Extractor<'_> {
         match expr {
             Expr::Name(name) => {
                 if name.ctx == ast::ExprContext::Load && self.in_annotation == 0 && is_class_like(name.id.as_str()) {
-                    self.facts.escapes.push(name.id.as_str().into());
+                    // Capitalised constants recur on every line; allocate each name once.
+                    if !self.escaped.contains(name.id.as_str()) {
+                        self.escaped.insert(name.id.as_str().into());
+                    }
                 }
             }
             Expr::Attribute(attribute) => {
