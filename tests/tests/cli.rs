@@ -314,3 +314,59 @@ fn binary_files_named_py_are_skipped_or_survived() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("blob.py is not valid UTF-8"));
     let _ = fs::remove_dir_all(project);
 }
+
+/// A fresh temporary folder holding `files`.
+fn temp_project(files: &[(&str, &str)]) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let root = std::env::temp_dir().join(format!(
+        "asyncsense-cli-rust-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = fs::remove_dir_all(&root);
+    for (path, contents) in files {
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(path, contents).expect("write");
+    }
+    root
+}
+
+const RUST_HANDLER: &str = "\
+fn sessions() -> impl futures::Stream<Item = u32> {
+    futures::stream::iter(vec![1])
+}
+
+async fn handler(m: &tokio::sync::Mutex<u8>) {
+    let _session = sessions();
+    let _ = m.lock().await;
+}
+";
+
+#[test]
+fn rust_files_are_checked_and_target_is_skipped() {
+    let project = temp_project(&[
+        ("src/lib.rs", RUST_HANDLER),
+        ("target/debug/build/generated.rs", RUST_HANDLER),
+        ("app.py", "x = 1\n"),
+    ]);
+    let output = run(&project, &["check", "--output-format", "concise"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("src/lib.rs:6:5: APM401"), "{text}");
+    assert!(text.contains("src/lib.rs:7:5: APM403"), "{text}");
+    assert!(!text.contains("target"), "{text}");
+
+    let ignored = run(&project, &["check", "--ignore", "APM401"]);
+    let ignored_text = stdout(&ignored);
+    assert!(!ignored_text.contains("APM401") && ignored_text.contains("APM403"), "{ignored_text}");
+
+    let single = run(&project, &["check", "src/lib.rs", "--output-format", "concise"]);
+    assert_eq!(single.status.code(), Some(1), "{}", stdout(&single));
+
+    let fixed = run(&project, &["check", "--fix", "--select", "APM403"]);
+    assert_eq!(fixed.status.code(), Some(0), "{}", stdout(&fixed));
+    let source = fs::read_to_string(project.join("src/lib.rs")).expect("read");
+    assert!(source.contains("    let _guard = m.lock().await;\n"), "{source}");
+    let _ = fs::remove_dir_all(project);
+}

@@ -1116,3 +1116,79 @@ fn files_deleted_or_renamed_while_open_keep_the_editor_text() {
     assert_core_diagnostic(&server.pull_diagnostics(&uri), 0);
     assert!(server.is_running());
 }
+
+// ----- Rust documents --------------------------------------------------------
+
+const RUST_SOURCE: &str = "\
+fn sessions() -> impl futures::Stream<Item = u32> {
+    futures::stream::iter(vec![1])
+}
+
+async fn handler(m: &tokio::sync::Mutex<u8>) {
+    let _session = sessions();
+    let _ = m.lock().await;
+    work().await;
+}
+";
+
+#[test]
+fn rust_documents_get_stream_and_guard_diagnostics_with_quick_fixes() {
+    let server = pull_server();
+    let uri = server.uri_for("handler.rs");
+    server.open(&uri, "rust", RUST_SOURCE);
+    let diagnostics = server.pull_diagnostics(&uri);
+    let codes: Vec<&str> = diagnostics.iter().filter_map(|d| d["code"].as_str()).collect();
+    assert_eq!(codes, ["APM401", "APM403"], "{diagnostics:#?}");
+    assert_eq!(range_of(&diagnostics[0]), Range::new(pos(5, 4), pos(5, 30)));
+    assert_eq!(range_of(&diagnostics[1]), Range::new(pos(6, 4), pos(6, 27)));
+    assert!(message_of(&diagnostics[1]).contains("let _guard"), "{diagnostics:#?}");
+
+    let actions = server.code_actions(&uri, diagnostics[1]["range"].clone(), vec![diagnostics[1].clone()], None);
+    let fix = actions
+        .iter()
+        .find(|a| a["isPreferred"] == true)
+        .unwrap_or_else(|| panic!("no preferred APM403 quick fix among {actions:#?}"));
+    server.apply_edit(&fix["edit"]);
+    assert!(server.text(&uri).contains("    let _guard = m.lock().await;\n"), "{}", server.text(&uri));
+    let after = server.pull_diagnostics(&uri);
+    let codes: Vec<&str> = after.iter().filter_map(|d| d["code"].as_str()).collect();
+    assert_eq!(codes, ["APM401"], "{after:#?}");
+
+    // The suppression action writes a Rust comment, not a Python one.
+    let actions = server.code_actions(&uri, after[0]["range"].clone(), after.clone(), None);
+    let disable = actions
+        .iter()
+        .find(|a| a["title"] == "Disable APM401 for this line")
+        .unwrap_or_else(|| panic!("no suppression action among {actions:#?}"));
+    server.apply_edit(&disable["edit"]);
+    assert!(server.text(&uri).contains("    // asyncsense: ignore[APM401]\n    let _session"), "{}", server.text(&uri));
+    assert!(server.pull_diagnostics(&uri).is_empty());
+}
+
+#[test]
+fn rust_documents_without_findings_or_mid_edit_are_quiet() {
+    let server = pull_server();
+    let uri = server.uri_for("quiet.rs");
+    server.open(
+        &uri,
+        "rust",
+        "async fn f(r: &mut R) {\n    let mut buf = [0; 4];\n    let _ = r.read(&mut buf).await;\n}\n",
+    );
+    assert!(server.pull_diagnostics(&uri).is_empty());
+    let broken = server.uri_for("broken.rs");
+    server.open(&broken, "rust", "async fn f( {\n");
+    assert!(server.pull_diagnostics(&broken).is_empty());
+}
+
+#[test]
+fn rust_findings_survive_a_transient_syntax_error_elsewhere() {
+    let server = pull_server();
+    let uri = server.uri_for("typing.rs");
+    server.open(&uri, "rust", RUST_SOURCE);
+    assert_eq!(server.pull_diagnostics(&uri).len(), 2);
+    // An unclosed `(` typed at the top: the file no longer tokenises; both findings stay, one line down.
+    server.change(&uri, [(range(0, 0, 0, 0), "fn broken( \n")]);
+    let diagnostics = server.pull_diagnostics(&uri);
+    let lines: Vec<u32> = diagnostics.iter().map(|d| range_of(d).start.line).collect();
+    assert_eq!(lines, [6, 7], "{diagnostics:#?}");
+}

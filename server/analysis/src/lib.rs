@@ -14,6 +14,7 @@ pub mod parallel;
 pub mod protocol;
 pub mod python;
 pub mod rules;
+pub mod rust;
 pub mod suppress;
 pub mod workspace;
 

@@ -297,12 +297,27 @@ pub fn is_python_file(path: &Path) -> bool {
 /// Every Python file under `roots` (files given directly are kept as they are), sorted and
 /// de-duplicated. Symbolic links to directories are not followed, so loops cannot trap us.
 pub fn discover_python_files(roots: &[PathBuf]) -> Vec<PathBuf> {
+    discover_files(roots, is_python_file, true)
+}
+
+/// Whether a path names a Rust source file we analyse.
+pub fn is_rust_file(path: &Path) -> bool {
+    path.extension().is_some_and(|extension| extension == "rs")
+}
+
+/// Every Rust file under `roots` (`target/` and hidden folders skipped), sorted and
+/// de-duplicated; a root that is a file is kept only when it is a Rust file.
+pub fn discover_rust_files(roots: &[PathBuf]) -> Vec<PathBuf> {
+    discover_files(roots, is_rust_file, false)
+}
+
+fn discover_files(roots: &[PathBuf], wanted: fn(&Path) -> bool, keep_root_files: bool) -> Vec<PathBuf> {
     let canonical_roots: Vec<PathBuf> = roots.iter().filter_map(|root| root.canonicalize().ok()).collect();
     let mut found = Vec::new();
     let mut seen = HashSet::new();
     for root in roots {
         if root.is_file() {
-            if seen.insert(root.clone()) {
+            if (keep_root_files || wanted(root)) && seen.insert(root.clone()) {
                 found.push(root.clone());
             }
             continue;
@@ -320,7 +335,7 @@ pub fn discover_python_files(roots: &[PathBuf]) -> Vec<PathBuf> {
                     if !is_skipped_directory(&path) {
                         stack.push(path);
                     }
-                } else if is_python_file(&path)
+                } else if wanted(&path)
                     && (file_type.is_file() || (file_type.is_symlink() && links_inside(&path, &canonical_roots)))
                     && seen.insert(path.clone())
                 {

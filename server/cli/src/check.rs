@@ -10,7 +10,9 @@ use asyncsense_analysis::config::{self, find_config, Config};
 use asyncsense_analysis::python::check::{check_module, CheckContext};
 use asyncsense_analysis::python::index_source;
 use asyncsense_analysis::rules::RuleSet;
-use asyncsense_analysis::workspace::{discover_python_files, project_root_of, read_source};
+use asyncsense_analysis::workspace::{
+    discover_python_files, discover_rust_files, is_rust_file, project_root_of, read_source,
+};
 use asyncsense_analysis::{apply_edits, parallel, Finding, IndexedModule, Rule, WorkspaceIndex};
 
 use crate::output::{self, FileReport};
@@ -149,6 +151,11 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
     let roots: Vec<PathBuf> =
         given.iter().map(|path| if path.is_dir() { path.clone() } else { project_root_of(path) }).collect();
     let mut all_files = discover_python_files(&roots);
+    // Rust files are checked on their own (no cross-file index), so only the given folders count.
+    let rust_roots: Vec<PathBuf> = given.iter().filter(|path| path.is_dir()).cloned().collect();
+    all_files.extend(discover_rust_files(&rust_roots));
+    all_files.sort();
+    all_files.dedup();
     for path in given {
         if path.is_file() && !all_files.contains(path) {
             all_files.push(path.clone());
@@ -161,6 +168,7 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
 
     let index = WorkspaceIndex::new();
     let loaded = parallel::map(&all_files, parallel::default_threads(), |path| match read_source(path) {
+        Ok(source) if is_rust_file(path) => Some(source),
         Ok(source) => {
             // One file's failure must not take the run down: log it with the file, go on.
             let analysed =
@@ -202,6 +210,9 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
 fn check_all(project: &Project) -> Vec<Vec<Finding>> {
     let cwd = std::env::current_dir().ok();
     parallel::map(&project.targets, parallel::default_threads(), |path| {
+        if is_rust_file(path) {
+            return check_rust_file(project, path);
+        }
         let (Some(module), Some(source)) = (project.index.get(path), project.sources.get(path)) else {
             return Vec::new();
         };
@@ -213,6 +224,21 @@ fn check_all(project: &Project) -> Vec<Vec<Finding>> {
                 Vec::new()
             })
     })
+}
+
+fn check_rust_file(project: &Project, path: &Path) -> Vec<Finding> {
+    let Some(source) = project.sources.get(path) else { return Vec::new() };
+    let rules = project.config.rules_for(project.rules, path);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        asyncsense_analysis::rust::check_rust_parsed(source).unwrap_or_default()
+    }))
+    .unwrap_or_else(|payload| {
+        tracing::error!("internal error while checking {}: {}; skipped", path.display(), panic_text(&*payload));
+        Vec::new()
+    })
+    .into_iter()
+    .filter(|finding| rules.contains(finding.rule))
+    .collect()
 }
 
 /// `--diff`: the preferred safe fixes as a unified diff (no context lines); nothing is written.
@@ -256,6 +282,11 @@ fn apply_fixes(project: &mut Project, findings: &[Vec<Finding>], unsafe_fixes: b
             continue;
         }
         std::fs::write(path, &fixed).with_context(|| format!("cannot write {}", path.display()))?;
+        if is_rust_file(path) {
+            project.sources.insert(path.clone(), fixed);
+            applied_total += applied;
+            continue;
+        }
         let module: Arc<IndexedModule> = Arc::new(index_source(path, &fixed, &project.roots));
         project.index.insert(module);
         project.sources.insert(path.clone(), fixed);

@@ -10,7 +10,8 @@ use crate::position::{range_from_lsp, PositionEncoding};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Language {
     Python,
-    /// Rust and anything else: kept in sync, not analysed yet.
+    Rust,
+    /// Anything else: kept in sync, not analysed.
     Other,
 }
 
@@ -18,8 +19,11 @@ impl Language {
     pub fn from_language_id(language_id: &str, path: Option<&std::path::Path>) -> Language {
         let by_extension =
             path.and_then(|path| path.extension()).is_some_and(|extension| extension == "py" || extension == "pyi");
+        let rust_by_extension = path.and_then(|path| path.extension()).is_some_and(|extension| extension == "rs");
         if language_id == "python" || by_extension {
             Language::Python
+        } else if language_id == "rust" || rust_by_extension {
+            Language::Rust
         } else {
             Language::Other
         }

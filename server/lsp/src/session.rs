@@ -44,6 +44,8 @@ pub struct Session {
     /// Set once the start-up index of the workspace is complete (or there is none).
     indexed: std::sync::atomic::AtomicBool,
     index_ready: tokio::sync::Notify,
+    /// Per Rust document: the version, text and findings of the last text that tokenised.
+    last_good_rust: DashMap<Uri, (i32, String, Vec<Finding>)>,
 }
 
 /// An immutable view of a document to analyse off the executor (cloning a rope is O(1)).
@@ -216,6 +218,9 @@ impl Session {
 
     /// Parses, indexes and checks a snapshot. CPU-bound: call it off the async executor.
     pub fn analyze(&self, snapshot: Snapshot) -> Analysis {
+        if snapshot.language == Language::Rust {
+            return self.analyze_rust(snapshot);
+        }
         if snapshot.language != Language::Python {
             return Analysis {
                 snapshot,
@@ -241,5 +246,44 @@ impl Session {
         let findings = check_module(&module, &text, &context);
         let suppressions = module.facts.suppressions.clone();
         Analysis { snapshot, findings, text, suppressions, module: Some(module), exports_changed }
+    }
+
+    /// Forgets what was kept for a closed document.
+    pub fn forget(&self, uri: &Uri) {
+        self.last_good_rust.remove(uri);
+    }
+
+    /// Rust documents are checked on their own text (no cross-file index).
+    fn analyze_rust(&self, snapshot: Snapshot) -> Analysis {
+        let text = snapshot.rope.to_string();
+        let path =
+            snapshot.path.clone().unwrap_or_else(|| PathBuf::from(format!("/untitled/{}.rs", snapshot.uri.path())));
+        let rules = self.config().rules_for(self.rules(), &path);
+        let findings = match asyncsense_analysis::rust::check_rust_parsed(&text) {
+            Some(findings) => {
+                let newer = self.last_good_rust.get(&snapshot.uri).is_none_or(|last| last.0 <= snapshot.version);
+                if newer {
+                    self.last_good_rust
+                        .insert(snapshot.uri.clone(), (snapshot.version, text.clone(), findings.clone()));
+                }
+                findings
+            }
+            None => {
+                tracing::info!("{} does not tokenise; keeping the last good findings", path.display());
+                self.last_good_rust
+                    .get(&snapshot.uri)
+                    .map(|last| asyncsense_analysis::rust::carry_findings(&last.1, &text, &last.2))
+                    .unwrap_or_default()
+            }
+        };
+        let findings = findings.into_iter().filter(|finding| rules.contains(finding.rule)).collect();
+        Analysis {
+            snapshot,
+            findings,
+            text,
+            suppressions: asyncsense_analysis::suppress::Suppressions::default(),
+            module: None,
+            exports_changed: false,
+        }
     }
 }

@@ -60,7 +60,12 @@ pub async fn code_action(server: &Server, params: CodeActionParams) -> Result<Op
             }
             // Last, never preferred, never part of fix-all: silence this line.
             let line = u32::try_from(rope.byte_to_line(finding.range.start.min(rope.len_bytes()))).unwrap_or(u32::MAX);
-            if let Some(edit) = disable_for_line(&analysis.text, &analysis.suppressions, finding.rule, line) {
+            let edit = if analysis.snapshot.language == crate::document::Language::Rust {
+                Some(asyncsense_analysis::rust::disable_for_line(&analysis.text, finding.rule, line as usize))
+            } else {
+                disable_for_line(&analysis.text, &analysis.suppressions, finding.rule, line)
+            };
+            if let Some(edit) = edit {
                 let fix = Fix {
                     title: format!("Disable {} for this line", finding.rule.code()),
                     applicability: Applicability::Unsafe,

@@ -46,6 +46,7 @@ pub fn did_close(server: &Server, params: &DidCloseTextDocumentParams) {
     let uri = &params.text_document.uri;
     let Some((_, document)) = server.session.documents.remove(uri) else { return };
     diagnostics::clear(server, uri.clone());
+    server.session.forget(uri);
     if let Some(path) = document.path {
         // The editor's unsaved text no longer counts: index what is on disk.
         server.session.forget_versions(&path);
