@@ -77,6 +77,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     documentSelector: [
       { scheme: "file", language: "python" },
       { scheme: "untitled", language: "python" },
+      { scheme: "file", language: "rust" },
     ],
     initializationOptions: initializationOptions(),
     outputChannel: output,
