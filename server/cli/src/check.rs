@@ -130,6 +130,15 @@ fn fix_to_apply(finding: &Finding, unsafe_fixes: bool) -> Option<&asyncsense_ana
     fix.filter(|fix| fix.other_files.is_empty())
 }
 
+/// The edits `--fix` (and `--diff`) apply to one file.
+fn edits_to_apply(findings: &[Finding], unsafe_fixes: bool) -> Vec<asyncsense_analysis::Edit> {
+    findings
+        .iter()
+        .filter_map(|finding| fix_to_apply(finding, unsafe_fixes))
+        .flat_map(|fix| fix.edits.clone())
+        .collect()
+}
+
 /// On top of the configuration's rules: `--select` replaces, `--extend-select` adds, `--ignore`
 /// removes.
 fn rule_selection(args: &CheckArgs, configured: RuleSet) -> Result<RuleSet> {
@@ -217,7 +226,9 @@ fn check_all(project: &Project) -> Vec<Vec<Finding>> {
             return Vec::new();
         };
         let rules = project.config.rules_for(project.rules, path);
-        let context = CheckContext { index: &project.index, display_root: cwd.as_deref(), rules };
+        // `check --fix` never applies fixes that edit other files, so it skips building them.
+        let context =
+            CheckContext { index: &project.index, display_root: cwd.as_deref(), rules, workspace_fixes: false };
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_module(&module, source, &context)))
             .unwrap_or_else(|payload| {
                 tracing::error!("internal error while checking {}: {}; skipped", path.display(), panic_text(&*payload));
@@ -246,11 +257,7 @@ fn check_rust_file(project: &Project, path: &Path) -> Vec<Finding> {
 fn print_diff(project: &Project, findings: &[Vec<Finding>], cwd: &Path, unsafe_fixes: bool) -> bool {
     let mut changed = false;
     for (path, file_findings) in project.targets.iter().zip(findings) {
-        let edits: Vec<_> = file_findings
-            .iter()
-            .filter_map(|finding| fix_to_apply(finding, unsafe_fixes))
-            .flat_map(|fix| fix.edits.iter().cloned())
-            .collect();
+        let edits = edits_to_apply(file_findings, unsafe_fixes);
         let Some(source) = project.sources.get(path) else { continue };
         if edits.is_empty() {
             continue;
@@ -268,11 +275,7 @@ fn print_diff(project: &Project, findings: &[Vec<Finding>], cwd: &Path, unsafe_f
 fn apply_fixes(project: &mut Project, findings: &[Vec<Finding>], unsafe_fixes: bool) -> Result<usize> {
     let mut applied_total = 0;
     for (path, file_findings) in project.targets.iter().zip(findings) {
-        let edits: Vec<_> = file_findings
-            .iter()
-            .filter_map(|finding| fix_to_apply(finding, unsafe_fixes))
-            .flat_map(|fix| fix.edits.iter().cloned())
-            .collect();
+        let edits = edits_to_apply(file_findings, unsafe_fixes);
         if edits.is_empty() {
             continue;
         }

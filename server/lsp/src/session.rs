@@ -211,13 +211,22 @@ impl Session {
     pub fn hover(&self, analysis: &Analysis, offset: usize) -> Option<String> {
         let module = analysis.module.as_ref()?;
         let roots = self.roots();
-        let context =
-            CheckContext { index: &self.index, display_root: roots.first().map(PathBuf::as_path), rules: self.rules() };
+        let context = CheckContext {
+            index: &self.index,
+            display_root: roots.first().map(PathBuf::as_path),
+            rules: self.rules(),
+            workspace_fixes: false,
+        };
         asyncsense_analysis::python::check::hover(module, &analysis.text, offset, &analysis.findings, &context)
     }
 
     /// Parses, indexes and checks a snapshot. CPU-bound: call it off the async executor.
     pub fn analyze(&self, snapshot: Snapshot) -> Analysis {
+        self.analyze_with(snapshot, false)
+    }
+
+    /// [`Session::analyze`], also building the fixes that scan the workspace (code actions).
+    pub fn analyze_with(&self, snapshot: Snapshot, workspace_fixes: bool) -> Analysis {
         if snapshot.language == Language::Rust {
             return self.analyze_rust(snapshot);
         }
@@ -242,7 +251,8 @@ impl Session {
         let display_root = roots.first().cloned();
         let config = self.config();
         let rules = config.rules_for(self.rules(), &path);
-        let context = CheckContext { index: &self.index, display_root: display_root.as_deref(), rules };
+        let context =
+            CheckContext { index: &self.index, display_root: display_root.as_deref(), rules, workspace_fixes };
         let findings = check_module(&module, &text, &context);
         let suppressions = module.facts.suppressions.clone();
         Analysis { snapshot, findings, text, suppressions, module: Some(module), exports_changed }

@@ -22,6 +22,9 @@ pub struct CheckContext<'a> {
     pub display_root: Option<&'a Path>,
     /// The rules that report.
     pub rules: RuleSet,
+    /// Also build fixes that scan the whole workspace (decorating a definition). Worth it when
+    /// a user asks for code actions, not on every keystroke's diagnostics.
+    pub workspace_fixes: bool,
 }
 
 /// Checks every use site and definition of `module`, whose text is `source`. Findings come out
@@ -178,7 +181,7 @@ fn check_use_site(
                 reference.as_deref(),
                 module.facts.import_insertion,
             ));
-            if let Some(origin) = origin.as_deref() {
+            if let (true, Some(origin)) = (context.workspace_fixes, origin.as_deref()) {
                 fixes.extend(decorate_definition(resolver, module, origin));
             }
         }
@@ -265,25 +268,32 @@ fn decorate_definition(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>,
     Some(Fix { title, applicability: crate::Applicability::Unsafe, edits, other_files })
 }
 
-/// How the module already refers to `contextlib.asynccontextmanager` at top level
-/// (`asynccontextmanager`, `acm`, `contextlib.asynccontextmanager`, `cl.asynccontextmanager`).
-fn asynccontextmanager_reference(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>) -> Option<String> {
+/// The first top-level name (in name order) whose value `pick` maps to a spelling: how the
+/// module already refers to a library object, under whatever alias.
+fn top_level_spelling(
+    resolver: &mut Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    mut pick: impl FnMut(&str, &str) -> Option<String>,
+) -> Option<String> {
     let scope = module.facts.scope(crate::python::facts::MODULE_SCOPE)?;
     let mut names: Vec<&str> = scope.bindings.keys().map(|name| &**name).collect();
     names.sort_unstable();
-    for name in names {
-        let value = resolver.evaluate(module, crate::python::facts::MODULE_SCOPE, &ValueExpr::Name(name.into()));
-        match value {
-            Value::External(qualified) if qualified == "contextlib.asynccontextmanager" => {
-                return Some(name.to_owned())
-            }
-            Value::External(qualified) if qualified == "contextlib" => {
-                return Some(format!("{name}.asynccontextmanager"));
-            }
-            _ => {}
+    names.into_iter().find_map(|name| {
+        match resolver.evaluate(module, crate::python::facts::MODULE_SCOPE, &ValueExpr::Name(name.into())) {
+            Value::External(qualified) => pick(name, &qualified),
+            _ => None,
         }
-    }
-    None
+    })
+}
+
+/// How the module already refers to `contextlib.asynccontextmanager` at top level
+/// (`asynccontextmanager`, `acm`, `contextlib.asynccontextmanager`, `cl.asynccontextmanager`).
+fn asynccontextmanager_reference(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>) -> Option<String> {
+    top_level_spelling(resolver, module, |name, qualified| match qualified {
+        "contextlib.asynccontextmanager" => Some(name.to_owned()),
+        "contextlib" => Some(format!("{name}.asynccontextmanager")),
+        _ => None,
+    })
 }
 
 fn finding(
@@ -629,24 +639,15 @@ fn async_iterator_annotation(
     // A string annotation is rewritten inside its quotes.
     let (open, close) = (text.find('[')?, text.rfind(']')?);
     let inner = text.get(open + 1..close)?.trim();
-    let mut reference = None;
-    let scope = module.facts.scope(crate::python::facts::MODULE_SCOPE)?;
-    let mut names: Vec<&str> = scope.bindings.keys().map(|name| &**name).collect();
-    names.sort_unstable();
-    for name in names {
-        match resolver.evaluate(module, crate::python::facts::MODULE_SCOPE, &ValueExpr::Name(name.into())) {
-            Value::External(qualified)
-                if qualified == "typing.AsyncIterator" || qualified == "collections.abc.AsyncIterator" =>
-            {
-                reference = Some(name.to_owned());
-                break;
-            }
-            Value::External(qualified) if qualified == "typing" && reference.is_none() => {
-                reference = Some(format!("{name}.AsyncIterator"));
-            }
-            _ => {}
-        }
-    }
+    // A direct name for `AsyncIterator` wins over `typing.AsyncIterator` through a module.
+    let direct = top_level_spelling(resolver, module, |name, qualified| {
+        matches!(qualified, "typing.AsyncIterator" | "collections.abc.AsyncIterator").then(|| name.to_owned())
+    });
+    let reference = direct.or_else(|| {
+        top_level_spelling(resolver, module, |name, qualified| {
+            (qualified == "typing").then(|| format!("{name}.AsyncIterator"))
+        })
+    });
     let mut edits = Vec::new();
     let name = match reference {
         Some(reference) => reference,

@@ -30,7 +30,7 @@ fn analyse_with(files: &[(&str, &str)], rules: RuleSet) -> (Vec<Finding>, String
         index.insert(Arc::clone(&module));
         modules.push(module);
     }
-    let context = CheckContext { index: &index, display_root: Some(Path::new(ROOT)), rules };
+    let context = CheckContext { index: &index, display_root: Some(Path::new(ROOT)), rules, workspace_fixes: true };
     let findings = check_module(&modules[0], files[0].1, &context);
     (findings, files[0].1.to_owned())
 }
@@ -897,7 +897,12 @@ fn hover_explains_definitions_use_sites_and_findings() {
     let index = WorkspaceIndex::new();
     let module = Arc::new(index_source(&Path::new(ROOT).join("main.py"), &source, &roots));
     index.insert(Arc::clone(&module));
-    let context = CheckContext { index: &index, display_root: Some(Path::new(ROOT)), rules: RuleSet::default() };
+    let context = CheckContext {
+        index: &index,
+        display_root: Some(Path::new(ROOT)),
+        rules: RuleSet::default(),
+        workspace_fixes: true,
+    };
     let findings = check_module(&module, &source, &context);
     let at = |needle: &str, nth: usize| source.match_indices(needle).nth(nth).expect("needle").0 + 1;
 
@@ -947,7 +952,8 @@ fn fixes_on_every_fixture_parse_remove_their_finding_and_are_idempotent() {
         for (path, source) in &sources {
             index.insert(Arc::new(index_source(path, source, &roots)));
         }
-        let context = CheckContext { index: &index, display_root: None, rules: RuleSet::default() };
+        let context =
+            CheckContext { index: &index, display_root: None, rules: RuleSet::default(), workspace_fixes: true };
         let findings_in = |path: &Path, source: &str| {
             let module = Arc::new(index_source(path, source, &roots));
             index.insert(Arc::clone(&module));

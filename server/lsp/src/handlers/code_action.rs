@@ -30,7 +30,7 @@ pub async fn code_action(server: &Server, params: CodeActionParams) -> Result<Op
     let Some(snapshot) = server.session.snapshot(&uri) else { return Ok(None) };
     let session = server.session.clone();
     let what = format!("code action analysis of {}", uri.as_str());
-    let analysis = blocking(&what, move || session.analyze(snapshot)).await?;
+    let analysis = blocking(&what, move || session.analyze_with(snapshot, true)).await?;
     let encoding = server.session.encoding();
     let rope = &analysis.snapshot.rope;
     let only = params.context.only.as_deref();
