@@ -11,6 +11,7 @@ use syn::visit::Visit;
 use syn::{Expr, Pat, Stmt};
 
 use super::facts::{stream_constructor, Facts, Produces};
+use super::index::{ModulePosition, Resolver};
 use super::parse::byte_range;
 use crate::{Applicability, Edit, Finding, Fix, Rule};
 
@@ -23,6 +24,10 @@ pub struct Checker<'a> {
     async_stack: Vec<bool>,
     /// Variables bound to a tracing span in this file.
     span_vars: HashSet<String>,
+    /// Resolves paths into other modules of the crate.
+    resolver: &'a Resolver<'a>,
+    /// The inline modules (`mod x { … }`) around the current item, outermost first.
+    inline_modules: Vec<String>,
 }
 
 /// What `let _ =` drops on the spot.
@@ -46,8 +51,58 @@ impl GuardKind {
 }
 
 impl<'a> Checker<'a> {
-    pub fn new(source: &'a str, base: usize, facts: &'a Facts) -> Checker<'a> {
-        Checker { source, base, facts, findings: Vec::new(), async_stack: Vec::new(), span_vars: HashSet::new() }
+    pub fn new(source: &'a str, base: usize, facts: &'a Facts, resolver: &'a Resolver<'a>) -> Checker<'a> {
+        Checker {
+            source,
+            base,
+            facts,
+            findings: Vec::new(),
+            async_stack: Vec::new(),
+            span_vars: HashSet::new(),
+            resolver,
+            inline_modules: Vec::new(),
+        }
+    }
+
+    /// The module the checker is in.
+    fn position(&self) -> ModulePosition {
+        let location = &self.resolver.own().location;
+        let mut module = location.module.clone();
+        module.extend(self.inline_modules.iter().cloned());
+        (location.krate.clone(), module)
+    }
+
+    /// What calling the function `path` names produces. A bare name defined in this file is
+    /// taken from the file's facts (a local definition shadows an import); a bare name defined
+    /// nowhere in the file, and a path through a module of the crate, go to the crate index;
+    /// other paths (`Self::f`, `Type::f`) fall back to the file's functions of that name.
+    /// Anything the index cannot resolve to exactly one function is `Other`.
+    fn function_produces(&self, path: &syn::ExprPath) -> Produces {
+        let segments: Vec<String> = path.path.segments.iter().map(|segment| segment.ident.to_string()).collect();
+        let Some(name) = segments.last() else { return Produces::Other };
+        if path.qself.is_some() {
+            return self.facts.function(name);
+        }
+        if path.path.leading_colon.is_some() {
+            return Produces::Other;
+        }
+        let first = &segments[0];
+        if segments.len() == 1 && self.facts.functions.contains_key(name) {
+            return self.facts.function(name);
+        }
+        let scoped = &self.resolver.own().shadowing;
+        if scoped.contains(first) || scoped.contains("*") {
+            return if segments.len() == 1 { Produces::Other } else { self.facts.function(name) };
+        }
+        let position = self.position();
+        let through_module = segments.len() == 1
+            || matches!(first.as_str(), "crate" | "self" | "super")
+            || self.resolver.resolve_module(&position, std::slice::from_ref(first)).is_some();
+        if through_module {
+            self.resolver.resolve_function(&position, &segments).unwrap_or(Produces::Other)
+        } else {
+            self.facts.function(name)
+        }
     }
 
     fn range(&self, node: &impl Spanned) -> Range<usize> {
@@ -82,8 +137,7 @@ impl<'a> Checker<'a> {
         match expr {
             Expr::Call(call) => {
                 let Expr::Path(path) = &*call.func else { return None };
-                let name = path.path.segments.last()?.ident.to_string();
-                match self.facts.function(&name) {
+                match self.function_produces(path) {
                     Produces::Stream { must_use } => Some(must_use),
                     _ => None,
                 }
@@ -107,7 +161,7 @@ impl<'a> Checker<'a> {
         match expr {
             Expr::Call(call) => {
                 let Expr::Path(path) = &*call.func else { return None };
-                Some(self.facts.function(&path.path.segments.last()?.ident.to_string()))
+                Some(self.function_produces(path))
             }
             Expr::MethodCall(call) => Some(self.facts.method(&call.method.to_string())),
             Expr::Paren(paren) => self.future_of(&paren.expr),
@@ -301,10 +355,54 @@ impl<'a> Checker<'a> {
                      Drop the guard before awaiting, or instrument the future instead: \
                      `async {{ … }}.instrument(span).await`."
                 );
-                self.push(Rule::SpanGuardAcrossAwait, statement, message, Vec::new());
+                let fixes = self.instrument_fix(statement.clone(), expr, name, rest).into_iter().collect();
+                self.push(Rule::SpanGuardAcrossAwait, statement, message, fixes);
                 return;
             }
         }
+    }
+
+    /// APM404's fix, for the simple shape only: `let guard = span.enter();` followed by the rest
+    /// of its block becomes `async { <rest> }.instrument(span.clone()).await`. Not offered when
+    /// the moved statements mention the guard, or leave the block early (`return`, `?`,
+    /// `break`, `continue` would change targets inside an `async` block).
+    fn instrument_fix(&self, statement: Range<usize>, expr: &Expr, name: &str, rest: &[Stmt]) -> Option<Fix> {
+        let Expr::MethodCall(call) = expr else { return None };
+        let receiver = match &*call.receiver {
+            Expr::Reference(reference) if call.method == "enter" => &*reference.expr,
+            other => other,
+        };
+        let receiver_text = self.source.get(self.range(receiver))?;
+        let span = match receiver {
+            Expr::Macro(_) | Expr::Call(_) => receiver_text.to_owned(),
+            Expr::MethodCall(inner) if inner.method == "clone" => receiver_text.to_owned(),
+            Expr::Path(_) | Expr::Field(_) | Expr::MethodCall(_) => format!("{receiver_text}.clone()"),
+            _ => return None,
+        };
+        if rest.is_empty() || mentioned_in(name, rest) || rest.iter().any(|stmt| leaves_block(stmt, true)) {
+            return None;
+        }
+        let rest_end = self.range(rest.last()?).end;
+        let line_start = self.source[..statement.start].rfind('\n').map_or(0, |idx| idx + 1);
+        let indent: String =
+            self.source[line_start..statement.start].chars().take_while(|c| c.is_whitespace()).collect();
+        let unit = if indent.contains('\t') { "\t" } else { "    " };
+        let body = reindent(self.source.get(statement.end..rest_end)?, unit)?;
+        let use_line = if self.source.contains("Instrument") {
+            String::new()
+        } else {
+            format!("use tracing::Instrument;\n{indent}")
+        };
+        let has_tail = matches!(rest.last(), Some(Stmt::Expr(_, None)));
+        let semicolon = if has_tail { "" } else { ";" };
+        let content =
+            format!("{use_line}async {{{body}\n{indent}}}\n{indent}.instrument({span})\n{indent}.await{semicolon}");
+        Some(Fix {
+            title: "Instrument the awaited work instead of holding the span guard".to_owned(),
+            applicability: Applicability::Unsafe,
+            edits: vec![Edit { range: statement.start..rest_end, content }],
+            other_files: Vec::new(),
+        })
     }
 
     /// APM406: `while let Some(x) = make_stream().next().await` creates a fresh stream every time.
@@ -400,7 +498,7 @@ impl<'a> Checker<'a> {
         );
         let mut fixes = Vec::new();
         let has_tail = matches!(rest.last(), Some(Stmt::Expr(_, None)));
-        if self.in_async() && !has_tail && !rest.iter().any(breaks_loop) {
+        if self.in_async() && !has_tail && !rest.iter().any(|stmt| leaves_block(stmt, false)) {
             let init = self.range(expr);
             let rest_end = rest.last().map_or(statement.end, |stmt| self.range(stmt).end);
             let line_start = self.source[..statement.start].rfind('\n').map_or(0, |idx| idx + 1);
@@ -411,7 +509,11 @@ impl<'a> Checker<'a> {
             } else {
                 format!("use futures::StreamExt;\n{indent}")
             };
-            let body = &self.source[statement.end..rest_end];
+            let unit = if indent.contains('\t') { "\t" } else { "    " };
+            let Some(body) = reindent(&self.source[statement.end..rest_end], unit) else {
+                self.push(Rule::StreamAsGuard, statement, message, fixes);
+                return;
+            };
             let close = if rest.is_empty() { "}".to_owned() } else { format!("\n{indent}}}") };
             let content = format!(
                 "{use_line}let mut {stream_var} = std::pin::pin!({init_text});\n{indent}while let Some({name}) = {stream_var}.next().await {{{body}{close}",
@@ -457,25 +559,37 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// Whether `stmt` contains a `break` or `continue` (wrapping it in a loop would retarget them).
-fn breaks_loop(stmt: &Stmt) -> bool {
-    struct Finder(bool);
-    impl<'ast> Visit<'ast> for Finder {
-        fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
-            self.0 = true;
-        }
-        fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
-            self.0 = true;
-        }
-        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-            if tokens_mention(&mac.tokens, &|ident| ident == "break" || ident == "continue") {
-                self.0 = true;
+/// `text` (whole statements) with `unit` added at the start of every non-blank line after the
+/// first, except lines that continue a multi-line string literal (their text is the string's
+/// value). `None` when `text` does not tokenise.
+fn reindent(text: &str, unit: &str) -> Option<String> {
+    fn literal_ranges(tokens: TokenStream, ranges: &mut Vec<Range<usize>>) {
+        for tree in tokens {
+            match tree {
+                TokenTree::Literal(literal) => ranges.push(literal.span().byte_range()),
+                TokenTree::Group(group) => literal_ranges(group.stream(), ranges),
+                _ => {}
             }
         }
     }
-    let mut finder = Finder(false);
-    finder.visit_stmt(stmt);
-    finder.0
+    let tokens: TokenStream = text.parse().ok()?;
+    // Byte ranges are relative to the start of `text` (each parse is its own source file).
+    let mut literals = Vec::new();
+    literal_ranges(tokens, &mut literals);
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let mut line_start = 0;
+    for (idx, line) in text.split('\n').enumerate() {
+        if idx > 0 {
+            out.push('\n');
+            let in_literal = literals.iter().any(|range| range.start < line_start && line_start < range.end);
+            if !line.trim().is_empty() && !in_literal {
+                out.push_str(unit);
+            }
+        }
+        out.push_str(line);
+        line_start += line.len() + 1;
+    }
+    Some(out)
 }
 
 /// Whether `block` contains a loop (outside nested closures and items).
@@ -557,6 +671,92 @@ fn tokens_mention(tokens: &TokenStream, wanted: &dyn Fn(&proc_macro2::Ident) -> 
     })
 }
 
+/// Whether `name` is mentioned at all in `stmts` (`drop(name)` included).
+fn mentioned_in(name: &str, stmts: &[Stmt]) -> bool {
+    struct Finder<'n> {
+        name: &'n str,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for Finder<'_> {
+        fn visit_ident(&mut self, ident: &'ast proc_macro2::Ident) {
+            self.found |= ident == self.name;
+        }
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            self.found |= tokens_mention(&mac.tokens, &|ident| ident == self.name);
+            syn::visit::visit_macro(self, mac);
+        }
+    }
+    let mut finder = Finder { name, found: false };
+    for stmt in stmts {
+        finder.visit_stmt(stmt);
+    }
+    finder.found
+}
+
+/// Whether `stmt` may leave its block early: a `break`/`continue` that targets a loop outside
+/// it (wrapping it in a loop or an `async` block would retarget it), and, with `returns`, a
+/// `return` or `?` (an `async` block would catch them). Macros count when their tokens could
+/// do so; nested closures, `async` blocks and items are their own scopes.
+fn leaves_block(stmt: &Stmt, returns: bool) -> bool {
+    fn tokens_leave(tokens: &TokenStream, returns: bool) -> bool {
+        tokens.clone().into_iter().any(|tree| match tree {
+            TokenTree::Ident(ident) => ident == "break" || ident == "continue" || (returns && ident == "return"),
+            TokenTree::Punct(punct) => returns && punct.as_char() == '?',
+            TokenTree::Group(group) => tokens_leave(&group.stream(), returns),
+            TokenTree::Literal(_) => false,
+        })
+    }
+    /// `loops`: how many loops of the moved statements enclose the current node; an unlabeled
+    /// `break`/`continue` inside one of them stays inside the `async` block.
+    struct Finder {
+        returns: bool,
+        leaves: bool,
+        loops: usize,
+    }
+    impl Finder {
+        fn in_loop(&mut self, visit: impl FnOnce(&mut Self)) {
+            self.loops += 1;
+            visit(self);
+            self.loops -= 1;
+        }
+    }
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_expr_return(&mut self, node: &'ast syn::ExprReturn) {
+            self.leaves |= self.returns;
+            syn::visit::visit_expr_return(self, node);
+        }
+        fn visit_expr_try(&mut self, node: &'ast syn::ExprTry) {
+            self.leaves |= self.returns;
+            syn::visit::visit_expr_try(self, node);
+        }
+        fn visit_expr_break(&mut self, node: &'ast syn::ExprBreak) {
+            self.leaves |= self.loops == 0 || node.label.is_some();
+            syn::visit::visit_expr_break(self, node);
+        }
+        fn visit_expr_continue(&mut self, node: &'ast syn::ExprContinue) {
+            self.leaves |= self.loops == 0 || node.label.is_some();
+        }
+        fn visit_expr_loop(&mut self, node: &'ast syn::ExprLoop) {
+            self.in_loop(|this| syn::visit::visit_expr_loop(this, node));
+        }
+        fn visit_expr_while(&mut self, node: &'ast syn::ExprWhile) {
+            self.in_loop(|this| syn::visit::visit_expr_while(this, node));
+        }
+        fn visit_expr_for_loop(&mut self, node: &'ast syn::ExprForLoop) {
+            self.in_loop(|this| syn::visit::visit_expr_for_loop(this, node));
+        }
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            self.leaves |= tokens_leave(&mac.tokens, self.returns);
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut finder = Finder { returns, leaves: false, loops: 0 };
+    finder.visit_stmt(stmt);
+    finder.leaves
+}
+
 /// Whether `name` is mentioned in `stmts` other than as `drop(name)` (dropping is not using).
 fn used_in(name: &str, stmts: &[Stmt]) -> bool {
     struct Finder<'n> {
@@ -597,6 +797,12 @@ fn used_in(name: &str, stmts: &[Stmt]) -> bool {
 }
 
 impl<'ast> Visit<'ast> for Checker<'_> {
+    fn visit_item_mod(&mut self, node: &'ast syn::ItemMod) {
+        self.inline_modules.push(node.ident.to_string());
+        syn::visit::visit_item_mod(self, node);
+        self.inline_modules.pop();
+    }
+
     fn visit_item_fn(&mut self, node: &'ast syn::ItemFn) {
         self.with_async(node.sig.asyncness.is_some(), |this| syn::visit::visit_item_fn(this, node));
     }

@@ -82,26 +82,34 @@ struct Collector {
 
 impl Collector {
     fn record(&mut self, signature: &Signature, body: Option<&syn::Block>) {
-        let name = signature.ident.to_string();
-        let stream = match &signature.output {
-            ReturnType::Type(_, ty) => stream_type(ty),
-            ReturnType::Default => None,
-        }
-        .or_else(|| body.and_then(tail_stream));
-        let produces = match (signature.asyncness.is_some(), stream) {
-            (true, stream) => Produces::Future { stream_when_awaited: stream.is_some() },
-            (false, Some(must_use)) => Produces::Stream { must_use },
-            (false, None) => Produces::Other,
-        };
         let is_method = signature.receiver().is_some();
         let map = if is_method { &mut self.facts.methods } else { &mut self.facts.functions };
-        map.entry(name)
-            .and_modify(|known| {
-                if *known != Some(produces) {
-                    *known = None;
-                }
-            })
-            .or_insert(Some(produces));
+        record(map, signature.ident.to_string(), Some(produces(signature, body)));
+    }
+}
+
+/// Adds one definition of `name`; definitions that disagree make the name unknown (`None`).
+pub fn record(map: &mut HashMap<String, Option<Produces>>, name: String, produces: Option<Produces>) {
+    map.entry(name)
+        .and_modify(|known| {
+            if *known != produces {
+                *known = None;
+            }
+        })
+        .or_insert(produces);
+}
+
+/// What a call to the function with this signature (and body, when there is one) produces.
+pub fn produces(signature: &Signature, body: Option<&syn::Block>) -> Produces {
+    let stream = match &signature.output {
+        ReturnType::Type(_, ty) => stream_type(ty),
+        ReturnType::Default => None,
+    }
+    .or_else(|| body.and_then(tail_stream));
+    match (signature.asyncness.is_some(), stream) {
+        (true, stream) => Produces::Future { stream_when_awaited: stream.is_some() },
+        (false, Some(must_use)) => Produces::Stream { must_use },
+        (false, None) => Produces::Other,
     }
 }
 

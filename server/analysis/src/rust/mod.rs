@@ -2,13 +2,50 @@
 //! functions return lazy streams, which are `async fn`), check the `APM4xx` rules on syntax.
 //!
 //! No type inference: a stream is recognised by its constructor (`stream!`, `futures::stream::unfold`,
-//! `ReceiverStream::new`, …) or by a function of the same file whose return type or body says so.
+//! `ReceiverStream::new`, …), by a function of the same file whose return type or body says so, or
+//! by a function of another module of the same crate found through the [`RustIndex`].
 
 mod check;
 mod facts;
+mod index;
 mod parse;
 
+use std::ops::Range;
+use std::path::Path;
+
+pub use index::RustIndex;
+
 use crate::{Finding, LineIndex, Rule};
+
+/// The result of checking one Rust file that tokenised.
+#[derive(Clone, Debug, Default)]
+pub struct RustCheck {
+    /// Every rule's findings, sorted by range start.
+    pub findings: Vec<Finding>,
+    /// Byte ranges of items skipped because they did not parse (a function being edited): the
+    /// findings they had in the last good version are unknown, not gone.
+    pub skipped: Vec<Range<usize>>,
+}
+
+impl RustCheck {
+    /// The findings, plus the findings of the last good version (`old`, with `old_findings`)
+    /// that fall inside items skipped now, carried over to `new` (this text): a syntax error in
+    /// the function being edited keeps that function's findings, except those touching the
+    /// edited region.
+    pub fn with_last_good(self, old: &str, old_findings: &[Finding], new: &str) -> Vec<Finding> {
+        let mut findings = self.findings;
+        if self.skipped.is_empty() {
+            return findings;
+        }
+        let inside_skipped = |finding: &Finding| {
+            self.skipped.iter().any(|skipped| skipped.start <= finding.range.start && finding.range.end <= skipped.end)
+        };
+        findings.extend(carry_findings(old, new, old_findings).into_iter().filter(inside_skipped));
+        findings.sort_by_key(|finding| (finding.range.start, finding.range.end, finding.rule));
+        findings.dedup_by(|a, b| a.range == b.range && a.rule == b.rule);
+        findings
+    }
+}
 
 /// Checks one Rust source file with the rules enabled by default. Findings are sorted by range
 /// start. A file that does not even tokenise yields no findings.
@@ -20,15 +57,24 @@ pub fn check_rust(source: &str) -> Vec<Finding> {
 
 /// Every rule's findings (including off-by-default ones: the caller filters by its selection),
 /// or `None` when the text does not tokenise (mid-edit), so a caller can keep the findings of
-/// the last good version.
+/// the last good version. Only the file itself is known (no crate index).
 pub fn check_rust_parsed(source: &str) -> Option<Vec<Finding>> {
+    check_rust_parsed_in(source, None, &RustIndex::new()).map(|check| check.findings)
+}
+
+/// [`check_rust_parsed`] for the file at `path`, resolving calls into other modules of its
+/// crate through `index`. The index's entry for `path` (if any) is ignored: `source` is newer.
+pub fn check_rust_parsed_in(source: &str, path: Option<&Path>, index: &RustIndex) -> Option<RustCheck> {
     let _spans = parse::SpanGuard;
     let parsed = parse::parse(source)?;
-    if parsed.partial {
-        tracing::debug!("some items did not parse; they were skipped");
+    if !parsed.skipped.is_empty() {
+        tracing::debug!("{} items did not parse; they were skipped", parsed.skipped.len());
     }
     let facts = facts::Facts::collect(&parsed.items);
-    let mut checker = check::Checker::new(source, parsed.base, &facts);
+    let location = path.map_or_else(index::detached, index::locate);
+    let own = index::FileSummary::new(location, &parsed.items);
+    let resolver = index.resolver(path, &own);
+    let mut checker = check::Checker::new(source, parsed.base, &facts, &resolver);
     for item in &parsed.items {
         syn::visit::Visit::visit_item(&mut checker, item);
     }
@@ -37,7 +83,7 @@ pub fn check_rust_parsed(source: &str) -> Option<Vec<Finding>> {
     findings.retain(|finding| !suppressed(source, &lines, finding.rule, finding.range.start));
     findings.sort_by_key(|finding| (finding.range.start, finding.range.end, finding.rule));
     findings.dedup_by(|a, b| a.range == b.range && a.rule == b.rule);
-    Some(findings)
+    Some(RustCheck { findings, skipped: parsed.skipped })
 }
 
 /// Carries the findings of `old` (the last text that tokenised) over to `new` (a version that

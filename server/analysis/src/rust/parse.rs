@@ -11,8 +11,8 @@ use syn::{Attribute, Item};
 pub struct Parsed {
     pub items: Vec<Item>,
     pub base: usize,
-    /// Whether some items were skipped because they did not parse.
-    pub partial: bool,
+    /// Byte ranges (in the original source) of the items skipped because they did not parse.
+    pub skipped: Vec<std::ops::Range<usize>>,
 }
 
 /// Clears proc-macro2's thread-local source map when dropped, so every parsed file does not stay
@@ -40,7 +40,7 @@ pub fn parse(source: &str) -> Option<Parsed> {
         content = &content[idx..];
     }
     let tokens = TokenStream::from_str(content).ok()?;
-    let mut partial = false;
+    let mut skipped = Vec::new();
     let parser = |input: ParseStream<'_>| -> syn::Result<Vec<Item>> {
         let _ = input.call(Attribute::parse_inner);
         let mut items = Vec::new();
@@ -51,25 +51,28 @@ pub fn parse(source: &str) -> Option<Parsed> {
                 items.push(item);
                 continue;
             }
-            partial = true;
             // Skip to the end of the broken item: a `;` or a `{ … }` group at the top level.
-            input.step(|cursor| {
+            let range = input.step(|cursor| {
+                let start = cursor.span().byte_range().start;
+                let mut end = start;
                 let mut rest = *cursor;
                 while let Some((tree, next)) = rest.token_tree() {
                     rest = next;
+                    end = tree.span().byte_range().end;
                     match tree {
                         TokenTree::Punct(punct) if punct.as_char() == ';' => break,
                         TokenTree::Group(group) if group.delimiter() == Delimiter::Brace => break,
                         _ => {}
                     }
                 }
-                Ok(((), rest))
+                Ok((start..end, rest))
             })?;
+            skipped.push(range.start + base..range.end + base);
         }
         Ok(items)
     };
     let items = parser.parse2(tokens).ok()?;
-    Some(Parsed { items, base, partial })
+    Some(Parsed { items, base, skipped })
 }
 
 /// Byte range of `span` in the original source.

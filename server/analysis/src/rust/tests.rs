@@ -108,9 +108,50 @@ fn apm401_fix_swaps_guard_for_iteration() {
     let text = fixed(source);
     assert_eq!(
         text,
-        "fn sessions() -> impl Stream<Item = u32> { todo!() }\nasync fn f() {\n    use futures::StreamExt;\n    let mut session_stream = std::pin::pin!(sessions());\n    while let Some(_session) = session_stream.next().await {\n    work().await;\n    }\n}\n"
+        "fn sessions() -> impl Stream<Item = u32> { todo!() }\nasync fn f() {\n    use futures::StreamExt;\n    let mut session_stream = std::pin::pin!(sessions());\n    while let Some(_session) = session_stream.next().await {\n        work().await;\n    }\n}\n"
     );
     assert_findings(&text, &[]);
+}
+
+#[test]
+fn apm401_fix_reindents_the_moved_block_but_not_string_contents() {
+    let source = "fn sessions() -> impl Stream<Item = u32> { todo!() }
+async fn f() {
+    let _session = sessions();
+    if ready() {
+        work(\"one
+  two\", r#\"raw
+line\"#).await;
+
+        // comment
+    }
+    done();
+}
+";
+    assert_eq!(
+        fixed(source),
+        "fn sessions() -> impl Stream<Item = u32> { todo!() }
+async fn f() {
+    use futures::StreamExt;
+    let mut session_stream = std::pin::pin!(sessions());
+    while let Some(_session) = session_stream.next().await {
+        if ready() {
+            work(\"one
+  two\", r#\"raw
+line\"#).await;
+
+            // comment
+        }
+        done();
+    }
+}
+"
+    );
+    let tabs = "use futures::StreamExt;\nfn sessions() -> BoxStream<'static, u8> { todo!() }\nasync fn f() {\n\tlet _s = sessions();\n\tif x {\n\t\ty();\n\t}\n\tz();\n}\n";
+    assert_eq!(
+        fixed(tabs),
+        "use futures::StreamExt;\nfn sessions() -> BoxStream<'static, u8> { todo!() }\nasync fn f() {\n\tlet mut s_stream = std::pin::pin!(sessions());\n\twhile let Some(_s) = s_stream.next().await {\n\t\tif x {\n\t\t\ty();\n\t\t}\n\t\tz();\n\t}\n}\n"
+    );
 }
 
 #[test]
@@ -427,4 +468,448 @@ fn apm407_negatives() {
 }
 ";
     assert!(render_all(source).is_empty(), "{:?}", render_all(source));
+}
+
+/// A throw-away package on disk: `Cargo.toml` plus `files`, all indexed.
+struct TempCrate {
+    dir: std::path::PathBuf,
+    index: super::RustIndex,
+}
+
+impl TempCrate {
+    fn new(files: &[(&str, &str)]) -> TempCrate {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "asyncsense-rust-crate-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n").unwrap();
+        let index = super::RustIndex::new();
+        for (relative, source) in files {
+            let path = dir.join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, source).unwrap();
+            index.update(&path, source);
+        }
+        TempCrate { dir, index }
+    }
+
+    /// Findings of `relative` (its text from disk), rendered like `render`.
+    fn render(&self, relative: &str) -> Vec<String> {
+        let path = self.dir.join(relative);
+        let source = std::fs::read_to_string(&path).unwrap();
+        let lines = LineIndex::new(&source);
+        super::check_rust_parsed_in(&source, Some(&path), &self.index)
+            .unwrap()
+            .findings
+            .iter()
+            .map(|finding| {
+                let (row, column) = lines.row_column(&source, finding.range.start);
+                format!("{} {row}:{column} {}", finding.rule.code(), &source[finding.range.clone()])
+            })
+            .collect()
+    }
+}
+
+impl Drop for TempCrate {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+const STREAMS_MODULE: &str = "use futures::stream::BoxStream;
+pub fn sessions() -> BoxStream<'static, u32> { todo!() }
+pub async fn connect() -> u32 { 1 }
+pub fn plain() -> u32 { 1 }
+";
+
+#[test]
+fn cross_module_calls_resolve_through_mod_and_use() {
+    let krate = TempCrate::new(&[
+        (
+            "src/lib.rs",
+            "mod streams;
+use crate::streams::sessions;
+use streams::{connect as open, plain};
+use crate::streams as feed;
+async fn handler() {
+    let _a = sessions();
+    let _g = feed::sessions();
+    let _b = streams::sessions();
+    let _c = crate::streams::sessions();
+    let _d = self::streams::sessions();
+    let _e = open();
+    let _f = plain();
+    _ = streams::sessions();
+    while let Some(x) = crate::streams::sessions().next().await {}
+}
+",
+        ),
+        ("src/streams.rs", STREAMS_MODULE),
+    ]);
+    assert_eq!(
+        krate.render("src/lib.rs"),
+        [
+            "APM401 6:5 let _a = sessions();",
+            "APM401 7:5 let _g = feed::sessions();",
+            "APM401 8:5 let _b = streams::sessions();",
+            "APM401 9:5 let _c = crate::streams::sessions();",
+            "APM401 10:5 let _d = self::streams::sessions();",
+            "APM405 11:14 open()",
+            "APM402 13:5 _ = streams::sessions();",
+            "APM406 14:25 crate::streams::sessions()",
+        ]
+    );
+}
+
+#[test]
+fn cross_module_super_nested_modules_reexports_and_inline_modules() {
+    let krate = TempCrate::new(&[
+        ("src/lib.rs", "pub mod net;\npub use net::feed::sessions as all_sessions;\n"),
+        ("src/net/mod.rs", "pub mod feed;\npub mod client;\n"),
+        ("src/net/feed.rs", STREAMS_MODULE),
+        (
+            "src/net/client.rs",
+            "use crate::all_sessions;
+mod inner {
+    pub fn events() -> impl futures::Stream<Item = u8> { futures::stream::iter(vec![1]) }
+}
+async fn run() {
+    let _a = super::feed::sessions();
+    let _b = all_sessions();
+    let _c = inner::events();
+    let _d = super::super::net::feed::sessions();
+}
+mod deeper {
+    async fn run() {
+        let _e = super::inner::events();
+        let _f = crate::net::feed::sessions();
+    }
+}
+",
+        ),
+    ]);
+    assert_eq!(
+        krate.render("src/net/client.rs"),
+        [
+            "APM401 6:5 let _a = super::feed::sessions();",
+            "APM401 7:5 let _b = all_sessions();",
+            "APM401 8:5 let _c = inner::events();",
+            "APM401 9:5 let _d = super::super::net::feed::sessions();",
+            "APM401 13:9 let _e = super::inner::events();",
+            "APM401 14:9 let _f = crate::net::feed::sessions();",
+        ]
+    );
+}
+
+#[test]
+fn cross_module_negatives_unresolved_ambiguous_and_shadowed() {
+    let krate = TempCrate::new(&[
+        (
+            "src/lib.rs",
+            "mod streams;
+mod other;
+mod undeclared_elsewhere;
+use crate::streams::sessions;
+use crate::streams::missing;
+use crate::other::sessions as other_sessions;
+use external::feed::sessions as external_sessions;
+use crate::streams::*;
+async fn handler() {
+    let _a = missing();
+    let _b = other_sessions();
+    let _c = external_sessions();
+    let _d = streams::plain();
+    let _e = nowhere::sessions();
+    let _f = crate::nowhere::sessions();
+    let _g = super::sessions();
+    let _h = undeclared_elsewhere::sessions();
+    let _i = not_imported();
+}
+",
+        ),
+        ("src/streams.rs", STREAMS_MODULE),
+        // Same name, not a stream, in another module.
+        ("src/other.rs", "pub fn sessions() -> u32 { 1 }\n"),
+        // Two files claim the same module: ambiguous.
+        ("src/undeclared_elsewhere.rs", STREAMS_MODULE),
+        ("src/undeclared_elsewhere/mod.rs", "pub fn sessions() -> u32 { 1 }\n"),
+        // A file whose own function shadows the imported name.
+        (
+            "src/shadow.rs",
+            "use crate::streams::sessions;
+async fn handler() {
+    fn sessions() -> u32 { 1 }
+    let _a = sessions();
+}
+",
+        ),
+        // A `use` inside a function body may shadow the module-level import.
+        (
+            "src/scoped.rs",
+            "use crate::streams::sessions;
+async fn handler() {
+    use crate::other::sessions;
+    let _a = sessions();
+}
+",
+        ),
+        // So may a parameter or a local variable holding a closure.
+        (
+            "src/bound.rs",
+            "use crate::streams::sessions;
+async fn handler(sessions: impl Fn() -> u32) {
+    let _a = sessions();
+}
+",
+        ),
+        (
+            "src/closure.rs",
+            "use crate::streams::sessions;
+async fn handler() {
+    let sessions = || 1;
+    let _a = sessions();
+}
+",
+        ),
+    ]);
+    assert_eq!(krate.render("src/lib.rs"), Vec::<String>::new());
+    assert_eq!(krate.render("src/shadow.rs"), Vec::<String>::new());
+    assert_eq!(krate.render("src/scoped.rs"), Vec::<String>::new());
+    assert_eq!(krate.render("src/bound.rs"), Vec::<String>::new());
+    assert_eq!(krate.render("src/closure.rs"), Vec::<String>::new());
+}
+
+#[test]
+fn cross_module_binaries_and_the_index_follows_updates() {
+    let krate = TempCrate::new(&[
+        ("src/lib.rs", "pub fn sessions() -> u32 { 1 }\n"),
+        ("src/main.rs", "mod feed;\nuse feed::sessions;\nasync fn main() {\n    let _s = sessions();\n}\n"),
+        ("src/feed.rs", STREAMS_MODULE),
+        ("src/bin/tool.rs", "use crate::sessions;\nasync fn main() {\n    let _s = sessions();\n}\n"),
+    ]);
+    // `main.rs` declares `feed`; the binary in `src/bin` is a crate of its own without `sessions`.
+    assert_eq!(krate.render("src/main.rs"), ["APM401 4:5 let _s = sessions();"]);
+    assert_eq!(krate.render("src/bin/tool.rs"), Vec::<String>::new());
+    // The definition stops being a stream: the caller's finding goes.
+    let feed = krate.dir.join("src/feed.rs");
+    assert!(krate.index.update(&feed, "pub fn sessions() -> u32 { 1 }\n"));
+    assert!(!krate.index.update(&feed, "pub fn sessions() -> u32 { 1 }\n"), "same summary, no change");
+    assert_eq!(krate.render("src/main.rs"), Vec::<String>::new());
+    assert!(krate.index.update(&feed, STREAMS_MODULE));
+    assert_eq!(krate.render("src/main.rs").len(), 1);
+    assert!(krate.index.remove(&feed));
+    assert_eq!(krate.render("src/main.rs"), Vec::<String>::new());
+}
+
+#[test]
+fn cross_module_packages_load_lazily_from_disk() {
+    let krate = TempCrate::new(&[]);
+    let write = |relative: &str, text: &str| {
+        let path = krate.dir.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("src/lib.rs", "mod streams;\nuse streams::sessions;\nasync fn f() {\n    let _s = sessions();\n}\n");
+    write("src/streams.rs", STREAMS_MODULE);
+    write("target/debug/build/generated.rs", "pub fn sessions() -> u32 { 1 }\n");
+    assert_eq!(krate.render("src/lib.rs"), Vec::<String>::new(), "nothing indexed yet");
+    krate.index.load_package_of(&krate.dir.join("src/lib.rs"));
+    assert_eq!(krate.index.len(), 2, "target/ is skipped");
+    assert_eq!(krate.render("src/lib.rs"), ["APM401 4:5 let _s = sessions();"]);
+    // An editor's text replaces the disk's; once closed, the disk's text comes back lazily.
+    let streams = krate.dir.join("src/streams.rs");
+    krate.index.update(&streams, "pub fn sessions() -> u32 { 1 }\n");
+    assert_eq!(krate.render("src/lib.rs"), Vec::<String>::new());
+    krate.index.reload_later(&streams);
+    assert_eq!(krate.index.len(), 1);
+    krate.index.load_package_of(&krate.dir.join("src/lib.rs"));
+    assert_eq!(krate.render("src/lib.rs"), ["APM401 4:5 let _s = sessions();"]);
+}
+
+#[test]
+fn findings_of_items_that_stop_parsing_are_kept_from_the_last_good_version() {
+    let good = "async fn f(m: &Mutex<u8>) {
+    let _ = m.lock().await;
+    work();
+    let _ = m.lock().await;
+}
+async fn g(m: &Mutex<u8>) {
+    let _ = m.lock().await;
+}
+";
+    let last = check_rust(good);
+    assert_eq!(last.len(), 3);
+    // Typing `let x = ;` in the middle of `f`: it tokenises, but `f` no longer parses.
+    let broken = good.replacen("    work();\n", "    let x = ;\n", 1);
+    let check = super::check_rust_parsed_in(&broken, None, &super::RustIndex::new()).unwrap();
+    assert_eq!(check.skipped.len(), 1);
+    assert!(
+        broken[check.skipped[0].clone()].starts_with("async fn f(") && broken[check.skipped[0].clone()].ends_with('}')
+    );
+    assert_eq!(check.findings.len(), 1, "only `g` was checked");
+    let kept = check.with_last_good(good, &last, &broken);
+    let texts: Vec<(usize, &str)> = kept
+        .iter()
+        .map(|finding| {
+            (LineIndex::new(&broken).row_column(&broken, finding.range.start).0, &broken[finding.range.clone()])
+        })
+        .collect();
+    assert_eq!(texts, [(2, "let _ = m.lock().await;"), (4, "let _ = m.lock().await;"), (7, "let _ = m.lock().await;")]);
+    // An edit that touches a finding drops only that one.
+    let touching = good.replacen("m.lock().await;", "m.lock().await.;", 1);
+    let check = super::check_rust_parsed_in(&touching, None, &super::RustIndex::new()).unwrap();
+    assert_eq!(check.skipped.len(), 1, "{touching}");
+    let kept = check.with_last_good(good, &last, &touching);
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    // Without skipped items the fresh findings are the answer.
+    let clean = super::check_rust_parsed_in(good, None, &super::RustIndex::new()).unwrap();
+    assert_eq!(clean.with_last_good(good, &last, good).len(), 3);
+}
+
+/// Applies the first fix (safe or not) of every finding of `rule`; the result must parse.
+fn fixed_with_first(source: &str, rule: Rule) -> String {
+    let edits: Vec<_> = check_rust(source)
+        .iter()
+        .filter(|finding| finding.rule == rule)
+        .filter_map(|finding| finding.fixes.first())
+        .flat_map(|fix| fix.edits.iter().cloned())
+        .collect();
+    let (text, _) = apply_edits(source, &edits);
+    assert!(syn::parse_file(&text).is_ok(), "fixed code must parse:\n{text}");
+    proc_macro2::extra::invalidate_current_thread_spans();
+    text
+}
+
+#[test]
+fn apm404_fix_instruments_the_rest_of_the_block() {
+    let source = "async fn f() {
+    let span = info_span!(\"req\");
+    let _enter = span.enter();
+    work().await;
+    loop {
+        if more().await {
+            break;
+        }
+    }
+    done();
+}
+";
+    let findings = check_rust(source);
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].fixes[0].applicability, crate::Applicability::Unsafe);
+    assert!(findings[0].preferred_fix().is_none(), "never applied by fix-all");
+    let text = fixed_with_first(source, Rule::SpanGuardAcrossAwait);
+    assert_eq!(
+        text,
+        "async fn f() {
+    let span = info_span!(\"req\");
+    use tracing::Instrument;
+    async {
+        work().await;
+        loop {
+            if more().await {
+                break;
+            }
+        }
+        done();
+    }
+    .instrument(span.clone())
+    .await;
+}
+"
+    );
+    assert_findings(&text, &[]);
+}
+
+#[test]
+fn apm404_fix_keeps_the_tail_value_and_takes_an_owned_span_as_is() {
+    let source = "use tracing::Instrument;
+async fn f(this: &S) -> u8 {
+    let _e = info_span!(\"x\").entered();
+    let v = work().await;
+    v + 1
+}
+async fn g(this: &S) {
+    let _e = this.span.enter();
+    work().await;
+}
+";
+    let text = fixed_with_first(source, Rule::SpanGuardAcrossAwait);
+    assert_eq!(
+        text,
+        "use tracing::Instrument;
+async fn f(this: &S) -> u8 {
+    async {
+        let v = work().await;
+        v + 1
+    }
+    .instrument(info_span!(\"x\"))
+    .await
+}
+async fn g(this: &S) {
+    async {
+        work().await;
+    }
+    .instrument(this.span.clone())
+    .await;
+}
+"
+    );
+}
+
+#[test]
+fn apm404_no_fix_when_the_moved_code_leaves_early_or_names_the_guard() {
+    let no_fix = |source: &str| {
+        let findings = check_rust(source);
+        assert_eq!(findings.len(), 1, "{source}");
+        assert_eq!(findings[0].rule, Rule::SpanGuardAcrossAwait);
+        assert!(findings[0].fixes.is_empty(), "{source}");
+    };
+    no_fix(
+        "async fn f(span: Span) -> Result<(), E> {\n    let _e = span.enter();\n    work().await?;\n    Ok(())\n}\n",
+    );
+    no_fix("async fn f(span: Span) {\n    let _e = span.enter();\n    work().await;\n    drop(_e);\n}\n");
+    no_fix("async fn f(span: Span) {\n    let _e = span.enter();\n    if work().await {\n        return;\n    }\n}\n");
+    no_fix("async fn f(span: Span) {\n    loop {\n        let _e = span.enter();\n        work().await;\n        break;\n    }\n}\n");
+    no_fix("async fn f(span: Span) {\n    'outer: loop {\n        let _e = span.enter();\n        loop { work().await; break 'outer; }\n    }\n}\n");
+    no_fix("async fn f(span: Span) {\n    let _e = span.enter();\n    work().await;\n    bail!(\"x\" ?);\n}\n");
+}
+
+/// The APM401 and APM404 fixes on many block shapes: the fixed text must parse and no longer
+/// report the fixed rule.
+#[test]
+fn moving_fixes_parse_on_many_block_shapes() {
+    let statements = [
+        "work().await;",
+        "let x = \"multi\nline\";",
+        "if a { b().await; } else { c(); }",
+        "match v {\n    1 => one(),\n    _ => {}\n}",
+        "// a comment\nlog(\"x\");",
+        "let f = || async { g().await };",
+        "for i in 0..3 {\n    if i == 1 { continue; }\n    step(i).await;\n}",
+        "println!(\"{}\", r#\"raw \" text\"#);",
+        "let s = S {\n    a: 1,\n};",
+        "async { inner().await }.await;",
+    ];
+    for first in &statements {
+        for second in &statements {
+            let rest = format!("{first}\n{second}\n").replace('\n', "\n        ");
+            let stream_case = format!(
+                "fn sessions() -> BoxStream<'static, u8> {{ todo!() }}\nimpl S {{\n    async fn f(&self) {{\n        let _s = sessions();\n        {rest}done();\n    }}\n}}\n"
+            );
+            let text = fixed_with_first(&stream_case, Rule::StreamAsGuard);
+            assert!(text.contains("while let Some(_s)"), "{text}");
+            assert!(check_rust(&text).iter().all(|finding| finding.rule != Rule::StreamAsGuard), "{text}");
+            let span_case = format!(
+                "impl S {{\n    async fn f(&self) {{\n        let _e = self.span.enter();\n        fetch().await;\n        {rest}done();\n    }}\n}}\n"
+            );
+            let text = fixed_with_first(&span_case, Rule::SpanGuardAcrossAwait);
+            assert!(text.contains(".instrument(self.span.clone())"), "{text}");
+            assert!(check_rust(&text).iter().all(|finding| finding.rule != Rule::SpanGuardAcrossAwait), "{text}");
+        }
+    }
 }
