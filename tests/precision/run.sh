@@ -15,8 +15,8 @@ packages=(
 mkdir -p "$scratch/wheels" "$scratch/src"
 python3 -m pip download --quiet --no-deps --only-binary :all: --python-version 3.11 \
     --dest "$scratch/wheels" "${packages[@]}"
-cargo build --release --quiet --manifest-path "$here/Cargo.toml"
-binary="$here/target/release/asyncsense"
+if [[ -z "${ASYNCSENSE_BIN:-}" ]]; then cargo build --release --quiet --manifest-path "$here/Cargo.toml"; fi
+binary="${ASYNCSENSE_BIN:-$here/target/release/asyncsense}"
 
 total_findings=0
 printf '%-28s %7s %9s %9s\n' package files lines findings

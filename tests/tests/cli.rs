@@ -370,3 +370,55 @@ fn rust_files_are_checked_and_target_is_skipped() {
     assert!(source.contains("    let _guard = m.lock().await;\n"), "{source}");
     let _ = fs::remove_dir_all(project);
 }
+
+/// The protocol of an installed library comes from its installed source: a fake agent
+/// framework in the workspace's `.venv` whose `stream_events()` became a context manager.
+#[test]
+fn installed_package_source_decides_the_protocol() {
+    let workspace = copy_tree(&workspace_root().join("tests/fixtures/venv_app"));
+    let agent = workspace.join(".venv/lib/python3.12/site-packages/agentlib/agent.py");
+    let main = workspace.join("app/main.py");
+
+    let output = run(&workspace, &["check", "--output-format", "concise"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("app/main.py:6:24: APM102"), "{text}");
+    assert!(text.contains("agentlib/agent.py:10"), "the message points at the installed definition: {text}");
+
+    // The fix enters it instead, and the result is clean.
+    let fixed = run(&workspace, &["check", "--fix"]);
+    assert_eq!(fixed.status.code(), Some(0), "{}", stdout(&fixed));
+    let source = fs::read_to_string(&main).expect("main.py");
+    assert!(source.contains("async with agent.stream_events() as event:"), "{source}");
+
+    // Back to the 1.x API (an async generator): the original code is right, and says nothing.
+    fs::write(&main, "from agentlib import Agent\n\n\nasync def run(agent: Agent):\n    async for event in agent.stream_events():\n        print(event)\n").expect("write");
+    let old_api = fs::read_to_string(&agent).expect("agent.py").replace("    @asynccontextmanager\n", "");
+    fs::write(&agent, old_api).expect("write");
+    let output = run(&workspace, &["check"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+
+    // Without an environment the name is unresolved: silence, never a guess.
+    fs::remove_dir_all(workspace.join(".venv")).expect("rm .venv");
+    fs::write(&main, "from agentlib import Agent\n\n\nasync def run(agent: Agent):\n    async with agent.stream_events() as event:\n        print(event)\n").expect("write");
+    let output = run(&workspace, &["check"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let _ = fs::remove_dir_all(&workspace);
+}
+
+/// A `venv` configured in `pyproject.toml` is used even when it is not named `.venv`.
+#[test]
+fn configured_venv_is_read() {
+    let workspace = copy_tree(&workspace_root().join("tests/fixtures/venv_app"));
+    fs::rename(workspace.join(".venv"), workspace.join("env-elsewhere")).expect("rename");
+    let output = run(&workspace, &["check"]);
+    assert_eq!(output.status.code(), Some(0), "not found without configuration: {}", stdout(&output));
+    let pyproject = workspace.join("pyproject.toml");
+    let mut text = fs::read_to_string(&pyproject).expect("pyproject");
+    text.push_str("\n[tool.asyncsense]\nvenv = \"env-elsewhere\"\n");
+    fs::write(&pyproject, text).expect("write");
+    let output = run(&workspace, &["check", "--output-format", "concise"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(stdout(&output).contains("APM102"), "{}", stdout(&output));
+    let _ = fs::remove_dir_all(&workspace);
+}

@@ -1192,3 +1192,36 @@ fn rust_findings_survive_a_transient_syntax_error_elsewhere() {
     let lines: Vec<u32> = diagnostics.iter().map(|d| range_of(d).start.line).collect();
     assert_eq!(lines, [6, 7], "{diagnostics:#?}");
 }
+
+// ----- installed packages ------------------------------------------------
+
+const AGENT_APP: &str = "\
+from agentlib import Agent
+
+
+async def run(agent: Agent):
+    async for event in agent.stream_events():
+        print(event)
+";
+
+/// The editor reads the workspace's `.venv`: the protocol of an installed library's method comes
+/// from its installed source, and the diagnostic offers the fix.
+#[test]
+fn installed_package_decides_the_protocol_in_the_editor() {
+    let site = ".venv/lib/python3.12/site-packages";
+    let server = TestServer::builder()
+        .file(".venv/pyvenv.cfg", "home = /usr/bin\nversion = 3.12.3\n")
+        .file(format!("{site}/agentlib/__init__.py"), "from .agent import Agent\n")
+        .file(
+            format!("{site}/agentlib/agent.py"),
+            "from contextlib import asynccontextmanager\n\n\nclass Agent:\n    @asynccontextmanager\n    async def stream_events(self):\n        yield []\n",
+        )
+        .file("app/main.py", AGENT_APP)
+        .build();
+    let uri = server.uri_for("app/main.py");
+    server.open(&uri, "python", AGENT_APP);
+    let diagnostics = server
+        .diagnostics_until(&uri, |diagnostics| diagnostics.iter().any(|diagnostic| diagnostic["code"] == "APM102"));
+    let diagnostic = only_one(&diagnostics);
+    assert!(message_of(diagnostic).contains("agentlib/agent.py"), "{diagnostic}");
+}

@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod diagnostic;
+pub mod environment;
 pub mod line_index;
 pub mod parallel;
 pub mod protocol;

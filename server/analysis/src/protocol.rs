@@ -116,6 +116,8 @@ pub enum ValueKind {
     DecoratedContextManager,
     /// A value whose protocol comes from a type annotation (`-> AsyncIterator[T]`).
     Declared,
+    /// An object made by a library API the built-in knowledge table describes.
+    Library,
 }
 
 impl ValueKind {
@@ -128,6 +130,7 @@ impl ValueKind {
             ValueKind::Instance => "an instance",
             ValueKind::DecoratedContextManager => "a context manager",
             ValueKind::Declared => "a value declared",
+            ValueKind::Library => "a library object",
         }
     }
 }

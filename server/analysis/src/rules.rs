@@ -188,6 +188,17 @@ impl Rule {
                 "async def get_session():  # APM302, entered with `async with` elsewhere\n    yield Session()",
                 "none: rename it (`iter_sessions`) with the editor's rename, or decorate it.",
             ),
+            Rule::TestDoubleProtocolMismatch => (
+                "A test replaces the real object with a double (`patch`, `patch.object`, `mocker.patch`, \
+                 `monkeypatch.setattr`) that speaks another protocol: a `MagicMock` configured with \
+                 `.return_value.__aenter__`, an `AsyncMock`, or an `@asynccontextmanager` fake over a real \
+                 async generator. The test drives the double the way production code drives the real \
+                 object, so the test passes while production fails.",
+                "async def get_session():\n    yield Session()\n\n@patch(\"app.db.get_session\")\ndef \
+                 test_users(factory):\n    factory.return_value.__aenter__.return_value = FakeSession()  # APM201",
+                "none: make the double match the real protocol (configure `__aiter__`, or use an async \
+                 generator fake), or fix the real object if the double describes the intended API.",
+            ),
             _ => (
                 "Not implemented yet; see shared/RULES.md for the semantics.",
                 "",

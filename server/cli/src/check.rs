@@ -16,6 +16,7 @@ use asyncsense_analysis::workspace::{
 use asyncsense_analysis::{apply_edits, parallel, Finding, IndexedModule, Rule, WorkspaceIndex};
 
 use crate::output::{self, FileReport};
+use crate::progress;
 use crate::CheckArgs;
 
 /// How many rounds of fixes to apply before giving up (a fix may expose another finding).
@@ -29,6 +30,8 @@ struct Project {
     /// Sources of the files being checked (the ones the user named), by path.
     sources: HashMap<PathBuf, String>,
     targets: Vec<PathBuf>,
+    /// The Rust files found, for calls into other modules of their crate.
+    rust_index: asyncsense_analysis::rust::RustIndex,
 }
 
 /// Runs the check; returns whether findings remain.
@@ -82,6 +85,11 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
         crate::OutputFormat::Sarif => output::print_sarif(&reports)?,
         crate::OutputFormat::Github => output::print_github(&reports)?,
     }
+    drop(reports);
+    // The process ends right after this: freeing every module's facts one allocation at a time
+    // would cost about half as much as checking them did.
+    std::mem::forget(findings);
+    std::mem::forget(project);
     Ok(total > 0)
 }
 
@@ -160,7 +168,7 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
     let roots: Vec<PathBuf> =
         given.iter().map(|path| if path.is_dir() { path.clone() } else { project_root_of(path) }).collect();
     let mut all_files = discover_python_files(&roots);
-    // Rust files are checked on their own (no cross-file index), so only the given folders count.
+    // Rust calls resolve within the crates of the Rust files found in the given folders.
     let rust_roots: Vec<PathBuf> = given.iter().filter(|path| path.is_dir()).cloned().collect();
     all_files.extend(discover_rust_files(&rust_roots));
     all_files.sort();
@@ -176,32 +184,52 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
     };
 
     let index = WorkspaceIndex::new();
-    let loaded = parallel::map(&all_files, parallel::default_threads(), |path| match read_source(path) {
-        Ok(source) if is_rust_file(path) => Some(source),
-        Ok(source) => {
-            // One file's failure must not take the run down: log it with the file, go on.
-            let analysed =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| index_source(path, &source, &roots)));
-            match analysed {
-                Ok(module) => {
-                    index.insert(Arc::new(module));
+    // Installed packages resolve what the workspace does not define (read as files, never run).
+    index.set_environment(asyncsense_analysis::environment::Environment::discover(config.venv.as_deref(), &roots));
+    let rust_index = asyncsense_analysis::rust::RustIndex::new();
+    let loaded = progress::run("Indexing", all_files.len(), |progress| {
+        parallel::map(
+            &all_files,
+            parallel::default_threads(),
+            progress.counting(|path: &PathBuf| match read_source(path) {
+                Ok(source) if is_rust_file(path) => {
+                    let indexed =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rust_index.update(path, &source)));
+                    if let Err(payload) = indexed {
+                        tracing::error!("internal error while indexing {}: {}", path.display(), panic_text(&*payload));
+                    }
                     Some(source)
                 }
-                Err(payload) => {
-                    tracing::error!(
-                        "internal error while analysing {}: {}; skipped",
-                        path.display(),
-                        panic_text(&*payload)
-                    );
+                Ok(source) => {
+                    // One file's failure must not take the run down: log it with the file, go on.
+                    let analysed =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| index_source(path, &source, &roots)));
+                    match analysed {
+                        Ok(module) => {
+                            index.insert(Arc::new(module));
+                            Some(source)
+                        }
+                        Err(payload) => {
+                            tracing::error!(
+                                "internal error while analysing {}: {}; skipped",
+                                path.display(),
+                                panic_text(&*payload)
+                            );
+                            None
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!("{error}");
                     None
                 }
-            }
-        }
-        Err(error) => {
-            tracing::warn!("{error}");
-            None
-        }
+            }),
+        )
     });
+    // A Rust file named on its own resolves against the rest of its package, read from disk.
+    for path in given.iter().filter(|path| path.is_file() && is_rust_file(path)) {
+        rust_index.load_package_of(path);
+    }
     let mut sources = HashMap::new();
     let mut targets = Vec::new();
     for (path, source) in all_files.into_iter().zip(loaded) {
@@ -213,35 +241,45 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
         }
     }
     targets.sort();
-    Project { rules, config, roots, index, sources, targets }
+    Project { rules, config, roots, index, sources, targets, rust_index }
 }
 
 fn check_all(project: &Project) -> Vec<Vec<Finding>> {
     let cwd = std::env::current_dir().ok();
-    parallel::map(&project.targets, parallel::default_threads(), |path| {
-        if is_rust_file(path) {
-            return check_rust_file(project, path);
-        }
-        let (Some(module), Some(source)) = (project.index.get(path), project.sources.get(path)) else {
-            return Vec::new();
-        };
-        let rules = project.config.rules_for(project.rules, path);
-        // `check --fix` never applies fixes that edit other files, so it skips building them.
-        let context =
-            CheckContext { index: &project.index, display_root: cwd.as_deref(), rules, workspace_fixes: false };
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_module(&module, source, &context)))
-            .unwrap_or_else(|payload| {
-                tracing::error!("internal error while checking {}: {}; skipped", path.display(), panic_text(&*payload));
-                Vec::new()
-            })
+    progress::run("Checking", project.targets.len(), |progress| {
+        parallel::map(
+            &project.targets,
+            parallel::default_threads(),
+            progress.counting(|path: &PathBuf| check_one(project, path, cwd.as_deref())),
+        )
     })
+}
+
+fn check_one(project: &Project, path: &Path, cwd: Option<&Path>) -> Vec<Finding> {
+    if is_rust_file(path) {
+        return check_rust_file(project, path);
+    }
+    let (Some(module), Some(source)) = (project.index.get(path), project.sources.get(path)) else {
+        return Vec::new();
+    };
+    let rules = project.config.rules_for(project.rules, path);
+    // `check --fix` never applies fixes that edit other files, so it skips building them.
+    let context = CheckContext { index: &project.index, display_root: cwd, rules, workspace_fixes: false };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_module(&module, source, &context))).unwrap_or_else(
+        |payload| {
+            tracing::error!("internal error while checking {}: {}; skipped", path.display(), panic_text(&*payload));
+            Vec::new()
+        },
+    )
 }
 
 fn check_rust_file(project: &Project, path: &Path) -> Vec<Finding> {
     let Some(source) = project.sources.get(path) else { return Vec::new() };
     let rules = project.config.rules_for(project.rules, path);
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        asyncsense_analysis::rust::check_rust_parsed(source).unwrap_or_default()
+        asyncsense_analysis::rust::check_rust_parsed_in(source, Some(path), &project.rust_index)
+            .map(|check| check.findings)
+            .unwrap_or_default()
     }))
     .unwrap_or_else(|payload| {
         tracing::error!("internal error while checking {}: {}; skipped", path.display(), panic_text(&*payload));
@@ -286,6 +324,7 @@ fn apply_fixes(project: &mut Project, findings: &[Vec<Finding>], unsafe_fixes: b
         }
         std::fs::write(path, &fixed).with_context(|| format!("cannot write {}", path.display()))?;
         if is_rust_file(path) {
+            project.rust_index.update(path, &fixed);
             project.sources.insert(path.clone(), fixed);
             applied_total += applied;
             continue;

@@ -46,6 +46,10 @@ pub struct Session {
     index_ready: tokio::sync::Notify,
     /// Per Rust document: the version, text and findings of the last text that tokenised.
     last_good_rust: DashMap<Uri, (i32, String, Vec<Finding>)>,
+    /// The Rust crates around the open documents (their text, the rest of the package from disk).
+    rust_index: asyncsense_analysis::rust::RustIndex,
+    /// The newest document version whose text is in `rust_index`, per path.
+    rust_versions: DashMap<PathBuf, i32>,
 }
 
 /// An immutable view of a document to analyse off the executor (cloning a rope is O(1)).
@@ -153,6 +157,9 @@ impl Session {
         for error in &errors {
             tracing::warn!("configuration: {error}");
         }
+        let roots = self.roots();
+        self.index
+            .set_environment(asyncsense_analysis::environment::Environment::discover(config.venv.as_deref(), &roots));
         if let Ok(mut current) = self.config.write() {
             *current = config;
         }
@@ -258,19 +265,50 @@ impl Session {
         Analysis { snapshot, findings, text, suppressions, module: Some(module), exports_changed }
     }
 
-    /// Forgets what was kept for a closed document.
+    /// Forgets what was kept for a closed document. A Rust file's entry in the crate index goes
+    /// back to the text on disk, read by the next analysis of its package (not here: this runs
+    /// on the executor).
     pub fn forget(&self, uri: &Uri) {
         self.last_good_rust.remove(uri);
+        let Some(path) = uri_to_path(uri).filter(|path| asyncsense_analysis::workspace::is_rust_file(path)) else {
+            return;
+        };
+        self.rust_versions.remove(&path);
+        self.rust_index.reload_later(&path);
     }
 
-    /// Rust documents are checked on their own text (no cross-file index).
+    /// Rust documents are checked against the crate index: the document's text replaces its
+    /// entry, the rest of its package is read from disk the first time one of its files is
+    /// analysed. When the text does not tokenise, the last good findings are carried over; when
+    /// some items did not parse, the last good findings inside those items are kept.
     fn analyze_rust(&self, snapshot: Snapshot) -> Analysis {
         let text = snapshot.rope.to_string();
         let path =
             snapshot.path.clone().unwrap_or_else(|| PathBuf::from(format!("/untitled/{}.rs", snapshot.uri.path())));
         let rules = self.config().rules_for(self.rules(), &path);
-        let findings = match asyncsense_analysis::rust::check_rust_parsed(&text) {
-            Some(findings) => {
+        let mut exports_changed = false;
+        if let Some(file) = &snapshot.path {
+            self.rust_index.load_package_of(file);
+            // Holding the entry orders concurrent updates: an older version never wins.
+            let mut newest = self.rust_versions.entry(file.clone()).or_insert(i32::MIN);
+            if snapshot.version >= *newest {
+                *newest = snapshot.version;
+                exports_changed = self.rust_index.update(file, &text);
+            }
+        }
+        let checked =
+            asyncsense_analysis::rust::check_rust_parsed_in(&text, snapshot.path.as_deref(), &self.rust_index);
+        let findings = match checked {
+            Some(check) => {
+                let findings = if check.skipped.is_empty() {
+                    check.findings
+                } else {
+                    // The guard is released at the end of this block, before the insert below.
+                    match self.last_good_rust.get(&snapshot.uri) {
+                        Some(last) => check.with_last_good(&last.1, &last.2, &text),
+                        None => check.findings,
+                    }
+                };
                 let newer = self.last_good_rust.get(&snapshot.uri).is_none_or(|last| last.0 <= snapshot.version);
                 if newer {
                     self.last_good_rust
@@ -293,7 +331,7 @@ impl Session {
             text,
             suppressions: asyncsense_analysis::suppress::Suppressions::default(),
             module: None,
-            exports_changed: false,
+            exports_changed,
         }
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::diagnostic::{Finding, Fix, RelatedLocation};
 use crate::protocol::{classify, Capability, CapabilitySet, Provided, UseSiteKind, ValueKind};
-use crate::python::facts::{FunctionFact, PassedFunction, UseSite, UseSiteShape, ValueExpr};
+use crate::python::facts::{Binding, FunctionFact, PassedFunction, UseSite, UseSiteShape, ValueExpr};
 use crate::python::fixes;
 use crate::python::resolve::{Origin, Resolver, Value};
 use crate::rules::{Rule, RuleSet};
@@ -50,6 +50,9 @@ pub fn check_module(module: &Arc<IndexedModule>, source: &str, context: &CheckCo
     }
     if context.rules.contains(Rule::AmbiguousFactoryName) {
         findings.extend(check_factory_names(&mut resolver, module));
+    }
+    if context.rules.contains(Rule::TestDoubleProtocolMismatch) {
+        findings.extend(crate::python::doubles::check_doubles(&mut resolver, module, source, context));
     }
     if findings.is_empty() {
         return findings;
@@ -166,9 +169,9 @@ fn check_use_site(
     }
     let value = resolver.evaluate(module, site.scope, &site.operand);
     let value = resolver.settle(value);
-    let operand = excerpt(source.get(site.range.clone())?);
     let (provided, origin) = value.provided();
     if let Some(rule) = classify(site.kind, provided) {
+        let operand = excerpt(source.get(site.range.clone())?);
         let message = message(rule, site, provided, origin.as_deref(), &operand, source, context);
         let mut fixes = fixes::for_use_site(rule, site, source, provided);
         if rule == Rule::AsyncWithOnAsyncGenerator
@@ -194,6 +197,7 @@ fn check_use_site(
         if !capabilities.contains(site.kind.requires()) {
             return None;
         }
+        let operand = excerpt(source.get(site.range.clone())?);
         let message = format!(
             "`{operand}` is {}, not the object it makes; `{}` needs {}, which its call returns. Call it: `{}`",
             describe_factory(made, origin.as_deref(), context),
@@ -276,7 +280,23 @@ fn top_level_spelling(
     mut pick: impl FnMut(&str, &str) -> Option<String>,
 ) -> Option<String> {
     let scope = module.facts.scope(crate::python::facts::MODULE_SCOPE)?;
-    let mut names: Vec<&str> = scope.bindings.keys().map(|name| &**name).collect();
+    // Only imports and plain aliases (`acm = contextlib.asynccontextmanager`) can name a library
+    // object; evaluating every top-level name of a large module costs more than the check.
+    let mut names: Vec<&str> = scope
+        .bindings
+        .iter()
+        .filter(|(_, bindings)| {
+            bindings.iter().any(|binding| {
+                matches!(
+                    binding,
+                    Binding::ImportModule(_)
+                        | Binding::ImportFrom { .. }
+                        | Binding::Value(ValueExpr::Name(_) | ValueExpr::Attribute(..))
+                )
+            })
+        })
+        .map(|(name, _)| &**name)
+        .collect();
     names.sort_unstable();
     names.into_iter().find_map(|name| {
         match resolver.evaluate(module, crate::python::facts::MODULE_SCOPE, &ValueExpr::Name(name.into())) {
@@ -304,6 +324,7 @@ fn finding(
     origin: Option<&Origin>,
 ) -> Finding {
     let related = origin
+        .filter(|origin| !origin.path.as_os_str().is_empty())
         .map(|origin| RelatedLocation {
             path: origin.path.clone(),
             range: origin.range.clone(),
@@ -418,6 +439,9 @@ fn display_path(path: &Path, root: Option<&Path>) -> String {
 }
 
 fn defined_at(origin: &Origin, context: &CheckContext<'_>) -> String {
+    if origin.path.as_os_str().is_empty() {
+        return format!("`{}` (built-in library knowledge)", origin.description);
+    }
     format!("`{}` at {}:{}", origin.description, display_path(&origin.path, context.display_root), origin.line)
 }
 
@@ -442,8 +466,16 @@ fn capability_names(capabilities: CapabilitySet) -> String {
 }
 
 /// "an async generator (`async def get_session` at app/db.py:11 contains `yield`)".
-fn describe(provided: Provided, origin: Option<&Origin>, context: &CheckContext<'_>) -> String {
+pub(crate) fn describe(provided: Provided, origin: Option<&Origin>, context: &CheckContext<'_>) -> String {
     let Provided::Known { kind, capabilities, .. } = provided else { return "unknown".to_owned() };
+    if let Some(library) = origin.filter(|origin| origin.path.as_os_str().is_empty()) {
+        let article = if kind == ValueKind::Library { "an object" } else { kind.article_name() };
+        return format!(
+            "{article} made by `{}`, which is {} (built-in library knowledge)",
+            library.description,
+            capability_names(capabilities)
+        );
+    }
     let at = origin.map(|origin| defined_at(origin, context));
     match (kind, at) {
         (ValueKind::AsyncGenerator, Some(at)) => format!("an async generator ({at} contains `yield`)"),
@@ -462,11 +494,12 @@ fn describe(provided: Provided, origin: Option<&Origin>, context: &CheckContext<
             let from = at.map(|at| format!(" by {at}")).unwrap_or_default();
             format!("declared{from} as {}", capability_names(capabilities))
         }
+        (ValueKind::Library, _) => format!("an object which is {}", capability_names(capabilities)),
         (kind, None) => kind.article_name().to_owned(),
     }
 }
 
-fn describe_factory(made: Provided, origin: Option<&Origin>, context: &CheckContext<'_>) -> String {
+pub(crate) fn describe_factory(made: Provided, origin: Option<&Origin>, context: &CheckContext<'_>) -> String {
     let Provided::Known { kind, .. } = made else { return "a function".to_owned() };
     let what = match kind {
         ValueKind::AsyncGenerator => "an async generator function",
@@ -474,7 +507,7 @@ fn describe_factory(made: Provided, origin: Option<&Origin>, context: &CheckCont
         ValueKind::Coroutine => "a coroutine function",
         ValueKind::DecoratedContextManager => "a context-manager factory",
         ValueKind::Instance => "a class",
-        ValueKind::Declared => "a factory",
+        ValueKind::Declared | ValueKind::Library => "a factory",
     };
     match origin {
         Some(origin) => format!("{what} ({})", defined_at(origin, context)),

@@ -39,6 +39,13 @@ pub enum ValueExpr {
     /// `a or b`: the value is one of them.
     Or(Vec<ValueExpr>),
     NoneLiteral,
+    /// `await x`: what awaiting the value gives.
+    Await(Box<ValueExpr>),
+    /// The target of `with x as target` / `async with x as target`: what entering `x` gives.
+    Entered(Box<ValueExpr>),
+    /// A keyword argument of a [`ValueExpr::Call`], after the positional ones. Only the keywords
+    /// library knowledge reads are kept ([`KEPT_KEYWORDS`]); `**kwargs` is kept as `"**"`.
+    Keyword(Box<str>, Box<ValueExpr>),
     /// A list, tuple or set display, or a dict display's values: indexing it gives one of them.
     Collection(Vec<ValueExpr>),
     /// Anything else: literals, operators, … Resolves to unknown.
@@ -47,6 +54,10 @@ pub enum ValueExpr {
 
 /// Displays larger than this are kept as [`ValueExpr::Other`]: tables of factories are small.
 const MAX_COLLECTION: usize = 64;
+
+/// Keyword arguments kept in [`ValueExpr::Call`]: `sessionmaker(class_=AsyncSession)` makes
+/// what its `class_` says.
+pub const KEPT_KEYWORDS: &[&str] = &["class_"];
 
 impl ValueExpr {
     pub fn from_expr(expr: &Expr) -> ValueExpr {
@@ -109,15 +120,27 @@ impl ValueExpr {
                 Box::new(Self::from_expr_limited(&attribute.value, depth + 1)),
                 attribute.attr.as_str().into(),
             ),
-            Expr::Call(call) => ValueExpr::Call(
-                Box::new(Self::from_expr_limited(&call.func, depth + 1)),
-                call.arguments
+            Expr::Call(call) => {
+                let mut arguments: Vec<ValueExpr> = call
+                    .arguments
                     .args
                     .iter()
                     .take(4)
                     .map(|argument| Self::from_expr_limited(argument, depth + 1))
-                    .collect(),
-            ),
+                    .collect();
+                for keyword in &call.arguments.keywords {
+                    match &keyword.arg {
+                        Some(name) if KEPT_KEYWORDS.contains(&name.as_str()) => arguments.push(ValueExpr::Keyword(
+                            name.as_str().into(),
+                            Box::new(Self::from_expr_limited(&keyword.value, depth + 1)),
+                        )),
+                        Some(_) => {}
+                        None => arguments.push(ValueExpr::Keyword("**".into(), Box::new(ValueExpr::Other))),
+                    }
+                }
+                ValueExpr::Call(Box::new(Self::from_expr_limited(&call.func, depth + 1)), arguments)
+            }
+            Expr::Await(awaited) => ValueExpr::Await(Box::new(Self::from_expr_limited(&awaited.value, depth + 1))),
             Expr::Subscript(subscript) => ValueExpr::Subscript(
                 Box::new(Self::from_expr_limited(&subscript.value, depth + 1)),
                 match &*subscript.slice {
@@ -423,6 +446,175 @@ pub struct UseSite {
     pub callee_range: Option<Range<usize>>,
 }
 
+/// Which test-double API a call looks like. Decided from syntax only; the checker confirms that
+/// the callee really is `unittest.mock`'s, pytest-mock's or pytest's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DoubleForm {
+    /// `patch("pkg.mod.name", …)`, `mock.patch(…)`, `mocker.patch(…)`.
+    Patch,
+    /// `patch.object(obj, "name", …)`, `mocker.patch.object(…)`.
+    PatchObject,
+    /// `monkeypatch.setattr(obj, "name", value)`, `monkeypatch.setattr("pkg.mod.name", value)`.
+    SetAttr,
+}
+
+/// What a test double replaces.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DoubleTarget {
+    /// A dotted name written as a string: `"app.db.get_session"`.
+    Dotted(Box<str>),
+    /// An attribute of an object: `patch.object(db, "get_session")`.
+    Attribute(ValueExpr, Box<str>),
+}
+
+/// An argument of a test-double call that says what the double emulates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DoubleArgument {
+    pub value: ValueExpr,
+    pub range: Range<usize>,
+    /// For a call (`MagicMock(return_value=cm)`): its `return_value=`, `side_effect=`, `spec=`
+    /// and `spec_set=` keywords, which [`ValueExpr::Call`] leaves out.
+    pub mock_keywords: Vec<(Box<str>, ValueExpr, Range<usize>)>,
+}
+
+/// Which object a configuration chain is written on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfiguredObject {
+    /// The mock the double call gives (`with patch(…) as m`, `m = mocker.patch(…)`, a
+    /// `@patch` parameter).
+    Mock,
+    /// The object given as `new=` (or `monkeypatch.setattr`'s value), by name.
+    New,
+    /// The object the mock's call returns (`return_value=cm`, `m.return_value = cm`), by name.
+    ReturnValue,
+}
+
+/// `m.return_value.__aenter__.return_value = x`: an attribute chain assigned on a mock.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MockConfiguration {
+    pub on: ConfiguredObject,
+    /// The attributes after the configured name: `return_value`, `__aenter__`, `return_value`.
+    pub path: Vec<Box<str>>,
+    pub value: ValueExpr,
+    /// The assignment statement.
+    pub range: Range<usize>,
+}
+
+/// One test double: a `patch`/`patch.object`/`monkeypatch.setattr` call, what it replaces and
+/// what it says about the replacement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DoubleFact {
+    pub form: DoubleForm,
+    pub callee: ValueExpr,
+    pub target: DoubleTarget,
+    /// `new=` (or the positional `new`), or `monkeypatch.setattr`'s value.
+    pub new: Option<DoubleArgument>,
+    pub new_callable: Option<DoubleArgument>,
+    pub return_value: Option<DoubleArgument>,
+    pub side_effect: Option<DoubleArgument>,
+    /// `spec=`, `spec_set=` or `autospec=` given: `patch` may then make an `AsyncMock`.
+    pub spec: bool,
+    /// The name the mock is bound to, if any, in `mock_scope`.
+    pub mock_name: Option<Box<str>>,
+    pub mock_scope: ScopeId,
+    /// Where `mock_name` is bound (the `with` item, the assignment, the parameter): chains
+    /// written after it, up to the next double bound to the same name, belong to this double.
+    pub bound_at: usize,
+    pub configurations: Vec<MockConfiguration>,
+    /// The double call.
+    pub range: Range<usize>,
+    /// The scope the callee, target and arguments are evaluated in.
+    pub scope: ScopeId,
+}
+
+/// An assignment to an attribute chain rooted at a name, kept until the end of extraction in
+/// case the name turns out to be a mock.
+#[derive(Clone, Debug)]
+struct PendingConfiguration {
+    scope: ScopeId,
+    root: Box<str>,
+    path: Vec<Box<str>>,
+    value: ValueExpr,
+    range: Range<usize>,
+}
+
+/// Attributes that make an assignment chain worth keeping: they configure what a mock is or
+/// makes.
+fn is_mock_configuration_attribute(name: &str) -> bool {
+    matches!(
+        name,
+        "return_value"
+            | "side_effect"
+            | "__aenter__"
+            | "__aexit__"
+            | "__aiter__"
+            | "__anext__"
+            | "__enter__"
+            | "__exit__"
+            | "__iter__"
+            | "__await__"
+    )
+}
+
+/// `patch`, `x.patch` → [`DoubleForm::Patch`]; `patch.object`, `x.patch.object` →
+/// [`DoubleForm::PatchObject`]; `name.setattr` → [`DoubleForm::SetAttr`].
+fn double_form(callee: &Expr) -> Option<DoubleForm> {
+    match callee {
+        Expr::Name(name) if name.id.as_str() == "patch" => Some(DoubleForm::Patch),
+        Expr::Attribute(attribute) => match attribute.attr.as_str() {
+            "patch" => Some(DoubleForm::Patch),
+            "object" if is_named(&attribute.value, "patch") => Some(DoubleForm::PatchObject),
+            "setattr" if matches!(&*attribute.value, Expr::Name(_)) => Some(DoubleForm::SetAttr),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn string_literal(expr: &Expr) -> Option<Box<str>> {
+    match expr {
+        Expr::StringLiteral(literal) => Some(literal.value.to_str().into()),
+        _ => None,
+    }
+}
+
+/// The names and attributes of `root.a.b.c`, or `None` for other shapes.
+fn attribute_chain(expr: &Expr) -> Option<(Box<str>, Vec<Box<str>>)> {
+    let mut path = Vec::new();
+    let mut current = expr;
+    loop {
+        match current {
+            Expr::Attribute(attribute) => {
+                path.push(Box::<str>::from(attribute.attr.as_str()));
+                current = &attribute.value;
+            }
+            Expr::Name(name) if !path.is_empty() => {
+                path.reverse();
+                return Some((name.id.as_str().into(), path));
+            }
+            _ => return None,
+        }
+    }
+}
+
+fn double_argument(expr: &Expr) -> DoubleArgument {
+    let mock_keywords = match expr {
+        Expr::Call(call) => call
+            .arguments
+            .keywords
+            .iter()
+            .filter_map(|keyword| {
+                let name = keyword.arg.as_ref()?.as_str();
+                matches!(name, "return_value" | "side_effect" | "spec" | "spec_set").then(|| {
+                    (Box::<str>::from(name), ValueExpr::from_expr(&keyword.value), to_range(keyword.value.range()))
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    DoubleArgument { value: ValueExpr::from_expr(expr), range: to_range(expr.range()), mock_keywords }
+}
+
 /// Everything the engine keeps about one Python module.
 #[derive(Clone, Debug, Default)]
 pub struct ModuleFacts {
@@ -449,6 +641,8 @@ pub struct ModuleFacts {
     /// may then be made where no recorded call shows it.
     pub escapes: Vec<Box<str>>,
     pub syntax_error_count: usize,
+    /// Test doubles (`patch`, `patch.object`, `monkeypatch.setattr`) and their configuration.
+    pub doubles: Vec<DoubleFact>,
 }
 
 impl ModuleFacts {
@@ -553,6 +747,7 @@ pub fn extract(source: &str) -> ModuleFacts {
         self_names: Vec::new(),
         in_annotation: 0,
         escaped: rustc_hash::FxHashSet::default(),
+        pending_configurations: Vec::new(),
     };
 
     extractor.facts.scopes.push(ScopeFact::new(ScopeKind::Module, None));
@@ -560,6 +755,8 @@ pub fn extract(source: &str) -> ModuleFacts {
     extractor.visit_body(&module.body);
     extractor.facts.import_insertion = import_insertion(&module.body, source, &line_index);
     extractor.finish();
+    extractor.attach_configurations();
+    extractor.facts.doubles.shrink_to_fit();
     extractor.facts.escapes = std::mem::take(&mut extractor.escaped).into_iter().collect();
     let facts = &mut extractor.facts;
     facts.escapes.sort_unstable();
@@ -594,6 +791,8 @@ struct Extractor<'src> {
     in_annotation: u32,
     /// Class-like names used as values so far (becomes `ModuleFacts::escapes`).
     escaped: rustc_hash::FxHashSet<Box<str>>,
+    /// Attribute chains assigned so far that may configure a mock (see `attach_configurations`).
+    pending_configurations: Vec<PendingConfiguration>,
 }
 
 fn to_range(range: TextRange) -> Range<usize> {
@@ -634,7 +833,11 @@ impl Extractor<'_> {
             }
             scope_id = parent.unwrap_or(MODULE_SCOPE);
         }
-        self.facts.scopes[scope_id as usize].bindings.entry(name.into()).or_default().push(binding);
+        // Most names are bound once: start with room for one (`push` on an empty vector would
+        // reserve four, which was 40% of the peak memory of a large check).
+        let bindings =
+            self.facts.scopes[scope_id as usize].bindings.entry(name.into()).or_insert_with(|| Vec::with_capacity(1));
+        bindings.push(binding);
     }
 
     /// Binds every name in an assignment target. Only a bare name target keeps its value.
@@ -671,7 +874,7 @@ impl Extractor<'_> {
                 self.facts.scopes[MODULE_SCOPE as usize]
                     .bindings
                     .entry(name.id.as_str().into())
-                    .or_default()
+                    .or_insert_with(|| Vec::with_capacity(1))
                     .push(Binding::Opaque);
             }
         }
@@ -699,7 +902,7 @@ impl Extractor<'_> {
             class
                 .instance_attributes
                 .entry(attribute.attr.as_str().into())
-                .or_default()
+                .or_insert_with(|| Vec::with_capacity(1))
                 .push(AttributeAssignment { value, scope });
         }
     }
@@ -807,6 +1010,7 @@ impl Extractor<'_> {
         self.frames.push(Frame::Function(function_id));
         self.self_names.push(self_name);
         self.bind_parameters(&function.parameters, self_class, Some(function_id));
+        self.bind_decorator_doubles(function, scope, self_class.is_some());
         self.visit_body(&function.body);
         self.self_names.pop();
         self.frames.pop();
@@ -1052,6 +1256,7 @@ impl Extractor<'_> {
         let body_has_loop_control = has_loop_control(&with.body);
         for (item_index, item) in with.items.iter().enumerate() {
             self.visit_expr(&item.context_expr);
+            self.bind_double_with_item(item);
             self.add_use_site(
                 kind,
                 &item.context_expr,
@@ -1065,7 +1270,13 @@ impl Extractor<'_> {
                 },
             );
             if let Some(target) = &item.optional_vars {
-                self.bind_target(target, None);
+                match &**target {
+                    Expr::Name(name) => {
+                        let entered = ValueExpr::Entered(Box::new(ValueExpr::from_expr(&item.context_expr)));
+                        self.bind(name.id.as_str(), Binding::Value(entered));
+                    }
+                    target => self.bind_target(target, None),
+                }
                 self.visit_expr(target);
             }
         }
@@ -1139,6 +1350,266 @@ impl Extractor<'_> {
     }
 }
 
+impl Extractor<'_> {
+    /// Records `patch(…)`, `patch.object(…)` and `<name>.setattr(…)` calls in the shapes the
+    /// APM201 checker understands; anything else leaves no fact.
+    fn record_double(&mut self, call: &ast::ExprCall) {
+        if let Some(double) = self.double_fact(call) {
+            self.facts.doubles.push(double);
+        }
+    }
+
+    fn double_fact(&self, call: &ast::ExprCall) -> Option<DoubleFact> {
+        let form = double_form(&call.func)?;
+        let arguments = &call.arguments;
+        if arguments.args.iter().any(Expr::is_starred_expr)
+            || arguments.keywords.iter().any(|keyword| keyword.arg.is_none())
+        {
+            return None;
+        }
+        let dotted = |expr: &Expr| {
+            string_literal(expr).filter(|text| text.split('.').all(is_identifier_text) && text.contains('.'))
+        };
+        let (target, new) = match form {
+            DoubleForm::Patch => (
+                DoubleTarget::Dotted(dotted(arguments.find_argument_value("target", 0)?)?),
+                arguments.find_argument_value("new", 1),
+            ),
+            DoubleForm::PatchObject => (
+                DoubleTarget::Attribute(
+                    ValueExpr::from_expr(arguments.find_argument_value("target", 0)?),
+                    string_literal(arguments.find_argument_value("attribute", 1)?)?,
+                ),
+                arguments.find_argument_value("new", 2),
+            ),
+            DoubleForm::SetAttr => {
+                let first = arguments.find_argument_value("target", 0)?;
+                if first.is_string_literal_expr() {
+                    (DoubleTarget::Dotted(dotted(first)?), Some(arguments.find_argument_value("name", 1)?))
+                } else {
+                    (
+                        DoubleTarget::Attribute(
+                            ValueExpr::from_expr(first),
+                            string_literal(arguments.find_argument_value("name", 1)?)?,
+                        ),
+                        Some(arguments.find_argument_value("value", 2)?),
+                    )
+                }
+            }
+        };
+        let keyword = |name: &str| match form {
+            DoubleForm::SetAttr => None,
+            DoubleForm::Patch | DoubleForm::PatchObject => {
+                arguments.find_keyword(name).map(|keyword| double_argument(&keyword.value))
+            }
+        };
+        let scope = self.current_scope();
+        Some(DoubleFact {
+            form,
+            callee: ValueExpr::from_expr(&call.func),
+            target,
+            new: new.map(double_argument),
+            new_callable: keyword("new_callable"),
+            return_value: keyword("return_value"),
+            side_effect: keyword("side_effect"),
+            spec: ["spec", "spec_set", "autospec"].iter().any(|name| arguments.find_keyword(name).is_some()),
+            mock_name: None,
+            mock_scope: scope,
+            bound_at: 0,
+            configurations: Vec::new(),
+            range: to_range(call.range()),
+            scope,
+        })
+    }
+
+    /// Names the mock made by the double call at `call_range` (recorded just before).
+    fn bind_double(&mut self, call_range: &Range<usize>, name: &str, scope: ScopeId, bound_at: usize) {
+        if let Some(double) = self.facts.doubles.iter_mut().rev().find(|double| double.range == *call_range) {
+            double.mock_name = Some(name.into());
+            double.mock_scope = scope;
+            double.bound_at = bound_at;
+        }
+    }
+
+    /// `with patch(…) as m:`.
+    fn bind_double_with_item(&mut self, item: &ast::WithItem) {
+        if let (Expr::Call(call), Some(Expr::Name(name))) = (&item.context_expr, item.optional_vars.as_deref()) {
+            if double_form(&call.func).is_none() {
+                return;
+            }
+            let scope = self.current_scope();
+            self.bind_double(&to_range(call.range()), name.id.as_str(), scope, usize::from(item.range.start()));
+        }
+    }
+
+    /// `m = mocker.patch(…)`, `m = patch(…).start()`, `m = patcher.start()`; and
+    /// `<name>.<chain> = value` assignments that may configure a mock.
+    fn record_double_assignment(&mut self, assign: &ast::StmtAssign) {
+        let [target] = &*assign.targets else { return };
+        let scope = self.current_scope();
+        let at = usize::from(assign.range.start());
+        match target {
+            Expr::Name(name) => {
+                let Expr::Call(call) = &*assign.value else { return };
+                let started = match &*call.func {
+                    Expr::Attribute(attribute) if attribute.attr.as_str() == "start" && call.arguments.is_empty() => {
+                        Some(&*attribute.value)
+                    }
+                    _ => None,
+                };
+                // `session = MagicMock(spec=fetch)` is an `AsyncMock` when `fetch` is a coroutine
+                // function; keep a marker in case `session` becomes a double's `new`.
+                let has_spec =
+                    call.arguments.keywords.iter().any(|keyword| {
+                        keyword.arg.as_ref().is_some_and(|arg| matches!(arg.as_str(), "spec" | "spec_set"))
+                    });
+                if has_spec && (is_named(&call.func, "MagicMock") || is_named(&call.func, "Mock")) {
+                    self.pending_configurations.push(PendingConfiguration {
+                        scope,
+                        root: name.id.as_str().into(),
+                        path: vec!["spec".into()],
+                        value: ValueExpr::Other,
+                        range: to_range(assign.range),
+                    });
+                }
+                match started {
+                    Some(Expr::Call(inner)) if double_form(&inner.func).is_some() => {
+                        self.bind_double(&to_range(inner.range()), name.id.as_str(), scope, at);
+                    }
+                    // `patcher = patch(…)` then `m = patcher.start()`: the mock is `m`.
+                    Some(Expr::Name(patcher)) => {
+                        let patcher = patcher.id.as_str();
+                        if let Some(double) =
+                            self.facts.doubles.iter_mut().rev().find(|double| {
+                                double.mock_scope == scope && double.mock_name.as_deref() == Some(patcher)
+                            })
+                        {
+                            double.mock_name = Some(name.id.as_str().into());
+                            double.bound_at = at;
+                        }
+                    }
+                    None if double_form(&call.func).is_some() => {
+                        self.bind_double(&to_range(call.range()), name.id.as_str(), scope, at);
+                    }
+                    Some(_) | None => {}
+                }
+            }
+            Expr::Attribute(_) => {
+                let Some((root, path)) = attribute_chain(target) else { return };
+                if !path.iter().any(|attribute| is_mock_configuration_attribute(attribute)) {
+                    return;
+                }
+                self.pending_configurations.push(PendingConfiguration {
+                    scope,
+                    root,
+                    path,
+                    value: ValueExpr::from_expr(&assign.value),
+                    range: to_range(assign.range),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// `@patch(…)` decorators hand their mocks to the test as extra positional arguments, the
+    /// bottom-most first, after `self`. A decorator given `new` hands nothing.
+    fn bind_decorator_doubles(&mut self, function: &StmtFunctionDef, scope: ScopeId, skip_first: bool) {
+        let mut parameters = function
+            .parameters
+            .posonlyargs
+            .iter()
+            .chain(&function.parameters.args)
+            .map(|parameter| parameter.parameter.name.as_str())
+            .skip(usize::from(skip_first));
+        let bound_at = usize::from(function.range.start());
+        for decorator in function.decorator_list.iter().rev() {
+            let Expr::Call(call) = &decorator.expression else { continue };
+            if !matches!(double_form(&call.func), Some(DoubleForm::Patch | DoubleForm::PatchObject)) {
+                continue;
+            }
+            let range = to_range(call.range());
+            // A patch decorator we did not record still takes a parameter: stop guessing.
+            let Some(double) = self.facts.doubles.iter().rev().find(|double| double.range == range) else { break };
+            if double.new.is_some() {
+                continue;
+            }
+            let Some(name) = parameters.next() else { break };
+            self.bind_double(&range, name, scope, bound_at);
+        }
+    }
+
+    /// Hands each double the configuration chains written on its mock (after it is bound and
+    /// before the name is bound to another double), on its `new=` object and on the object
+    /// its call returns; other pending chains are dropped.
+    fn attach_configurations(&mut self) {
+        let pending = std::mem::take(&mut self.pending_configurations);
+        if pending.is_empty() {
+            return;
+        }
+        for idx in 0..self.facts.doubles.len() {
+            let double = &self.facts.doubles[idx];
+            let mut roots: Vec<(ConfiguredObject, ScopeId, Box<str>, Range<usize>)> = Vec::new();
+            if let Some(name) = &double.mock_name {
+                let end = self.facts.doubles[idx + 1..]
+                    .iter()
+                    .filter(|other| {
+                        other.mock_scope == double.mock_scope
+                            && other.mock_name == double.mock_name
+                            && other.bound_at > double.bound_at
+                    })
+                    .map(|other| other.bound_at)
+                    .min()
+                    .unwrap_or(usize::MAX);
+                roots.push((ConfiguredObject::Mock, double.mock_scope, name.clone(), double.bound_at..end));
+            }
+            if let Some(ValueExpr::Name(name)) = double.new.as_ref().map(|new| &new.value) {
+                roots.push((ConfiguredObject::New, double.scope, name.clone(), 0..usize::MAX));
+            }
+            if let Some(ValueExpr::Name(name)) = double.return_value.as_ref().map(|returned| &returned.value) {
+                roots.push((ConfiguredObject::ReturnValue, double.scope, name.clone(), 0..usize::MAX));
+            }
+            let mut configurations = Vec::new();
+            let mut followed = 0;
+            while let Some((on, scope, name, window)) = roots.pop() {
+                followed += 1;
+                if followed > 8 {
+                    break;
+                }
+                for configuration in &pending {
+                    if configuration.scope != scope
+                        || configuration.root != name
+                        || !window.contains(&configuration.range.start)
+                    {
+                        continue;
+                    }
+                    // `m.return_value = cm`: chains on `cm` configure what calling the mock gives.
+                    if on != ConfiguredObject::ReturnValue
+                        && configuration.path.len() == 1
+                        && &*configuration.path[0] == "return_value"
+                    {
+                        if let ValueExpr::Name(returned) = &configuration.value {
+                            roots.push((ConfiguredObject::ReturnValue, scope, returned.clone(), 0..usize::MAX));
+                        }
+                    }
+                    configurations.push(MockConfiguration {
+                        on,
+                        path: configuration.path.clone(),
+                        value: configuration.value.clone(),
+                        range: configuration.range.clone(),
+                    });
+                }
+            }
+            self.facts.doubles[idx].configurations = configurations;
+        }
+    }
+}
+
+fn is_identifier_text(part: &str) -> bool {
+    let mut chars = part.chars();
+    chars.next().is_some_and(|first| first == '_' || first.is_alphabetic())
+        && chars.all(|ch| ch == '_' || ch.is_alphanumeric())
+}
+
 impl<'a> Visitor<'a> for Extractor<'_> {
     fn visit_stmt(&mut self, statement: &'a Stmt) {
         match statement {
@@ -1179,6 +1650,7 @@ impl<'a> Visitor<'a> for Extractor<'_> {
             }
             Stmt::Assign(assign) => {
                 self.visit_expr(&assign.value);
+                self.record_double_assignment(assign);
                 let single_target = assign.targets.len() == 1;
                 for target in &assign.targets {
                     // `a = b = f` binds both to `f`; keep it simple and exact only for one target.
@@ -1341,6 +1813,7 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 self.record_protocol_call(call);
                 self.record_call(call);
                 self.record_passed_names(call);
+                self.record_double(call);
                 if let Expr::Attribute(attribute) = &*call.func {
                     if matches!(
                         attribute.attr.as_str(),
@@ -1614,7 +2087,9 @@ mod tests {
 
     #[test]
     fn syntax_errors_still_give_facts() {
-        let facts = extract("async def agen():\n    yield 1\n\ndef broken(:\n\nasync def use():\n    async with agen() as s:\n        pass\n");
+        let facts = extract(
+            "async def agen():\n    yield 1\n\ndef broken(:\n\nasync def use():\n    async with agen() as s:\n        pass\n",
+        );
         assert!(facts.syntax_error_count > 0);
         assert!(function(&facts, "agen").is_generator);
         assert!(facts.use_sites.iter().any(|site| site.kind == UseSiteKind::AsyncWith));

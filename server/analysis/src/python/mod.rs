@@ -1,8 +1,10 @@
 //! The Python front end: parse → facts → resolve → check → fixes.
 
 pub mod check;
+pub mod doubles;
 pub mod facts;
 pub mod fixes;
+pub mod library;
 pub mod resolve;
 
 use std::path::{Path, PathBuf};
@@ -27,5 +29,9 @@ pub fn index_source(path: &Path, source: &str, roots: &[PathBuf]) -> IndexedModu
     IndexedModule { path: path.to_path_buf(), names, is_package, facts: Arc::new(facts::extract(source)) }
 }
 
+#[cfg(test)]
+mod doubles_tests;
+#[cfg(test)]
+mod library_tests;
 #[cfg(test)]
 mod tests;

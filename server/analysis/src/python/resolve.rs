@@ -14,6 +14,7 @@ use crate::protocol::{Capability, CapabilitySet, Provided, ValueKind};
 use crate::python::facts::{
     Binding, ClassId, FunctionId, Mention, ParameterSlot, ScopeId, ScopeKind, ValueExpr, MODULE_SCOPE,
 };
+use crate::python::library::{self, Known, Versions};
 use crate::workspace::{IndexedModule, Lookup, ModuleIndex};
 
 /// Where a made value comes from, for messages and related locations.
@@ -56,6 +57,8 @@ pub enum Value {
     NoneValue,
     /// A container display: any element may come out of it.
     Collection(Vec<Value>),
+    /// An object made by a library API of the built-in knowledge table.
+    Library(library::Object, Provided, Option<Arc<Origin>>),
     Unknown,
 }
 
@@ -74,6 +77,7 @@ impl Value {
             (Value::Made(a, _), Value::Made(b, _)) | (Value::Factory(a, _), Value::Factory(b, _)) => {
                 a == b && *a != Provided::Unknown
             }
+            (Value::Library(a, _, _), Value::Library(b, _, _)) => a == b,
             _ => false,
         }
     }
@@ -83,7 +87,7 @@ impl Value {
     /// alternatives are known only when they all agree.
     pub fn provided(&self) -> (Provided, Option<Arc<Origin>>) {
         match self {
-            Value::Made(provided, origin) => (*provided, origin.clone()),
+            Value::Made(provided, origin) | Value::Library(_, provided, origin) => (*provided, origin.clone()),
             Value::Alternatives(values) => {
                 let mut result: Option<(Provided, Option<Arc<Origin>>)> = None;
                 for value in values {
@@ -159,6 +163,36 @@ impl<'a> Resolver<'a> {
         self.eval(module, scope, expr)
     }
 
+    /// What a dotted name written as a string refers to (`patch("app.db.get_session")`): the
+    /// longest prefix that is a module of the index, then attributes. Resets the step budget.
+    pub fn qualified(&mut self, dotted: &str) -> Value {
+        self.budget = BUDGET;
+        let parts: Vec<&str> = dotted.split('.').collect();
+        if parts.iter().any(|part| part.is_empty()) {
+            return Value::Unknown;
+        }
+        for split in (1..=parts.len()).rev() {
+            let mut value = match self.index.lookup(&parts[..split].join(".")) {
+                Lookup::Found(module) => Value::Module(module),
+                Lookup::Namespace => Value::Namespace(parts[..split].join(".")),
+                Lookup::Ambiguous => return Value::Unknown,
+                Lookup::Missing => continue,
+            };
+            for attribute in &parts[split..] {
+                value = self.attribute(&value, attribute);
+            }
+            return value;
+        }
+        Value::External(dotted.to_owned())
+    }
+
+    /// The attribute `name` of an already evaluated value (`patch.object(db, "get_session")`).
+    /// Resets the step budget.
+    pub fn attribute_of(&mut self, base: &Value, name: &str) -> Value {
+        self.budget = BUDGET;
+        self.attribute(base, name)
+    }
+
     fn spend(&mut self) -> bool {
         if self.budget == 0 {
             return false;
@@ -190,6 +224,7 @@ impl<'a> Resolver<'a> {
             // `options.get("factory", get_session)` on a dict display: any value, or the default.
             ValueExpr::Call(callee, arguments)
                 if arguments.len() == 2
+                    && !matches!(arguments[1], ValueExpr::Keyword(..))
                     && matches!(&**callee, ValueExpr::Attribute(_, method) if &**method == "get") =>
             {
                 let ValueExpr::Attribute(container, _) = &**callee else { return Value::Unknown };
@@ -206,6 +241,9 @@ impl<'a> Resolver<'a> {
                 let callee = self.eval(module, scope, callee);
                 if let Value::External(name) = &callee {
                     if let Some(value) = self.call_wrapper(module, scope, name, arguments) {
+                        return value;
+                    }
+                    if let Some(value) = self.library_call(module, scope, name, arguments) {
                         return value;
                     }
                 }
@@ -240,8 +278,89 @@ impl<'a> Resolver<'a> {
                     _ => Value::Unknown,
                 }
             }
-            ValueExpr::Union(_) | ValueExpr::Other => Value::Unknown,
+            ValueExpr::Await(awaited) => {
+                let awaited = self.eval(module, scope, awaited);
+                self.library_follow(&awaited, |object| object.awaits_to)
+            }
+            ValueExpr::Entered(entered) => {
+                let entered = self.eval(module, scope, entered);
+                self.library_follow(&entered, |object| object.enters)
+            }
+            ValueExpr::Union(_) | ValueExpr::Keyword(..) | ValueExpr::Other => Value::Unknown,
         }
+    }
+
+    /// The instance a library object leads to (what awaiting or entering it gives), when the
+    /// table says which class that is.
+    fn library_follow(&mut self, value: &Value, next: fn(&library::Object) -> Option<&'static str>) -> Value {
+        match value {
+            Value::Library(object, _, _) => match next(object) {
+                Some(class) => self.library_instance(class),
+                None => Value::Unknown,
+            },
+            Value::Alternatives(values) => {
+                let values = values.iter().map(|value| self.library_follow(value, next)).collect();
+                combine(values)
+            }
+            _ => Value::Unknown,
+        }
+    }
+
+    /// An instance of a library class of the table.
+    fn library_instance(&mut self, class: &'static str) -> Value {
+        let versions = IndexVersions(self.index);
+        match library::instance(class, &versions) {
+            Some(object) => {
+                let provided = object.provided(&versions);
+                Value::Library(object, provided, Some(library_origin(class)))
+            }
+            None => Value::Unknown,
+        }
+    }
+
+    /// Calls a qualified library name the table knows: `httpx.AsyncClient()`,
+    /// `sessionmaker(class_=AsyncSession)`. `None` when the table does not know it.
+    fn library_call(
+        &mut self,
+        module: &Arc<IndexedModule>,
+        scope: ScopeId,
+        name: &str,
+        arguments: &[ValueExpr],
+    ) -> Option<Value> {
+        let versions = IndexVersions(self.index);
+        if matches!(name, "sqlalchemy.orm.sessionmaker" | "sqlalchemy.orm.session.sessionmaker") {
+            // The keyword `class_` decides what the maker makes; the default is a sync `Session`.
+            let positional = arguments.iter().filter(|argument| !matches!(argument, ValueExpr::Keyword(..))).count();
+            let mut class = None;
+            for argument in arguments {
+                match argument {
+                    ValueExpr::Keyword(keyword, value) if &**keyword == "class_" => {
+                        class = Some(self.eval(module, scope, value));
+                    }
+                    ValueExpr::Keyword(..) => return Some(Value::Unknown),
+                    _ => {}
+                }
+            }
+            if positional > 1 {
+                return Some(Value::Unknown);
+            }
+            let maker = match class {
+                None => "sqlalchemy.orm.sessionmaker",
+                Some(Value::External(class))
+                    if matches!(
+                        library::instance(&class, &versions).and_then(|object| object.class),
+                        Some("sqlalchemy.ext.asyncio.AsyncSession")
+                    ) =>
+                {
+                    "sqlalchemy.orm.sessionmaker[AsyncSession]"
+                }
+                Some(_) => return Some(Value::Unknown),
+            };
+            return Some(self.library_instance(maker));
+        }
+        let Known::Callable(object) = library::lookup(name, &versions)? else { return None };
+        let provided = object.provided(&versions);
+        Some(Value::Library(object, provided, Some(library_origin(&format!("{name}()")))))
     }
 
     /// Library callables that wrap a function argument: `asynccontextmanager(f)`,
@@ -304,9 +423,10 @@ impl<'a> Resolver<'a> {
         }
         match expr {
             ValueExpr::Name(_) | ValueExpr::Attribute(..) => match self.eval(module, scope, expr) {
-                Value::External(name) => {
-                    declared_protocol(&name).map_or(Value::Unknown, |provided| Value::Made(provided, None))
-                }
+                Value::External(name) => match declared_protocol(&name) {
+                    Some(provided) => Value::Made(provided, None),
+                    None => self.annotated_library_class(&name),
+                },
                 Value::Class(class_module, class) => Value::Instance { module: class_module, class, exact: false },
                 _ => Value::Unknown,
             },
@@ -331,6 +451,29 @@ impl<'a> Resolver<'a> {
             }
             ValueExpr::Union(members) => self.union_annotation(module, scope, members),
             _ => Value::Unknown,
+        }
+    }
+
+    /// A parameter annotated with a library class of the table (`session: AsyncSession`).
+    fn annotated_library_class(&mut self, name: &str) -> Value {
+        let versions = IndexVersions(self.index);
+        match library::lookup(name, &versions) {
+            Some(Known::Callable(object))
+                if object.class.is_some()
+                    && library::instance(object.class.unwrap_or_default(), &versions).is_some() =>
+            {
+                let class = object.class.unwrap_or_default();
+                if library::lookup(class, &versions) == Some(Known::Callable(object)) {
+                    let provided = object.provided(&versions);
+                    Value::Library(object, provided, Some(library_origin(class)))
+                } else {
+                    Value::Unknown
+                }
+            }
+            _ => match library::class_only(name) {
+                Some(object) => Value::Library(object, Provided::Unknown, Some(library_origin(name))),
+                None => Value::Unknown,
+            },
         }
     }
 
@@ -359,7 +502,6 @@ impl<'a> Resolver<'a> {
             let visible = is_starting_scope || !matches!(scope_fact.kind, ScopeKind::Class(_));
             if visible {
                 if let Some(bindings) = scope_fact.bindings.get(name) {
-                    let bindings = bindings.clone();
                     let values = bindings.iter().map(|binding| self.binding_value(module, scope_id, binding)).collect();
                     return combine(values);
                 }
@@ -404,7 +546,6 @@ impl<'a> Resolver<'a> {
     fn top_level(&mut self, module: &Arc<IndexedModule>, name: &str) -> Option<Value> {
         self.memoised(module, name, false, |resolver| {
             if let Some(bindings) = module.facts.scope(MODULE_SCOPE).and_then(|scope| scope.bindings.get(name)) {
-                let bindings = bindings.clone();
                 let values =
                     bindings.iter().map(|binding| resolver.binding_value(module, MODULE_SCOPE, binding)).collect();
                 return Some(combine(values));
@@ -784,13 +925,26 @@ impl<'a> Resolver<'a> {
         match self.index.lookup(target) {
             Lookup::Found(target_module) => {
                 if let Some(value) = self.top_level(&target_module, name) {
-                    return value;
+                    return self.or_library_knowledge(value, &join_module(target, name));
                 }
-                self.submodule(&join_module(target, name))
+                self.or_library_knowledge(self.submodule(&join_module(target, name)), &join_module(target, name))
             }
             Lookup::Namespace => self.submodule(&join_module(target, name)),
             Lookup::Missing => Value::External(join_module(target, name)),
             Lookup::Ambiguous => Value::Unknown,
+        }
+    }
+
+    /// An installed package's source leaves a name unknown (a C extension, a definition made at
+    /// run time): the built-in table answers for it, if it knows the name.
+    fn or_library_knowledge(&self, value: Value, qualified: &str) -> Value {
+        if !matches!(value, Value::Unknown) {
+            return value;
+        }
+        if library::lookup(qualified, &IndexVersions(self.index)).is_some() {
+            Value::External(qualified.to_owned())
+        } else {
+            value
         }
     }
 
@@ -801,7 +955,10 @@ impl<'a> Resolver<'a> {
         match base {
             Value::Module(module) => {
                 if let Some(value) = self.top_level(module, attribute) {
-                    return value;
+                    return match module.names.first() {
+                        Some(name) => self.or_library_knowledge(value, &join_module(name, attribute)),
+                        None => value,
+                    };
                 }
                 let Some(name) = module.names.first() else { return Value::Unknown };
                 self.submodule(&join_module(name, attribute))
@@ -813,6 +970,19 @@ impl<'a> Resolver<'a> {
             Value::Alternatives(values) => {
                 let values = values.iter().map(|value| self.attribute(value, attribute)).collect();
                 combine(values)
+            }
+            Value::Library(object, _, _) => {
+                let Some(class) = object.class else { return Value::Unknown };
+                let qualified = format!("{class}.{attribute}");
+                let versions = IndexVersions(self.index);
+                match library::lookup(&qualified, &versions) {
+                    Some(Known::Attribute(held)) => {
+                        let provided = held.provided(&versions);
+                        Value::Library(held, provided, Some(library_origin(&qualified)))
+                    }
+                    Some(Known::Callable(_)) => Value::External(qualified),
+                    None => Value::Unknown,
+                }
             }
             Value::Function(..)
             | Value::Made(..)
@@ -845,7 +1015,6 @@ impl<'a> Resolver<'a> {
             }
             visited.push((class_module.path.clone(), id));
             let Some(class) = class_module.facts.class(id) else { continue };
-            let class = class.clone();
             if on_instance {
                 if let Some(field_index) = class.fields.iter().position(|field| &**field == attribute) {
                     if let Some(constructed) = self.field_sources(&class_module, id, field_index) {
@@ -905,14 +1074,30 @@ impl<'a> Resolver<'a> {
                 let values = values.iter().map(|value| self.call(value)).collect();
                 combine(values)
             }
-            // Library knowledge (issue: built-in table) will answer for external callables.
+            Value::External(name) => {
+                let versions = IndexVersions(self.index);
+                match library::lookup(name, &versions) {
+                    Some(Known::Callable(object)) => {
+                        let provided = object.provided(&versions);
+                        Value::Library(object, provided, Some(library_origin(&format!("{name}()"))))
+                    }
+                    _ => match library::class_only(name) {
+                        Some(object) => Value::Library(object, Provided::Unknown, Some(library_origin(name))),
+                        None => Value::Unknown,
+                    },
+                }
+            }
+            // A callable library object (`async_sessionmaker(...)`): its class's `__call__`.
+            Value::Library(object, _, _) => match object.class {
+                Some(class) => self.call(&Value::External(format!("{class}.__call__"))),
+                None => Value::Unknown,
+            },
             _ => Value::Unknown,
         }
     }
 
     fn call_function(&mut self, module: &Arc<IndexedModule>, function_id: FunctionId) -> Value {
         let Some(function) = module.facts.function(function_id) else { return Value::Unknown };
-        let function = function.clone();
         let prefix = if function.is_async { "async def" } else { "def" };
         let origin = Some(Arc::new(Origin {
             path: module.path.clone(),
@@ -934,6 +1119,11 @@ impl<'a> Resolver<'a> {
         if let Some(provided) = made_by_decorator {
             return Value::Made(provided, origin);
         }
+        if module.path.extension().is_some_and(|extension| extension == "pyi") {
+            // A stub file declares: `async def` is a coroutine, a `def` makes what it is annotated
+            // to return (typeshed writes async generators as `def f() -> AsyncIterator[T]`).
+            return self.declared_call(module, function, origin);
+        }
         if function.is_stub {
             // An interface to override (a Protocol or abstract method): its body says nothing
             // about what the real implementation makes.
@@ -943,7 +1133,7 @@ impl<'a> Resolver<'a> {
             (true, true) => Provided::known(ValueKind::AsyncGenerator, CapabilitySet::of(&[Capability::AsyncIter])),
             (true, false) => {
                 let coroutine = Provided::known(ValueKind::Coroutine, CapabilitySet::of(&[Capability::Await]));
-                match self.awaited_capabilities(module, &function) {
+                match self.awaited_capabilities(module, function) {
                     Some(result) => coroutine.awaiting_to(result),
                     None => coroutine,
                 }
@@ -960,6 +1150,29 @@ impl<'a> Resolver<'a> {
             }
         };
         Value::Made(provided, origin)
+    }
+
+    /// What calling a function declared in a stub file makes.
+    fn declared_call(
+        &mut self,
+        module: &Arc<IndexedModule>,
+        function: &crate::python::facts::FunctionFact,
+        origin: Option<Arc<Origin>>,
+    ) -> Value {
+        if function.is_async {
+            let coroutine = Provided::known(ValueKind::Coroutine, CapabilitySet::of(&[Capability::Await]));
+            let provided = match self.awaited_capabilities(module, function) {
+                Some(result) => coroutine.awaiting_to(result),
+                None => coroutine,
+            };
+            return Value::Made(provided, origin);
+        }
+        let Some((returns, _)) = &function.returns else { return Value::Unknown };
+        match self.annotation(module, function.parent_scope, returns) {
+            Value::Made(provided, _) => Value::Made(provided, origin),
+            Value::Factory(provided, _) => Value::Factory(provided, origin),
+            _ => Value::Unknown,
+        }
     }
 
     /// What awaiting a coroutine function's result gives, from its return annotation: the
@@ -1048,7 +1261,6 @@ impl<'a> Resolver<'a> {
             }
             visited.push((class_module.path.clone(), id));
             let Some(class) = class_module.facts.class(id) else { return Value::Unknown };
-            let class = class.clone();
             if !class.decorators.is_empty() || class.has_keywords || class.dunders.new {
                 return Value::Unknown;
             }
@@ -1245,4 +1457,22 @@ fn absolute_module(module: &IndexedModule, name: &str, level: u32, index: &dyn M
         .find(|candidate| !matches!(index.lookup(candidate), Lookup::Missing))
         .or(candidates.first())
         .cloned()
+}
+
+/// The versions the index knows (the virtual environment's Python and installed packages).
+struct IndexVersions<'a>(&'a dyn ModuleIndex);
+
+impl Versions for IndexVersions<'_> {
+    fn python_version(&self) -> Option<(u32, u32)> {
+        self.0.python_version()
+    }
+
+    fn installed_version(&self, distribution: &str) -> Option<Vec<u32>> {
+        self.0.installed_version(distribution)
+    }
+}
+
+/// Where a library object comes from, for messages: no file, just the API's name.
+fn library_origin(api: &str) -> Arc<Origin> {
+    Arc::new(Origin { path: PathBuf::new(), range: 0..0, line: 0, description: api.to_owned(), name: api.to_owned() })
 }

@@ -15,13 +15,13 @@ use crate::rules::{Rule, RuleSet};
 use crate::workspace::WorkspaceIndex;
 use crate::Finding;
 
-const ROOT: &str = "/virtual-ws";
+pub(super) const ROOT: &str = "/virtual-ws";
 
-fn analyse(files: &[(&str, &str)]) -> (Vec<Finding>, String) {
+pub(super) fn analyse(files: &[(&str, &str)]) -> (Vec<Finding>, String) {
     analyse_with(files, RuleSet::default())
 }
 
-fn analyse_with(files: &[(&str, &str)], rules: RuleSet) -> (Vec<Finding>, String) {
+pub(super) fn analyse_with(files: &[(&str, &str)], rules: RuleSet) -> (Vec<Finding>, String) {
     let roots = vec![PathBuf::from(ROOT)];
     let index = WorkspaceIndex::new();
     let mut modules = Vec::new();
@@ -35,7 +35,7 @@ fn analyse_with(files: &[(&str, &str)], rules: RuleSet) -> (Vec<Finding>, String
     (findings, files[0].1.to_owned())
 }
 
-fn render(findings: &[Finding], source: &str) -> String {
+pub(super) fn render(findings: &[Finding], source: &str) -> String {
     let lines = LineIndex::new(source);
     findings
         .iter()
@@ -48,13 +48,13 @@ fn render(findings: &[Finding], source: &str) -> String {
 }
 
 #[track_caller]
-fn check(files: &[(&str, &str)], expect: &str) {
+pub(super) fn check(files: &[(&str, &str)], expect: &str) {
     let (findings, source) = analyse(files);
     assert_eq!(render(&findings, &source), expect.trim(), "\nfindings: {findings:#?}");
 }
 
 #[track_caller]
-fn check_one(source: &str, expect: &str) {
+pub(super) fn check_one(source: &str, expect: &str) {
     check(&[("main.py", source)], expect);
 }
 

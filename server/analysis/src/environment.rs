@@ -1,0 +1,350 @@
+//! The workspace's virtual environment, read as files: which Python it targets, which
+//! distributions are installed (and their versions), and the source of installed modules.
+//!
+//! Nothing here runs the interpreter, imports a module or processes `.pth` files. Installed
+//! modules are parsed lazily, the first time resolution asks for them, and cached by path and
+//! modification time; stubs (`<pkg>-stubs/`, `.pyi`) are preferred over sources.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use dashmap::DashMap;
+use rustc_hash::FxBuildHasher;
+
+use crate::python::facts;
+use crate::workspace::{IndexedModule, Lookup};
+
+/// Installed files larger than this are not analysed (generated tables, vendored bundles).
+const MAX_MODULE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// How long a cached answer is trusted before the file is looked at again.
+const REVALIDATE_AFTER: Duration = Duration::from_secs(2);
+
+/// A virtual environment found on disk.
+#[derive(Debug)]
+pub struct Environment {
+    /// The environment's folder (the one holding `pyvenv.cfg`).
+    pub root: PathBuf,
+    pub site_packages: Vec<PathBuf>,
+    /// `(major, minor)` from `pyvenv.cfg` or the `lib/pythonX.Y` folder name.
+    pub python: Option<(u32, u32)>,
+    /// Normalised distribution name → release parts, from `*.dist-info` folder names.
+    distributions: HashMap<String, Vec<u32>>,
+    cache: DashMap<String, Cached, FxBuildHasher>,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    answer: Answer,
+    /// The file behind the answer and its modification time, to notice reinstalls.
+    file: Option<(PathBuf, Option<SystemTime>)>,
+    checked: Instant,
+}
+
+#[derive(Debug, Clone)]
+enum Answer {
+    Found(Arc<IndexedModule>),
+    Namespace,
+    Missing,
+}
+
+impl Environment {
+    /// Finds the workspace's environment: the configured folder, then `$VIRTUAL_ENV`, then a
+    /// `.venv` or `venv` folder in (or above) a workspace root. Only folders with a `pyvenv.cfg`
+    /// count.
+    pub fn discover(configured: Option<&Path>, roots: &[PathBuf]) -> Option<Environment> {
+        if let Some(configured) = configured {
+            // A configured path that is not an environment is a mistake worth a log line; we do
+            // not guess another one behind the user's back.
+            let found = Environment::open(configured);
+            if found.is_none() {
+                tracing::warn!("configured venv {} has no pyvenv.cfg; library sources not read", configured.display());
+            }
+            return found;
+        }
+        if let Some(active) = std::env::var_os("VIRTUAL_ENV") {
+            if let Some(found) = Environment::open(Path::new(&active)) {
+                return Some(found);
+            }
+        }
+        for root in roots {
+            for dir in root.ancestors().take(4) {
+                for name in [".venv", "venv"] {
+                    if let Some(found) = Environment::open(&dir.join(name)) {
+                        return Some(found);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Reads the environment at `root`, if it is one.
+    pub fn open(root: &Path) -> Option<Environment> {
+        let config = fs::read_to_string(root.join("pyvenv.cfg")).ok()?;
+        let mut python = config.lines().find_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            matches!(key.trim(), "version" | "version_info").then(|| major_minor(value.trim())).flatten()
+        });
+        let mut site_packages = Vec::new();
+        let mut lib_versions: Vec<((u32, u32), PathBuf)> = Vec::new();
+        for lib in ["lib", "lib64"] {
+            let Ok(entries) = fs::read_dir(root.join(lib)) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Some(version) = name.to_str().and_then(|name| name.strip_prefix("python")) else { continue };
+                let candidate = entry.path().join("site-packages");
+                if let (Some(version), true) = (major_minor(version), candidate.is_dir()) {
+                    lib_versions.push((version, candidate));
+                }
+            }
+        }
+        // Several `pythonX.Y` folders: the one `pyvenv.cfg` names, else the newest.
+        lib_versions.sort();
+        lib_versions.dedup();
+        let chosen = python
+            .and_then(|wanted| lib_versions.iter().find(|(version, _)| *version == wanted))
+            .or(lib_versions.last())
+            .cloned();
+        if let Some((version, path)) = chosen {
+            python.get_or_insert(version);
+            site_packages.push(path);
+        }
+        let windows = root.join("Lib").join("site-packages");
+        if windows.is_dir() {
+            site_packages.push(windows);
+        }
+        let mut distributions = HashMap::new();
+        for directory in &site_packages {
+            let Ok(entries) = fs::read_dir(directory) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Some(stem) = name.to_str().and_then(|name| name.strip_suffix(".dist-info")) else { continue };
+                let Some((distribution, version)) = stem.split_once('-') else { continue };
+                distributions.insert(normalise(distribution), release_parts(version));
+            }
+        }
+        tracing::info!(
+            "virtual environment {} (Python {}): {} site-packages folder(s), {} distributions",
+            root.display(),
+            python.map_or_else(|| "unknown".to_owned(), |(major, minor)| format!("{major}.{minor}")),
+            site_packages.len(),
+            distributions.len()
+        );
+        Some(Environment { root: root.to_path_buf(), site_packages, python, distributions, cache: DashMap::default() })
+    }
+
+    /// The installed version of a distribution (`aiohttp`, `async-timeout`, `async_timeout`).
+    pub fn installed_version(&self, distribution: &str) -> Option<Vec<u32>> {
+        self.distributions.get(&normalise(distribution)).filter(|version| !version.is_empty()).cloned()
+    }
+
+    /// Whether a distribution is installed at all.
+    pub fn is_installed(&self, distribution: &str) -> bool {
+        self.distributions.contains_key(&normalise(distribution))
+    }
+
+    /// The installed module of that dotted name, parsed on first use.
+    pub fn lookup(&self, module_name: &str) -> Lookup {
+        if let Some(cached) = self.cache.get(module_name) {
+            if cached.checked.elapsed() < REVALIDATE_AFTER {
+                return cached.answer.to_lookup();
+            }
+        }
+        let file = self.locate(module_name);
+        let fresh = file.as_ref().map(|(path, kind)| (path.clone(), modified(path), *kind));
+        let previous = self.cache.get(module_name).map(|cached| cached.clone());
+        let unchanged = match (&previous, &fresh) {
+            (Some(previous), Some((path, mtime, _))) => {
+                previous.file.as_ref().is_some_and(|(old_path, old_mtime)| old_path == path && old_mtime == mtime)
+            }
+            (Some(previous), None) => previous.file.is_none() && matches!(previous.answer, Answer::Missing),
+            (None, _) => false,
+        };
+        let answer = match (unchanged, previous, fresh.clone()) {
+            (true, Some(previous), _) => previous.answer,
+            (_, _, Some((_, _, Located::Namespace))) => Answer::Namespace,
+            (_, _, Some((path, _, Located::File { is_package }))) => {
+                match Environment::parse(module_name, &path, is_package) {
+                    Some(module) => Answer::Found(module),
+                    None => Answer::Missing,
+                }
+            }
+            (_, _, None) => Answer::Missing,
+        };
+        let file = fresh.map(|(path, mtime, _)| (path, mtime));
+        let lookup = answer.to_lookup();
+        self.cache.insert(module_name.to_owned(), Cached { answer, file, checked: Instant::now() });
+        lookup
+    }
+
+    fn parse(module_name: &str, path: &Path, is_package: bool) -> Option<Arc<IndexedModule>> {
+        let size = fs::metadata(path).ok()?.len();
+        if size > MAX_MODULE_BYTES {
+            tracing::info!("{} is {size} bytes; not analysed", path.display());
+            return None;
+        }
+        let bytes = fs::read(path).ok()?;
+        let Ok(source) = String::from_utf8(bytes) else {
+            tracing::info!("{} is not valid UTF-8; not analysed", path.display());
+            return None;
+        };
+        tracing::debug!("reading installed module {module_name} from {}", path.display());
+        Some(Arc::new(IndexedModule {
+            path: path.to_path_buf(),
+            names: vec![module_name.to_owned()],
+            is_package,
+            facts: Arc::new(facts::extract(&source)),
+        }))
+    }
+
+    /// The file (or namespace folder) Python's import system would find, stubs first.
+    fn locate(&self, module_name: &str) -> Option<(PathBuf, Located)> {
+        let parts: Vec<&str> = module_name.split('.').collect();
+        if parts.iter().any(|part| part.is_empty() || *part == ".." || part.contains(['/', '\\'])) {
+            return None;
+        }
+        let stub_top = format!("{}-stubs", parts[0]);
+        for site in &self.site_packages {
+            let mut stubs = site.join(&stub_top);
+            let mut sources = site.clone();
+            for (idx, part) in parts.iter().enumerate() {
+                if idx > 0 {
+                    stubs.push(part);
+                }
+                sources.push(part);
+            }
+            let candidates = [
+                (stubs.with_extension("pyi"), false),
+                (stubs.join("__init__.pyi"), true),
+                (sources.with_extension("pyi"), false),
+                (sources.join("__init__.pyi"), true),
+                (sources.with_extension("py"), false),
+                (sources.join("__init__.py"), true),
+            ];
+            for (path, is_package) in candidates {
+                if path.is_file() {
+                    return Some((path, Located::File { is_package }));
+                }
+            }
+            if sources.is_dir() {
+                return Some((sources, Located::Namespace));
+            }
+        }
+        None
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Located {
+    File { is_package: bool },
+    Namespace,
+}
+
+impl Answer {
+    fn to_lookup(&self) -> Lookup {
+        match self {
+            Answer::Found(module) => Lookup::Found(Arc::clone(module)),
+            Answer::Namespace => Lookup::Namespace,
+            Answer::Missing => Lookup::Missing,
+        }
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    fs::metadata(path).and_then(|metadata| metadata.modified()).ok()
+}
+
+/// `3.12.3`, `3.12.3.final.0`, `3.12` → `(3, 12)`.
+fn major_minor(text: &str) -> Option<(u32, u32)> {
+    let mut parts = text.split('.');
+    let major = parts.next()?.trim().parse().ok()?;
+    let minor = parts.next()?.trim().parse().ok()?;
+    Some((major, minor))
+}
+
+/// The numeric release parts of a version: `3.9.1` → `[3, 9, 1]`, `2.0.0rc1` → `[2, 0, 0]`.
+fn release_parts(version: &str) -> Vec<u32> {
+    let mut parts = Vec::new();
+    for part in version.split('.') {
+        let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+        let Ok(number) = digits.parse() else { break };
+        parts.push(number);
+        if digits.len() != part.len() {
+            break;
+        }
+    }
+    parts
+}
+
+/// PEP 503 normalisation, with `_` as the separator (dist-info folders use it).
+fn normalise(name: &str) -> String {
+    name.chars().map(|c| if matches!(c, '-' | '.') { '_' } else { c.to_ascii_lowercase() }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("asyncsense-env-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn reads_versions_and_prefers_stubs() {
+        let dir = scratch("versions");
+        let venv = dir.join(".venv");
+        let site = venv.join("lib/python3.12/site-packages");
+        write(&venv.join("pyvenv.cfg"), "home = /usr/bin\nversion = 3.12.3\n");
+        write(&site.join("aiohttp-3.9.1.dist-info/METADATA"), "");
+        write(&site.join("Async_Timeout-5.0.1.dist-info/METADATA"), "");
+        write(&site.join("lib/__init__.py"), "");
+        write(&site.join("lib/api.py"), "def f(): pass\n");
+        write(&site.join("lib/api.pyi"), "def f() -> int: ...\n");
+        write(&site.join("typed-stubs/__init__.pyi"), "");
+        write(&site.join("typed/__init__.py"), "");
+        write(&site.join("nsroot/inner/mod.py"), "");
+
+        let env = Environment::discover(None, &[dir.join("project")]).or_else(|| Environment::open(&venv)).unwrap();
+        assert_eq!(env.python, Some((3, 12)));
+        assert_eq!(env.installed_version("aiohttp"), Some(vec![3, 9, 1]));
+        assert_eq!(env.installed_version("async-timeout"), Some(vec![5, 0, 1]));
+        assert_eq!(env.installed_version("httpx"), None);
+        let Lookup::Found(api) = env.lookup("lib.api") else { panic!("lib.api not found") };
+        assert!(api.path.ends_with("lib/api.pyi"), "{}", api.path.display());
+        let Lookup::Found(typed) = env.lookup("typed") else { panic!("typed not found") };
+        assert!(typed.path.ends_with("typed-stubs/__init__.pyi"), "{}", typed.path.display());
+        assert!(matches!(env.lookup("nsroot.inner"), Lookup::Namespace));
+        assert!(matches!(env.lookup("nsroot.inner.mod"), Lookup::Found(_)));
+        assert!(matches!(env.lookup("missing"), Lookup::Missing));
+        assert!(matches!(env.lookup("lib..api"), Lookup::Missing));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_folder_without_pyvenv_cfg_is_not_an_environment() {
+        let dir = scratch("nocfg");
+        write(&dir.join(".venv/lib/python3.12/site-packages/x.py"), "");
+        assert!(Environment::open(&dir.join(".venv")).is_none());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn versions_parse_leniently() {
+        assert_eq!(release_parts("2.0.0rc1"), vec![2, 0, 0]);
+        assert_eq!(release_parts("10"), vec![10]);
+        assert_eq!(release_parts("dev"), Vec::<u32>::new());
+        assert_eq!(major_minor("3.12.3.final.0"), Some((3, 12)));
+        assert_eq!(normalise("Async.Timeout"), "async_timeout");
+    }
+}
