@@ -444,6 +444,105 @@ pub struct UseSite {
     pub shape: UseSiteShape,
     /// For a call operand, the callee (`get_session` in `get_session()`), for wrapping fixes.
     pub callee_range: Option<Range<usize>>,
+    /// The version guards around the use (`if sys.version_info >= (3, 11):`), outermost first.
+    pub guards: Box<[VersionCondition]>,
+}
+
+/// A condition on versions that guards code: only the branch the environment takes runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VersionCondition {
+    /// Holds when the target Python is at least `version` (or, with `at_least: false`, older).
+    Python { version: (u32, u32), at_least: bool },
+    /// A version test we cannot evaluate (`if AIOHTTP_VERSION >= (3,):`, `if PY311:`).
+    Unknown,
+}
+
+impl VersionCondition {
+    fn negated(self) -> VersionCondition {
+        match self {
+            VersionCondition::Python { version, at_least } => VersionCondition::Python { version, at_least: !at_least },
+            VersionCondition::Unknown => VersionCondition::Unknown,
+        }
+    }
+
+    /// Whether the guarded code runs under `python`; `None` when that cannot be known.
+    pub fn holds(self, python: Option<(u32, u32)>) -> Option<bool> {
+        match self {
+            VersionCondition::Python { version, at_least } => Some((python? >= version) == at_least),
+            VersionCondition::Unknown => None,
+        }
+    }
+}
+
+/// The version condition an `if` test states, if it is a version test at all.
+fn version_condition(test: &Expr) -> Option<VersionCondition> {
+    if let Expr::Compare(compare) = test {
+        if let ([op], [right]) = (&*compare.ops, &*compare.comparators) {
+            let (is_version_info, sliced) = match &*compare.left {
+                Expr::Attribute(attribute) => (attribute.attr.as_str() == "version_info", false),
+                Expr::Name(name) => (name.id.as_str() == "version_info", false),
+                Expr::Subscript(subscript) => (
+                    matches!(&*subscript.value, Expr::Attribute(attribute) if attribute.attr.as_str() == "version_info")
+                        && matches!(&*subscript.slice, Expr::Slice(_)),
+                    true,
+                ),
+                _ => (false, false),
+            };
+            if is_version_info {
+                let Some(version) = version_tuple(right) else { return Some(VersionCondition::Unknown) };
+                // `version_info` has five fields, so `> (3, 10)` already holds for 3.10.0; a
+                // two-field slice does not.
+                let next = (version.0, version.1 + 1);
+                let condition = match op {
+                    ast::CmpOp::GtE => VersionCondition::Python { version, at_least: true },
+                    ast::CmpOp::Gt => {
+                        VersionCondition::Python { version: if sliced { next } else { version }, at_least: true }
+                    }
+                    ast::CmpOp::Lt => VersionCondition::Python { version, at_least: false },
+                    ast::CmpOp::LtE => {
+                        VersionCondition::Python { version: if sliced { next } else { version }, at_least: false }
+                    }
+                    _ => VersionCondition::Unknown,
+                };
+                return Some(condition);
+            }
+        }
+    }
+    mentions_a_version(test).then_some(VersionCondition::Unknown)
+}
+
+/// `(3, 11)` → `(3, 11)`; `(3,)` → `(3, 0)`.
+fn version_tuple(expr: &Expr) -> Option<(u32, u32)> {
+    let Expr::Tuple(tuple) = expr else { return None };
+    let number = |expr: &Expr| match expr {
+        Expr::NumberLiteral(ast::ExprNumberLiteral { value: ast::Number::Int(int), .. }) => int.as_u16().map(u32::from),
+        _ => None,
+    };
+    match &*tuple.elts {
+        [major] => Some((number(major)?, 0)),
+        [major, minor, ..] => Some((number(major)?, number(minor)?)),
+        _ => None,
+    }
+}
+
+/// A test naming a version (`LIB_VERSION`, `__version__`, `version_info`) or a `PY311`-style flag.
+fn mentions_a_version(expr: &Expr) -> bool {
+    let is_version_name = |name: &str| {
+        name.to_ascii_lowercase().contains("version")
+            || (name.starts_with("PY") && name[2..].trim_start_matches('_').starts_with(|c: char| c.is_ascii_digit()))
+    };
+    match expr {
+        Expr::Name(name) => is_version_name(name.id.as_str()),
+        Expr::Attribute(attribute) => is_version_name(attribute.attr.as_str()) || mentions_a_version(&attribute.value),
+        Expr::Compare(compare) => {
+            mentions_a_version(&compare.left) || compare.comparators.iter().any(mentions_a_version)
+        }
+        Expr::BoolOp(boolean) => boolean.values.iter().any(mentions_a_version),
+        Expr::UnaryOp(unary) => mentions_a_version(&unary.operand),
+        Expr::Subscript(subscript) => mentions_a_version(&subscript.value),
+        Expr::Call(call) => mentions_a_version(&call.func) || call.arguments.args.iter().any(mentions_a_version),
+        _ => false,
+    }
 }
 
 /// Which test-double API a call looks like. Decided from syntax only; the checker confirms that
@@ -748,6 +847,7 @@ pub fn extract(source: &str) -> ModuleFacts {
         in_annotation: 0,
         escaped: rustc_hash::FxHashSet::default(),
         pending_configurations: Vec::new(),
+        version_guards: Vec::new(),
     };
 
     extractor.facts.scopes.push(ScopeFact::new(ScopeKind::Module, None));
@@ -791,6 +891,8 @@ struct Extractor<'src> {
     in_annotation: u32,
     /// Class-like names used as values so far (becomes `ModuleFacts::escapes`).
     escaped: rustc_hash::FxHashSet<Box<str>>,
+    /// The version conditions of the `if` branches being visited.
+    version_guards: Vec<VersionCondition>,
     /// Attribute chains assigned so far that may configure a mock (see `attach_configurations`).
     pending_configurations: Vec<PendingConfiguration>,
 }
@@ -1112,6 +1214,7 @@ impl Extractor<'_> {
                 Expr::Call(call) => Some(to_range(call.func.range())),
                 _ => None,
             },
+            guards: self.version_guards.clone().into_boxed_slice(),
         });
     }
 
@@ -1720,6 +1823,35 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                     self.facts.functions[*id as usize].produced.push(ValueExpr::from_expr(value));
                 }
                 visitor::walk_stmt(self, statement);
+            }
+            Stmt::If(if_statement) => {
+                let Some(condition) = version_condition(&if_statement.test) else {
+                    visitor::walk_stmt(self, statement);
+                    return;
+                };
+                let depth = self.version_guards.len();
+                self.visit_expr(&if_statement.test);
+                self.version_guards.push(condition);
+                self.visit_body(&if_statement.body);
+                self.version_guards.truncate(depth);
+                // Each later clause runs only when the earlier tests failed.
+                self.version_guards.push(condition.negated());
+                for clause in &if_statement.elif_else_clauses {
+                    let own = clause.test.as_ref().and_then(|test| {
+                        self.visit_expr(test);
+                        version_condition(test)
+                    });
+                    let before = self.version_guards.len();
+                    if let Some(own) = own {
+                        self.version_guards.push(own);
+                    }
+                    self.visit_body(&clause.body);
+                    self.version_guards.truncate(before);
+                    if let Some(own) = own {
+                        self.version_guards.push(own.negated());
+                    }
+                }
+                self.version_guards.truncate(depth);
             }
             Stmt::Try(try_statement) => {
                 for handler in &try_statement.handlers {

@@ -400,3 +400,32 @@ fn unknown_names_and_shadowing_are_silent() {
         "",
     );
 }
+
+/// Code behind a version guard is checked only when the environment is known to run it.
+#[test]
+fn version_guards_check_only_the_live_branch() {
+    let source = "import sys\nasync def agen():\n    yield 1\nasync def f(flag):\n    if sys.version_info >= (3, 11):\n        async with agen() as x:\n            pass\n    else:\n        async with agen() as x:\n            pass\n    if flag:\n        async with agen() as x:\n            pass\n";
+    assert_eq!(findings_with(source, None, &[]), "12 APM101", "unknown Python: neither guarded branch");
+    assert_eq!(findings_with(source, Some((3, 12)), &[]), "6 APM101 12 APM101");
+    assert_eq!(findings_with(source, Some((3, 9)), &[]), "9 APM101 12 APM101");
+
+    let chain = "import sys\nasync def agen():\n    yield 1\nasync def f():\n    if sys.version_info >= (3, 12):\n        async with agen() as a:\n            pass\n    elif sys.version_info >= (3, 10):\n        async with agen() as b:\n            pass\n    else:\n        async with agen() as c:\n            pass\n";
+    assert_eq!(findings_with(chain, Some((3, 13)), &[]), "6 APM101");
+    assert_eq!(findings_with(chain, Some((3, 11)), &[]), "9 APM101");
+    assert_eq!(findings_with(chain, Some((3, 8)), &[]), "12 APM101");
+
+    // A two-field slice compares differently at the boundary.
+    let sliced = "import sys\nasync def agen():\n    yield 1\nasync def f():\n    if sys.version_info[:2] > (3, 10):\n        async with agen() as x:\n            pass\n";
+    assert_eq!(findings_with(sliced, Some((3, 10)), &[]), "");
+    assert_eq!(findings_with(sliced, Some((3, 11)), &[]), "6 APM101");
+    let full = sliced.replace("[:2]", "");
+    assert_eq!(findings_with(&full, Some((3, 10)), &[]), "6 APM101");
+
+    // A library version constant or a `PY311` flag cannot be evaluated: both branches are silent.
+    for test in ["AIOHTTP_VERSION >= (3,)", "PY311", "not aiohttp.__version__.startswith('2')"] {
+        let guarded = format!(
+            "async def agen():\n    yield 1\nasync def f():\n    if {test}:\n        async with agen() as x:\n            pass\n    else:\n        async with agen() as y:\n            pass\n"
+        );
+        assert_eq!(findings_with(&guarded, Some((3, 12)), &[]), "", "{test}");
+    }
+}
