@@ -181,3 +181,27 @@ fn server_keeps_findings_of_an_item_that_stops_parsing_mid_edit() {
         diagnostics.iter().filter_map(|diagnostic| diagnostic["range"]["start"]["line"].as_u64()).collect();
     assert!(lines.contains(&4) && lines.contains(&12), "{lines:?}");
 }
+
+/// A module that is not open changes on disk: the watched-files notification updates the crate
+/// index and the importer's findings follow.
+#[test]
+fn server_follows_rust_modules_changed_on_disk() {
+    let server = rust_server();
+    let lib = server.uri_for("src/lib.rs");
+    server.open(&lib, "rust", LIB);
+    server.diagnostics_until(&lib, |diagnostics| apm401_count(diagnostics) == 2);
+    server.write_file("src/streams.rs", "pub fn sessions() -> u32 {\n    1\n}\n");
+    server.notify(
+        "workspace/didChangeWatchedFiles",
+        serde_json::json!({ "changes": [{ "uri": server.uri_for("src/streams.rs"), "type": 2 }] }),
+    );
+    server.diagnostics_until(&lib, |diagnostics| apm401_count(diagnostics) == 0);
+    // And back to a stream.
+    server.write_file("src/streams.rs", STREAMS);
+    server.notify(
+        "workspace/didChangeWatchedFiles",
+        serde_json::json!({ "changes": [{ "uri": server.uri_for("src/streams.rs"), "type": 2 }] }),
+    );
+    server.diagnostics_until(&lib, |diagnostics| apm401_count(diagnostics) == 2);
+    assert!(server.is_running());
+}

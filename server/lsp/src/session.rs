@@ -277,6 +277,21 @@ impl Session {
         self.rust_index.reload_later(&path);
     }
 
+    /// A Rust file changed on disk (not open in the editor): its crate index entry follows the
+    /// disk. Returns whether what it offers other files changed.
+    pub fn rust_file_changed_on_disk(&self, path: &Path, deleted: bool) -> bool {
+        if deleted {
+            return self.rust_index.remove(path);
+        }
+        match asyncsense_analysis::workspace::read_source(path) {
+            Ok(text) => self.rust_index.update(path, &text),
+            Err(error) => {
+                tracing::debug!("{error}");
+                self.rust_index.remove(path)
+            }
+        }
+    }
+
     /// Rust documents are checked against the crate index: the document's text replaces its
     /// entry, the rest of its package is read from disk the first time one of its files is
     /// analysed. When the text does not tokenise, the last good findings are carried over; when

@@ -117,6 +117,7 @@ pub fn initialized(server: &Server) {
                 method: "workspace/didChangeWatchedFiles".to_owned(),
                 register_options: Some(serde_json::json!({ "watchers": [
                     { "globPattern": "**/*.py" },
+                    { "globPattern": "**/*.rs" },
                     { "globPattern": "**/pyproject.toml" },
                     { "globPattern": "**/asyncsense.toml" },
                 ] })),

@@ -136,10 +136,18 @@ pub fn did_change_watched_files(server: &Server, params: DidChangeWatchedFilesPa
     let mut to_read = Vec::new();
     let mut removed = false;
     let mut config_changed = false;
+    let mut rust_changed = false;
     for change in params.changes {
         let Some(path) = uri_to_path(&change.uri) else { continue };
         if path.file_name().is_some_and(|name| name == "pyproject.toml" || name == "asyncsense.toml") {
             config_changed = true;
+            continue;
+        }
+        if asyncsense_analysis::workspace::is_rust_file(&path) {
+            // An open document's text is newer than the disk; closing it reloads the disk.
+            if !server.session.is_open_path(&path) {
+                rust_changed |= server.session.rust_file_changed_on_disk(&path, change.typ == FileChangeType::DELETED);
+            }
             continue;
         }
         if !is_python_file(&path) {
@@ -157,7 +165,7 @@ pub fn did_change_watched_files(server: &Server, params: DidChangeWatchedFilesPa
         let errors = server.session.reload_config();
         crate::handlers::lifecycle::report_config_errors(server, &errors);
     }
-    if removed || config_changed {
+    if removed || config_changed || rust_changed {
         recheck_open_documents(server, None);
     }
     if !to_read.is_empty() {
