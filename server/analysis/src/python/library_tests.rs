@@ -296,6 +296,47 @@ const CASES: &[(&str, &str, &str)] = &[
         "4 APM104",
         "import aiofiles\nasync def f():\n    fh = await aiofiles.open('x')\n    async for line in fh:\n        pass\n",
     ),
+    // more asyncio, anyio and sync counterparts
+    (
+        "import asyncio\nasync def f(a, b):\n    async for r in asyncio.gather(a, b):\n        pass\n",
+        "",
+        "import asyncio\nasync def f(a, b):\n    results = await asyncio.gather(a, b)\n",
+    ),
+    (
+        "import asyncio\nasync def f(coro):\n    with asyncio.create_task(coro):\n        pass\n",
+        "",
+        "import asyncio\nasync def f(coro):\n    task = asyncio.create_task(coro)\n    await task\n",
+    ),
+    (
+        "import anyio\nlimiter = anyio.CapacityLimiter(4)\nasync def f():\n    with limiter:\n        pass\n",
+        "4 APM103",
+        "import anyio\nlimiter = anyio.CapacityLimiter(4)\nasync def f():\n    async with limiter:\n        await anyio.sleep(0)\n",
+    ),
+    (
+        "from sqlalchemy import create_engine\nengine = create_engine('x')\nasync def f():\n    async with engine.connect() as conn:\n        pass\n",
+        "4 APM106",
+        "from sqlalchemy import create_engine\nengine = create_engine('x')\ndef f():\n    with engine.begin() as conn:\n        pass\n",
+    ),
+    (
+        "from sqlalchemy.orm import Session\nasync def f(engine):\n    async with Session(engine) as session:\n        pass\n",
+        "3 APM106",
+        "from sqlalchemy.orm import Session\ndef f(engine):\n    with Session(engine) as session:\n        with session.begin():\n            pass\n",
+    ),
+    (
+        "import redis\nasync def f(r: redis.Redis):\n    async with r.pipeline() as pipe:\n        pass\n",
+        "3 APM106",
+        "import redis\ndef f(r: redis.Redis):\n    with r.pubsub() as ps:\n        for message in ps.listen():\n            pass\n",
+    ),
+    (
+        "import asyncpg\nasync def f():\n    with asyncpg.create_pool() as pool:\n        pass\n",
+        "3 APM103",
+        "import asyncpg\nasync def f():\n    async with asyncpg.create_pool() as pool:\n        async with pool.acquire() as conn:\n            pass\n    pool = await asyncpg.create_pool()\n",
+    ),
+    (
+        "import aiofiles\nasync def f():\n    fh = await aiofiles.open('x')\n    with fh:\n        pass\n",
+        "4 APM103",
+        "import aiofiles\nasync def f():\n    fh = await aiofiles.open('x')\n    async with fh:\n        pass\n",
+    ),
     // starlette / FastAPI
     (
         "from fastapi.testclient import TestClient\nasync def test_app(app):\n    async with TestClient(app) as client:\n        pass\n",
@@ -358,6 +399,8 @@ fn version_keyed_entries() {
     let websocket = "import websockets\nasync def f():\n    with websockets.connect('ws://x') as ws:\n        pass\n";
     assert_eq!(findings_with(websocket, None, &[]), "");
     assert_eq!(findings_with(websocket, None, &[("websockets", &[12, 0])]), "3 APM103");
+    let serve = "import websockets\nasync def f(handler):\n    with websockets.serve(handler, 'localhost', 8765):\n        pass\n";
+    assert_eq!(findings_with(serve, None, &[]), "3 APM103", "serve() is version-independent");
     let reconnect =
         "import websockets\nasync def f():\n    async for ws in websockets.connect('ws://x'):\n        pass\n";
     assert_eq!(findings_with(reconnect, None, &[("websockets", &[12, 0])]), "");
