@@ -10,6 +10,18 @@ const SHOW_AFTER: Duration = Duration::from_millis(300);
 const REDRAW_EVERY: Duration = Duration::from_millis(80);
 const WIDTH: usize = 30;
 
+/// A bar is on the terminal's last line (so a log line must erase it first).
+static BAR_SHOWN: AtomicBool = AtomicBool::new(false);
+
+/// The writer for log lines: stderr, after erasing a progress bar that is on screen (the next
+/// redraw brings it back below the log line).
+pub fn log_writer() -> std::io::Stderr {
+    if BAR_SHOWN.swap(false, Ordering::Relaxed) {
+        let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
+    }
+    std::io::stderr()
+}
+
 /// Counts finished items of one phase.
 pub struct Progress {
     done: AtomicUsize,
@@ -45,9 +57,10 @@ pub fn run<R>(label: &str, total: usize, work: impl FnOnce(&Progress) -> R) -> R
                 }
                 let done = progress.done.load(Ordering::Relaxed).min(total);
                 let _ = write!(std::io::stderr().lock(), "\r{}", bar(label, done, total));
+                BAR_SHOWN.store(true, Ordering::Relaxed);
                 drawn = true;
             }
-            if drawn {
+            if drawn && BAR_SHOWN.swap(false, Ordering::Relaxed) {
                 // Erase the line so the report starts on a clean one.
                 let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
             }
