@@ -51,7 +51,7 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
     let unsafe_fixes = args.unsafe_fixes || config.unsafe_fixes;
     let mut project = load_project(&given, rules, config);
     let mut fixed_count = 0;
-    let mut findings = check_all(&project);
+    let mut findings = check_all(&mut project);
     if args.fix {
         for _ in 0..MAX_FIX_ROUNDS {
             let applied = apply_fixes(&mut project, &findings, unsafe_fixes)?;
@@ -59,7 +59,7 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
                 break;
             }
             fixed_count += applied;
-            findings = check_all(&project);
+            findings = check_all(&mut project);
         }
     }
 
@@ -198,7 +198,7 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
                     if let Err(payload) = indexed {
                         tracing::error!("internal error while indexing {}: {}", path.display(), panic_text(&*payload));
                     }
-                    Some(source)
+                    true
                 }
                 Ok(source) => {
                     // One file's failure must not take the run down: log it with the file, go on.
@@ -207,7 +207,7 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
                     match analysed {
                         Ok(module) => {
                             index.insert(Arc::new(module));
-                            Some(source)
+                            true
                         }
                         Err(payload) => {
                             tracing::error!(
@@ -215,13 +215,13 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
                                 path.display(),
                                 panic_text(&*payload)
                             );
-                            None
+                            false
                         }
                     }
                 }
                 Err(error) => {
                     tracing::warn!("{error}");
-                    None
+                    false
                 }
             }),
         )
@@ -230,38 +230,76 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
     for path in given.iter().filter(|path| path.is_file() && is_rust_file(path)) {
         rust_index.load_package_of(path);
     }
-    let mut sources = HashMap::new();
-    let mut targets = Vec::new();
-    for (path, source) in all_files.into_iter().zip(loaded) {
-        if let Some(source) = source {
-            if is_target(&path) {
-                targets.push(path.clone());
-                sources.insert(path, source);
-            }
-        }
-    }
+    // Sources are not kept: every module's facts are, and the texts would add as much again as
+    // the files weigh. The check reads each target again and keeps the texts with findings.
+    let mut targets: Vec<PathBuf> = all_files
+        .into_iter()
+        .zip(loaded)
+        .filter(|(path, loaded)| *loaded && is_target(path))
+        .map(|(path, _)| path)
+        .collect();
     targets.sort();
-    Project { rules, config, roots, index, sources, targets, rust_index }
+    Project { rules, config, roots, index, sources: HashMap::new(), targets, rust_index }
 }
 
-fn check_all(project: &Project) -> Vec<Vec<Finding>> {
+/// Checks every target. The texts of files with findings are kept in `project.sources` (for
+/// the report and for fixes); the others are dropped as soon as they are checked.
+fn check_all(project: &mut Project) -> Vec<Vec<Finding>> {
     let cwd = std::env::current_dir().ok();
-    progress::run("Checking", project.targets.len(), |progress| {
+    let shared: &Project = project;
+    let checked = progress::run("Checking", shared.targets.len(), |progress| {
         parallel::map(
-            &project.targets,
+            &shared.targets,
             parallel::default_threads(),
-            progress.counting(|path: &PathBuf| check_one(project, path, cwd.as_deref())),
+            progress.counting(|path: &PathBuf| check_one(shared, path, cwd.as_deref())),
         )
-    })
+    });
+    let mut all = Vec::with_capacity(checked.len());
+    for (path, (findings, text)) in project.targets.clone().into_iter().zip(checked) {
+        if let Some(text) = text {
+            project.sources.insert(path, text);
+        }
+        all.push(findings);
+    }
+    all
 }
 
-fn check_one(project: &Project, path: &Path, cwd: Option<&Path>) -> Vec<Finding> {
-    if is_rust_file(path) {
-        return check_rust_file(project, path);
-    }
-    let (Some(module), Some(source)) = (project.index.get(path), project.sources.get(path)) else {
-        return Vec::new();
+/// The findings of one target, and its text when it was read here and has findings.
+fn check_one(project: &Project, path: &Path, cwd: Option<&Path>) -> (Vec<Finding>, Option<String>) {
+    // A file fixed by `--fix` has its new text here; any other is read again.
+    let read;
+    let source = match project.sources.get(path) {
+        Some(kept) => kept,
+        None => match read_source(path) {
+            Ok(text) => {
+                read = text;
+                &read
+            }
+            Err(error) => {
+                tracing::warn!("{error}");
+                return (Vec::new(), None);
+            }
+        },
     };
+    let findings = if is_rust_file(path) {
+        check_rust_file(project, path, source)
+    } else {
+        check_python_file(project, path, source, cwd)
+    };
+    let keep = (!findings.is_empty() && !project.sources.contains_key(path)).then(|| source.clone());
+    (findings, keep)
+}
+
+fn check_python_file(project: &Project, path: &Path, source: &str, cwd: Option<&Path>) -> Vec<Finding> {
+    let Some(mut module) = project.index.get(path) else { return Vec::new() };
+    if module.facts.source_len != source.len() {
+        // The file changed on disk since it was indexed: its facts must describe this text.
+        let analysed =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| index_source(path, source, &project.roots)));
+        let Ok(fresh) = analysed else { return Vec::new() };
+        module = Arc::new(fresh);
+        project.index.insert(Arc::clone(&module));
+    }
     let rules = project.config.rules_for(project.rules, path);
     // `check --fix` never applies fixes that edit other files, so it skips building them.
     let context = CheckContext { index: &project.index, display_root: cwd, rules, workspace_fixes: false };
@@ -273,8 +311,7 @@ fn check_one(project: &Project, path: &Path, cwd: Option<&Path>) -> Vec<Finding>
     )
 }
 
-fn check_rust_file(project: &Project, path: &Path) -> Vec<Finding> {
-    let Some(source) = project.sources.get(path) else { return Vec::new() };
+fn check_rust_file(project: &Project, path: &Path, source: &str) -> Vec<Finding> {
     let rules = project.config.rules_for(project.rules, path);
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         asyncsense_analysis::rust::check_rust_parsed_in(source, Some(path), &project.rust_index)

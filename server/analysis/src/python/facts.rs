@@ -740,6 +740,9 @@ pub struct ModuleFacts {
     /// may then be made where no recorded call shows it.
     pub escapes: Vec<Box<str>>,
     pub syntax_error_count: usize,
+    /// The length of the text these facts were extracted from: a caller holding a text can tell
+    /// whether the facts are still its facts.
+    pub source_len: usize,
     /// Test doubles (`patch`, `patch.object`, `monkeypatch.setattr`) and their configuration.
     pub doubles: Vec<DoubleFact>,
 }
@@ -840,7 +843,7 @@ pub fn extract(source: &str) -> ModuleFacts {
     let mut extractor = Extractor {
         line_index: &line_index,
         source,
-        facts: ModuleFacts { suppressions, syntax_error_count, ..ModuleFacts::default() },
+        facts: ModuleFacts { suppressions, syntax_error_count, source_len: source.len(), ..ModuleFacts::default() },
         scope_stack: Vec::new(),
         frames: Vec::new(),
         self_names: Vec::new(),
