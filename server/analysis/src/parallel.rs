@@ -44,6 +44,26 @@ where
     results.into_iter().zip(items).map(|(result, item)| result.unwrap_or_else(|| function(item))).collect()
 }
 
+/// Like [`map`], but hands out the items `weight` ranks largest first: one big file picked up
+/// last would leave the other threads idle at the end of the run. Results keep the input order.
+pub fn map_largest_first<T, R, F, W>(items: &[T], threads: usize, weight: W, function: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync,
+    W: Fn(&T) -> u64,
+{
+    let weights: Vec<u64> = items.iter().map(weight).collect();
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&idx| std::cmp::Reverse(weights[idx]));
+    let mapped = map(&order, threads, |&idx| function(&items[idx]));
+    let mut slots: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
+    for (idx, result) in order.into_iter().zip(mapped) {
+        slots[idx] = Some(result);
+    }
+    slots.into_iter().flatten().collect()
+}
+
 /// The number of threads to use by default.
 pub fn default_threads() -> usize {
     thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
@@ -57,5 +77,23 @@ mod tests {
         let doubled = super::map(&items, 4, |value| value * 2);
         assert_eq!(doubled, items.iter().map(|value| value * 2).collect::<Vec<_>>());
         assert!(super::map(&Vec::<u32>::new(), 4, |value| *value).is_empty());
+    }
+
+    #[test]
+    fn largest_first_keeps_order() {
+        let items: Vec<u64> = (0..500).map(|value| (value * 7919) % 503).collect();
+        let started = std::sync::Mutex::new(Vec::new());
+        let doubled = super::map_largest_first(
+            &items,
+            1,
+            |value| *value,
+            |value| {
+                started.lock().unwrap().push(*value);
+                value * 2
+            },
+        );
+        assert_eq!(doubled, items.iter().map(|value| value * 2).collect::<Vec<_>>());
+        let started = started.into_inner().unwrap();
+        assert!(started.windows(2).all(|pair| pair[0] >= pair[1]), "one thread takes the largest first");
     }
 }

@@ -188,9 +188,10 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
     index.set_environment(asyncsense_analysis::environment::Environment::discover(config.venv.as_deref(), &roots));
     let rust_index = asyncsense_analysis::rust::RustIndex::new();
     let loaded = progress::run("Indexing", all_files.len(), |progress| {
-        parallel::map(
+        parallel::map_largest_first(
             &all_files,
             parallel::default_threads(),
+            |path| std::fs::metadata(path).map_or(0, |metadata| metadata.len()),
             progress.counting(|path: &PathBuf| match read_source(path) {
                 Ok(source) if is_rust_file(path) => {
                     let indexed =
@@ -248,9 +249,10 @@ fn check_all(project: &mut Project) -> Vec<Vec<Finding>> {
     let cwd = std::env::current_dir().ok();
     let shared: &Project = project;
     let checked = progress::run("Checking", shared.targets.len(), |progress| {
-        parallel::map(
+        parallel::map_largest_first(
             &shared.targets,
             parallel::default_threads(),
+            |path| shared.index.get(path).map_or(0, |module| module.facts.source_len as u64),
             progress.counting(|path: &PathBuf| check_one(shared, path, cwd.as_deref())),
         )
     });
