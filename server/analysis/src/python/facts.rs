@@ -527,8 +527,9 @@ fn version_tuple(expr: &Expr) -> Option<(u32, u32)> {
 
 /// A test naming a version (`LIB_VERSION`, `__version__`, `version_info`) or a `PY311`-style flag.
 fn mentions_a_version(expr: &Expr) -> bool {
+    // Runs on every `if` test: no allocation.
     let is_version_name = |name: &str| {
-        name.to_ascii_lowercase().contains("version")
+        name.as_bytes().windows(7).any(|window| window.eq_ignore_ascii_case(b"version"))
             || (name.starts_with("PY") && name[2..].trim_start_matches('_').starts_with(|c: char| c.is_ascii_digit()))
     };
     match expr {
