@@ -1060,9 +1060,15 @@ fn a_burst_of_1000_notifications_is_answered() {
 
 #[test]
 fn memory_stays_flat_over_edits_and_open_close_cycles() {
-    // glibc gives each new thread its own malloc arena; when the blocking pool grows a thread
-    // mid-test, RSS steps up without any leak. Two arenas keep the measurement about the data.
-    let server = TestServer::builder().pull_diagnostics(true).env("MALLOC_ARENA_MAX", "2").build();
+    // Allocators keep freed memory for a while: mimalloc (the binary's allocator) returns pages
+    // to the OS 10 ms after they are freed, so RSS sampled mid-burst swung by 10 MiB between runs.
+    // Purging at once keeps the measurement about the data. (For glibc, two arenas do the same:
+    // each new blocking-pool thread would otherwise get its own.)
+    let server = TestServer::builder()
+        .pull_diagnostics(true)
+        .env("MIMALLOC_PURGE_DELAY", "0")
+        .env("MALLOC_ARENA_MAX", "2")
+        .build();
     let uri = server.uri_for("memory.py");
     server.open(&uri, "python", CORE);
     // One round: 5,000 edits (pulling now and then) and 500 open/close cycles.
