@@ -41,6 +41,8 @@ pub enum ValueExpr {
     NoneLiteral,
     /// `await x`: what awaiting the value gives.
     Await(Box<ValueExpr>),
+    /// One element of a tuple a call returns, by position (`a, b = f()`).
+    Element(Box<ValueExpr>, u32),
     /// The target of `with x as target` / `async with x as target`: what entering `x` gives.
     Entered(Box<ValueExpr>),
     /// A keyword argument of a [`ValueExpr::Call`], after the positional ones. Only the keywords
@@ -954,8 +956,20 @@ impl Extractor<'_> {
                 self.bind(name.id.as_str(), binding);
             }
             Expr::Tuple(tuple) => {
-                for element in &tuple.elts {
-                    self.bind_target(element, None);
+                // `send, receive = create_memory_object_stream()`: each name is one element of
+                // what a call returns (only calls: a display's elements are bound as they are
+                // written elsewhere, and a starred target shifts positions).
+                let unpacked =
+                    value.filter(|value| value.is_call_expr() && !tuple.elts.iter().any(Expr::is_starred_expr));
+                for (idx, element) in tuple.elts.iter().enumerate() {
+                    match (element, unpacked) {
+                        (Expr::Name(name), Some(value)) => {
+                            let index = u32::try_from(idx).unwrap_or(u32::MAX);
+                            let element_value = ValueExpr::Element(Box::new(ValueExpr::from_expr(value)), index);
+                            self.bind(name.id.as_str(), Binding::Value(element_value));
+                        }
+                        _ => self.bind_target(element, None),
+                    }
                 }
             }
             Expr::List(list) => {

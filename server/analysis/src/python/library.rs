@@ -90,6 +90,19 @@ pub fn instance(class: &str, versions: &dyn Versions) -> Option<Object> {
     }
 }
 
+/// The classes of the elements of a tuple a library call returns, in order.
+pub fn tuple_elements(name: &str, versions: &dyn Versions) -> Option<&'static [&'static str]> {
+    match alias(name) {
+        // anyio 3.2 made memory object streams sync context managers too; the protocol depends
+        // on the version, so it must be known (see `lookup`).
+        "anyio.create_memory_object_stream" => {
+            versions.installed_version("anyio")?;
+            Some(&["anyio.streams.memory.MemoryObjectSendStream", "anyio.streams.memory.MemoryObjectReceiveStream"])
+        }
+        _ => None,
+    }
+}
+
 /// A class the table lists, even when the protocol of its instances depends on a version we do
 /// not know: its methods are still known (`session: aiohttp.ClientSession` → `session.get()`).
 /// The object's own protocol is then unknown ([`Provided::Unknown`]).
@@ -131,6 +144,8 @@ static CLASSES: &[&str] = &[
     "anyio.CancelScope",
     "anyio.abc.TaskGroup",
     "anyio.AsyncFile",
+    "anyio.streams.memory.MemoryObjectSendStream",
+    "anyio.streams.memory.MemoryObjectReceiveStream",
     "httpx.AsyncClient",
     "httpx.Client",
     "httpx.Response",
@@ -162,7 +177,6 @@ static CLASSES: &[&str] = &[
     "asyncpg.transaction.Transaction",
     "asyncpg.cursor.CursorFactory",
     "aiofiles.threadpool.AiofilesContextManager",
-    "aiofiles.threadpool.AsyncFile",
     "websockets.Connect",
     "websockets.ClientConnection",
     "websockets.Serve",
@@ -192,7 +206,6 @@ fn alias(name: &str) -> &str {
         "asyncpg.pool.create_pool" => "asyncpg.create_pool",
         "asyncpg.connection.connect" => "asyncpg.connect",
         "anyio.abc.CancelScope" => "anyio.CancelScope",
-        "anyio.create_memory_object_stream" => "anyio.create_memory_object_stream",
         "fastapi.testclient.TestClient" | "starlette.testclient" => "starlette.testclient.TestClient",
         "websockets.connect" | "websockets.asyncio.client.connect" | "websockets.client.connect" => {
             "websockets.Connect"
@@ -274,10 +287,35 @@ pub fn lookup(name: &str, versions: &dyn Versions) -> Option<Known> {
             callable(of(canonical_static(name).unwrap_or("anyio.Lock"), &[AsyncCm]))
         }
         "anyio.Event" => callable(of("anyio.Event", &[])),
+        // Sync context managers since anyio 3.0 (in 2.x they were entered with `async with`).
         "anyio.fail_after" | "anyio.move_on_after" | "anyio.CancelScope" => {
+            if !at_least(&versions.installed_version("anyio")?, &[3]) {
+                return None;
+            }
             callable(entered_self("anyio.CancelScope", &[Cm]))
         }
         "anyio.sleep" | "anyio.to_thread.run_sync" | "anyio.Event.wait" => callable(coroutine(None)),
+        // Memory object streams: the receiving end is iterated; both ends are closed by `async
+        // with`, and since anyio 3.2.0 by a plain `with` too (checked in the 3.1.0 and 3.2.0
+        // wheels).
+        "anyio.streams.memory.MemoryObjectReceiveStream" => {
+            let sync_too = at_least(&versions.installed_version("anyio")?, &[3, 2]);
+            let capabilities: &[Capability] = if sync_too { &[AsyncIter, AsyncCm, Cm] } else { &[AsyncIter, AsyncCm] };
+            callable(Object {
+                enters: Some("anyio.streams.memory.MemoryObjectReceiveStream"),
+                ..object(Some("anyio.streams.memory.MemoryObjectReceiveStream"), ValueKind::Library, capabilities)
+            })
+        }
+        "anyio.streams.memory.MemoryObjectSendStream" => {
+            let sync_too = at_least(&versions.installed_version("anyio")?, &[3, 2]);
+            let capabilities: &[Capability] = if sync_too { &[AsyncCm, Cm] } else { &[AsyncCm] };
+            callable(Object {
+                enters: Some("anyio.streams.memory.MemoryObjectSendStream"),
+                ..object(Some("anyio.streams.memory.MemoryObjectSendStream"), ValueKind::Library, capabilities)
+            })
+        }
+        "anyio.streams.memory.MemoryObjectReceiveStream.receive"
+        | "anyio.streams.memory.MemoryObjectSendStream.send" => callable(coroutine(None)),
         "anyio.open_file" => callable(coroutine(Some("anyio.AsyncFile"))),
         "anyio.AsyncFile" => callable(entered_self("anyio.AsyncFile", &[AsyncCm, AsyncIter])),
         // httpx
@@ -370,10 +408,16 @@ pub fn lookup(name: &str, versions: &dyn Versions) -> Option<Known> {
             awaits_to: Some("sqlalchemy.ext.asyncio.AsyncConnection"),
             ..of("sqlalchemy.ext.asyncio.AsyncConnection", &[AsyncCm, Await])
         }),
-        "sqlalchemy.ext.asyncio.AsyncEngine.begin" => callable(Object {
-            enters: Some("sqlalchemy.ext.asyncio.AsyncConnection"),
-            ..object(None, ValueKind::Library, &[AsyncCm])
-        }),
+        // An `@asynccontextmanager` since 2.0.0; in 1.4 a startable context that could also be
+        // awaited (checked in both sources).
+        "sqlalchemy.ext.asyncio.AsyncEngine.begin" => {
+            let capabilities: &[Capability] =
+                if at_least(&versions.installed_version("sqlalchemy")?, &[2]) { &[AsyncCm] } else { &[AsyncCm, Await] };
+            callable(Object {
+                enters: Some("sqlalchemy.ext.asyncio.AsyncConnection"),
+                ..object(None, ValueKind::Library, capabilities)
+            })
+        }
         "sqlalchemy.ext.asyncio.AsyncEngine.dispose" => callable(coroutine(None)),
         "sqlalchemy.ext.asyncio.AsyncConnection" => callable(Object {
             enters: Some("sqlalchemy.ext.asyncio.AsyncConnection"),
@@ -393,10 +437,10 @@ pub fn lookup(name: &str, versions: &dyn Versions) -> Option<Known> {
                     ..object(None, ValueKind::Library, &[AsyncCm])
                 });
             }
-            callable(entered_self("sqlalchemy.ext.asyncio.AsyncSession", &[AsyncCm]))
+            callable(entered_self("sqlalchemy.ext.asyncio.AsyncSession", &[AsyncCm, Iter]))
         }
         "sqlalchemy.ext.asyncio.AsyncSession" => {
-            callable(entered_self("sqlalchemy.ext.asyncio.AsyncSession", &[AsyncCm]))
+            callable(entered_self("sqlalchemy.ext.asyncio.AsyncSession", &[AsyncCm, Iter]))
         }
         "sqlalchemy.ext.asyncio.AsyncSession.begin" | "sqlalchemy.ext.asyncio.AsyncSession.begin_nested" => {
             callable(Object {
@@ -431,7 +475,7 @@ pub fn lookup(name: &str, versions: &dyn Versions) -> Option<Known> {
         | "sqlalchemy.ext.asyncio.AsyncSession.flush"
         | "sqlalchemy.ext.asyncio.AsyncSession.refresh"
         | "sqlalchemy.ext.asyncio.AsyncSession.delete" => callable(coroutine(None)),
-        "sqlalchemy.orm.Session" => callable(entered_self("sqlalchemy.orm.Session", &[Cm])),
+        "sqlalchemy.orm.Session" => callable(entered_self("sqlalchemy.orm.Session", &[Cm, Iter])),
         "sqlalchemy.orm.Session.begin" => callable(object(None, ValueKind::Library, &[Cm])),
         // `sessionmaker()` makes whatever `class_=` says (see the resolver, which reads the
         // keyword); the table only describes the default.
@@ -440,9 +484,9 @@ pub fn lookup(name: &str, versions: &dyn Versions) -> Option<Known> {
             callable(of("sqlalchemy.orm.sessionmaker[AsyncSession]", &[Call]))
         }
         "sqlalchemy.orm.sessionmaker[AsyncSession].__call__" => {
-            callable(entered_self("sqlalchemy.ext.asyncio.AsyncSession", &[AsyncCm]))
+            callable(entered_self("sqlalchemy.ext.asyncio.AsyncSession", &[AsyncCm, Iter]))
         }
-        "sqlalchemy.orm.sessionmaker.__call__" => callable(entered_self("sqlalchemy.orm.Session", &[Cm])),
+        "sqlalchemy.orm.sessionmaker.__call__" => callable(entered_self("sqlalchemy.orm.Session", &[Cm, Iter])),
         "sqlalchemy.create_engine" | "sqlalchemy.engine.Engine" => callable(of("sqlalchemy.engine.Engine", &[])),
         "sqlalchemy.engine.Engine.connect" | "sqlalchemy.engine.Connection" => {
             callable(entered_self("sqlalchemy.engine.Connection", &[Cm]))
@@ -451,7 +495,11 @@ pub fn lookup(name: &str, versions: &dyn Versions) -> Option<Known> {
             callable(Object { enters: Some("sqlalchemy.engine.Connection"), ..object(None, ValueKind::Library, &[Cm]) })
         }
         // redis.asyncio: pipelines are entered and awaited; pub/sub is entered, `listen()` iterated.
-        "redis.asyncio.Redis" | "redis.asyncio.from_url" => callable(entered_self("redis.asyncio.Redis", &[AsyncCm])),
+        // `Redis` is awaitable too (`await Redis(...)` initialises it).
+        "redis.asyncio.Redis" | "redis.asyncio.from_url" => callable(Object {
+            awaits_to: Some("redis.asyncio.Redis"),
+            ..entered_self("redis.asyncio.Redis", &[AsyncCm, Await])
+        }),
         "redis.asyncio.Redis.pipeline" | "redis.asyncio.client.Pipeline" => {
             callable(entered_self("redis.asyncio.client.Pipeline", &[AsyncCm, Await]))
         }
@@ -488,14 +536,11 @@ pub fn lookup(name: &str, versions: &dyn Versions) -> Option<Known> {
         | "asyncpg.connection.Connection.execute"
         | "asyncpg.connection.Connection.close"
         | "asyncpg.pool.Pool.close" => callable(coroutine(None)),
-        // aiofiles
-        "aiofiles.open" | "aiofiles.threadpool.AiofilesContextManager" => callable(Object {
-            enters: Some("aiofiles.threadpool.AsyncFile"),
-            awaits_to: Some("aiofiles.threadpool.AsyncFile"),
-            ..of("aiofiles.threadpool.AiofilesContextManager", &[Await, AsyncCm])
-        }),
-        "aiofiles.threadpool.AsyncFile" => {
-            callable(entered_self("aiofiles.threadpool.AsyncFile", &[AsyncIter, AsyncCm]))
+        // aiofiles: the file object iterates asynchronously but is not a context manager of its
+        // own (only `aiofiles.open()` is), so a `with` on it would get a wrong fix; what it binds
+        // stays unknown.
+        "aiofiles.open" | "aiofiles.threadpool.AiofilesContextManager" => {
+            callable(of("aiofiles.threadpool.AiofilesContextManager", &[Await, AsyncCm]))
         }
         // websockets: `connect()` is also an async iterator (reconnecting) since 10.0.
         "websockets.Connect" => {

@@ -292,8 +292,8 @@ const CASES: &[(&str, &str, &str)] = &[
         "import aiofiles\nasync def f():\n    async with aiofiles.open('x') as fh:\n        async for line in fh:\n            pass\n",
     ),
     (
-        "import aiofiles\nasync def f():\n    async with aiofiles.open('x') as fh:\n        for line in fh:\n            pass\n",
-        "4 APM104",
+        "import aiofiles\nasync def f():\n    async for line in aiofiles.open('x'):\n        pass\n",
+        "3 APM102",
         "import aiofiles\nasync def f():\n    fh = await aiofiles.open('x')\n    async for line in fh:\n        pass\n",
     ),
     // more asyncio, anyio and sync counterparts
@@ -333,9 +333,14 @@ const CASES: &[(&str, &str, &str)] = &[
         "import asyncpg\nasync def f():\n    async with asyncpg.create_pool() as pool:\n        async with pool.acquire() as conn:\n            pass\n    pool = await asyncpg.create_pool()\n",
     ),
     (
-        "import aiofiles\nasync def f():\n    fh = await aiofiles.open('x')\n    with fh:\n        pass\n",
+        "import redis.asyncio as redis\nasync def f():\n    r = await redis.Redis()\n    with r.pubsub() as ps:\n        pass\n",
         "4 APM103",
-        "import aiofiles\nasync def f():\n    fh = await aiofiles.open('x')\n    async with fh:\n        pass\n",
+        "import redis.asyncio as redis\nasync def f():\n    r = await redis.from_url('redis://')\n    async with r.pubsub() as ps:\n        pass\n",
+    ),
+    (
+        "from sqlalchemy.ext.asyncio import AsyncSession\nasync def f(session: AsyncSession):\n    async for obj in session:\n        pass\n",
+        "3 APM102",
+        "from sqlalchemy.ext.asyncio import AsyncSession\nasync def f(session: AsyncSession):\n    for obj in session:\n        pass\n",
     ),
     // starlette / FastAPI
     (
@@ -345,11 +350,15 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Versions for the entries of [`CASES`] that are keyed by version (see `version_keyed_entries`
+/// for what happens without them).
+const INSTALLED: &[(&str, &[u32])] = &[("anyio", &[4, 6]), ("sqlalchemy", &[2, 0, 30])];
+
 #[test]
 fn each_library_api_has_a_wrong_and_a_right_use() {
     for (wrong, finding, right) in CASES {
-        expect(wrong, finding);
-        expect(right, "");
+        assert_eq!(findings_with(wrong, None, INSTALLED), *finding, "\n{wrong}");
+        assert_eq!(findings_with(right, None, INSTALLED), "", "\n{right}");
     }
 }
 
@@ -399,6 +408,18 @@ fn version_keyed_entries() {
     let websocket = "import websockets\nasync def f():\n    with websockets.connect('ws://x') as ws:\n        pass\n";
     assert_eq!(findings_with(websocket, None, &[]), "");
     assert_eq!(findings_with(websocket, None, &[("websockets", &[12, 0])]), "3 APM103");
+    // anyio's cancel scopes became sync context managers in 3.0.
+    let fail_after = "import anyio\nasync def f():\n    async with anyio.fail_after(1):\n        pass\n";
+    assert_eq!(findings_with(fail_after, None, &[]), "");
+    assert_eq!(findings_with(fail_after, None, &[("anyio", &[2, 2])]), "");
+    assert_eq!(findings_with(fail_after, None, &[("anyio", &[3, 0])]), "3 APM106");
+
+    // `AsyncEngine.begin()` could be awaited in SQLAlchemy 1.4, not since 2.0.
+    let begin = "from sqlalchemy.ext.asyncio import create_async_engine\nengine = create_async_engine('x')\nasync def f():\n    conn = await engine.begin()\n";
+    assert_eq!(findings_with(begin, None, &[]), "");
+    assert_eq!(findings_with(begin, None, &[("sqlalchemy", &[1, 4, 54])]), "");
+    assert_eq!(findings_with(begin, None, &[("sqlalchemy", &[2, 0, 0])]), "4 APM107");
+
     let serve = "import websockets\nasync def f(handler):\n    with websockets.serve(handler, 'localhost', 8765):\n        pass\n";
     assert_eq!(findings_with(serve, None, &[]), "3 APM103", "serve() is version-independent");
     let reconnect =
@@ -471,4 +492,27 @@ fn version_guards_check_only_the_live_branch() {
         );
         assert_eq!(findings_with(&guarded, Some((3, 12)), &[]), "", "{test}");
     }
+}
+
+/// `send, receive = anyio.create_memory_object_stream()`: each end is known, with the installed
+/// anyio's version (3.2.0 made both ends sync context managers too).
+#[test]
+fn memory_object_streams_are_unpacked_by_position() {
+    let iterate_sync = "import anyio\nasync def f():\n    send, receive = anyio.create_memory_object_stream[int](10)\n    for item in receive:\n        pass\n";
+    assert_eq!(findings_with(iterate_sync, None, &[]), "", "unknown anyio version");
+    assert_eq!(findings_with(iterate_sync, None, &[("anyio", &[4, 6])]), "4 APM104");
+    let iterate = iterate_sync.replace("    for item", "    async for item");
+    assert_eq!(findings_with(&iterate, None, &[("anyio", &[4, 6])]), "");
+
+    // The sending end is not iterable; a plain `with` closes it only since anyio 3.2.
+    let send_side = "from anyio import create_memory_object_stream\nasync def f():\n    send, receive = create_memory_object_stream(5)\n    with send:\n        async for x in send:\n            pass\n";
+    assert_eq!(findings_with(send_side, None, &[("anyio", &[3, 2, 0])]), "5 APM102");
+    assert_eq!(findings_with(send_side, None, &[("anyio", &[3, 1, 0])]), "4 APM103 5 APM102");
+
+    // Positions matter, a starred target shifts them, and only calls are unpacked.
+    let starred = "import anyio\nasync def f():\n    *rest, receive = anyio.create_memory_object_stream()\n    for item in receive:\n        pass\n";
+    assert_eq!(findings_with(starred, None, &[("anyio", &[4, 6])]), "");
+    let swapped =
+        "import anyio\nasync def f(pair):\n    receive, send = pair\n    for item in receive:\n        pass\n";
+    assert_eq!(findings_with(swapped, None, &[("anyio", &[4, 6])]), "");
 }

@@ -282,6 +282,21 @@ impl<'a> Resolver<'a> {
                 let awaited = self.eval(module, scope, awaited);
                 self.library_follow(&awaited, |object| object.awaits_to)
             }
+            ValueExpr::Element(made, index) => {
+                // Only tuples the library table describes: `anyio.create_memory_object_stream()`
+                // (also written `create_memory_object_stream[int]()`).
+                let ValueExpr::Call(callee, _) = &**made else { return Value::Unknown };
+                let callee = match &**callee {
+                    ValueExpr::Subscript(generic, _) => &**generic,
+                    other => other,
+                };
+                let Value::External(name) = self.eval(module, scope, callee) else { return Value::Unknown };
+                let versions = IndexVersions(self.index);
+                match library::tuple_elements(&name, &versions).and_then(|classes| classes.get(*index as usize)) {
+                    Some(class) => self.library_instance(class),
+                    None => Value::Unknown,
+                }
+            }
             ValueExpr::Entered(entered) => {
                 let entered = self.eval(module, scope, entered);
                 self.library_follow(&entered, |object| object.enters)
