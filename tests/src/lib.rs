@@ -36,12 +36,14 @@ pub mod binary;
 mod builder;
 pub mod framing;
 mod inbox;
+pub mod scratch;
 mod server;
 pub mod text;
 pub mod uri;
 
 pub use binary::{server_binary, workspace_root};
 pub use builder::{TestServerBuilder, DEFAULT_TIMEOUT, ECHO_STDERR_ENV};
+pub use scratch::{fresh_dir, temp_tree};
 pub use server::TestServer;
 pub use text::{find_ranges, pos, range, Pos, PositionEncoding, Range};
 pub use uri::file_uri;

@@ -3,9 +3,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use asyncsense_tests::{server_binary, workspace_root};
+use asyncsense_tests::{fresh_dir, server_binary, temp_tree, workspace_root};
 use serde_json::Value;
 
 fn fixture() -> PathBuf {
@@ -22,13 +21,7 @@ fn stdout(output: &Output) -> String {
 
 /// A fresh copy of a directory tree in a temporary folder.
 fn copy_tree(from: &Path) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let to = std::env::temp_dir().join(format!(
-        "asyncsense-cli-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = fs::remove_dir_all(&to);
+    let to = fresh_dir("cli");
     copy_dir(from, &to);
     to
 }
@@ -317,19 +310,7 @@ fn binary_files_named_py_are_skipped_or_survived() {
 
 /// A fresh temporary folder holding `files`.
 fn temp_project(files: &[(&str, &str)]) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let root = std::env::temp_dir().join(format!(
-        "asyncsense-cli-rust-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = fs::remove_dir_all(&root);
-    for (path, contents) in files {
-        let path = root.join(path);
-        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        fs::write(path, contents).expect("write");
-    }
-    root
+    temp_tree("cli-rust", files)
 }
 
 const RUST_HANDLER: &str = "\

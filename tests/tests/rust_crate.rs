@@ -6,9 +6,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use asyncsense_tests::{server_binary, TestServer};
+use asyncsense_tests::{server_binary, temp_tree, TestServer};
 use serde_json::Value;
 
 const CARGO_TOML: &str = "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
@@ -54,19 +53,7 @@ async fn handler() {
 ";
 
 fn temp_crate(files: &[(&str, &str)]) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "asyncsense-rust-crate-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    for (relative, text) in files {
-        let path = dir.join(relative);
-        fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-        fs::write(path, text).expect("write");
-    }
-    dir
+    temp_tree("rust-crate", files)
 }
 
 fn run(cwd: &Path, args: &[&str]) -> Output {

@@ -154,28 +154,19 @@ impl Environment {
                 return cached.answer.to_lookup();
             }
         }
-        let file = self.locate(module_name);
-        let fresh = file.as_ref().map(|(path, kind)| (path.clone(), modified(path), *kind));
-        let previous = self.cache.get(module_name).map(|cached| cached.clone());
-        let unchanged = match (&previous, &fresh) {
-            (Some(previous), Some((path, mtime, _))) => {
-                previous.file.as_ref().is_some_and(|(old_path, old_mtime)| old_path == path && old_mtime == mtime)
+        let located = self.locate(module_name);
+        let file = located.as_ref().map(|(path, _)| (path.clone(), modified(path)));
+        // The same file with the same modification time (or still nothing): keep the answer.
+        let unchanged =
+            self.cache.get(module_name).filter(|cached| cached.file == file).map(|cached| cached.answer.clone());
+        let answer = match (unchanged, located) {
+            (Some(answer), _) => answer,
+            (None, Some((_, Located::Namespace))) => Answer::Namespace,
+            (None, Some((path, Located::File { is_package }))) => {
+                Environment::parse(module_name, &path, is_package).map_or(Answer::Missing, Answer::Found)
             }
-            (Some(previous), None) => previous.file.is_none() && matches!(previous.answer, Answer::Missing),
-            (None, _) => false,
+            (None, None) => Answer::Missing,
         };
-        let answer = match (unchanged, previous, fresh.clone()) {
-            (true, Some(previous), _) => previous.answer,
-            (_, _, Some((_, _, Located::Namespace))) => Answer::Namespace,
-            (_, _, Some((path, _, Located::File { is_package }))) => {
-                match Environment::parse(module_name, &path, is_package) {
-                    Some(module) => Answer::Found(module),
-                    None => Answer::Missing,
-                }
-            }
-            (_, _, None) => Answer::Missing,
-        };
-        let file = fresh.map(|(path, mtime, _)| (path, mtime));
         let lookup = answer.to_lookup();
         self.cache.insert(module_name.to_owned(), Cached { answer, file, checked: Instant::now() });
         lookup

@@ -257,9 +257,9 @@ fn check_all(project: &mut Project) -> Vec<Vec<Finding>> {
         )
     });
     let mut all = Vec::with_capacity(checked.len());
-    for (path, (findings, text)) in project.targets.clone().into_iter().zip(checked) {
+    for (path, (findings, text)) in project.targets.iter().zip(checked) {
         if let Some(text) = text {
-            project.sources.insert(path, text);
+            project.sources.insert(path.clone(), text);
         }
         all.push(findings);
     }

@@ -164,9 +164,11 @@ fn check_use_site(
 ) -> Option<Finding> {
     // Code behind a version guard runs only in some environments: check it only when the
     // environment is known to take that branch (never flag the dead branch of a fix).
-    let python = context.index.python_version();
-    if !site.guards.iter().all(|guard| guard.holds(python) == Some(true)) {
-        return None;
+    if !site.guards.is_empty() {
+        let python = context.index.python_version();
+        if !site.guards.iter().all(|guard| guard.holds(python) == Some(true)) {
+            return None;
+        }
     }
     if let UseSiteShape::CallArgument { callee, method } = &site.shape {
         if !callee_is_protocol_api(resolver, module, site.scope, callee, method) {

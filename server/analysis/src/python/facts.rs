@@ -494,16 +494,12 @@ fn version_condition(test: &Expr) -> Option<VersionCondition> {
                 let Some(version) = version_tuple(right) else { return Some(VersionCondition::Unknown) };
                 // `version_info` has five fields, so `> (3, 10)` already holds for 3.10.0; a
                 // two-field slice does not.
-                let next = (version.0, version.1 + 1);
+                let past = if sliced { (version.0, version.1 + 1) } else { version };
                 let condition = match op {
                     ast::CmpOp::GtE => VersionCondition::Python { version, at_least: true },
-                    ast::CmpOp::Gt => {
-                        VersionCondition::Python { version: if sliced { next } else { version }, at_least: true }
-                    }
+                    ast::CmpOp::Gt => VersionCondition::Python { version: past, at_least: true },
                     ast::CmpOp::Lt => VersionCondition::Python { version, at_least: false },
-                    ast::CmpOp::LtE => {
-                        VersionCondition::Python { version: if sliced { next } else { version }, at_least: false }
-                    }
+                    ast::CmpOp::LtE => VersionCondition::Python { version: past, at_least: false },
                     _ => VersionCondition::Unknown,
                 };
                 return Some(condition);

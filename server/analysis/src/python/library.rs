@@ -84,6 +84,7 @@ const fn generator() -> Object {
 
 /// The protocols of an instance of a library class, when the class is known.
 pub fn instance(class: &str, versions: &dyn Versions) -> Option<Object> {
+    let class = alias(class);
     match lookup(class, versions)? {
         Known::Callable(made) if made.class == Some(canonical_static(class)?) => Some(made),
         _ => None,
@@ -430,16 +431,15 @@ pub fn lookup(name: &str, versions: &dyn Versions) -> Option<Known> {
         "sqlalchemy.ext.asyncio.async_sessionmaker" => {
             callable(of("sqlalchemy.ext.asyncio.async_sessionmaker", &[Call]))
         }
-        "sqlalchemy.ext.asyncio.async_sessionmaker.__call__" | "sqlalchemy.ext.asyncio.async_sessionmaker.begin" => {
-            if name.ends_with("begin") {
-                return callable(Object {
-                    enters: Some("sqlalchemy.ext.asyncio.AsyncSession"),
-                    ..object(None, ValueKind::Library, &[AsyncCm])
-                });
-            }
-            callable(entered_self("sqlalchemy.ext.asyncio.AsyncSession", &[AsyncCm, Iter]))
-        }
-        "sqlalchemy.ext.asyncio.AsyncSession" => {
+        "sqlalchemy.ext.asyncio.async_sessionmaker.begin" => callable(Object {
+            enters: Some("sqlalchemy.ext.asyncio.AsyncSession"),
+            ..object(None, ValueKind::Library, &[AsyncCm])
+        }),
+        // Calling a session maker (`async_sessionmaker()`, or `sessionmaker(class_=AsyncSession)`)
+        // makes a session.
+        "sqlalchemy.ext.asyncio.AsyncSession"
+        | "sqlalchemy.ext.asyncio.async_sessionmaker.__call__"
+        | "sqlalchemy.orm.sessionmaker[AsyncSession].__call__" => {
             callable(entered_self("sqlalchemy.ext.asyncio.AsyncSession", &[AsyncCm, Iter]))
         }
         "sqlalchemy.ext.asyncio.AsyncSession.begin" | "sqlalchemy.ext.asyncio.AsyncSession.begin_nested" => {
@@ -475,7 +475,9 @@ pub fn lookup(name: &str, versions: &dyn Versions) -> Option<Known> {
         | "sqlalchemy.ext.asyncio.AsyncSession.flush"
         | "sqlalchemy.ext.asyncio.AsyncSession.refresh"
         | "sqlalchemy.ext.asyncio.AsyncSession.delete" => callable(coroutine(None)),
-        "sqlalchemy.orm.Session" => callable(entered_self("sqlalchemy.orm.Session", &[Cm, Iter])),
+        "sqlalchemy.orm.Session" | "sqlalchemy.orm.sessionmaker.__call__" => {
+            callable(entered_self("sqlalchemy.orm.Session", &[Cm, Iter]))
+        }
         "sqlalchemy.orm.Session.begin" => callable(object(None, ValueKind::Library, &[Cm])),
         // `sessionmaker()` makes whatever `class_=` says (see the resolver, which reads the
         // keyword); the table only describes the default.
@@ -483,10 +485,6 @@ pub fn lookup(name: &str, versions: &dyn Versions) -> Option<Known> {
         "sqlalchemy.orm.sessionmaker[AsyncSession]" => {
             callable(of("sqlalchemy.orm.sessionmaker[AsyncSession]", &[Call]))
         }
-        "sqlalchemy.orm.sessionmaker[AsyncSession].__call__" => {
-            callable(entered_self("sqlalchemy.ext.asyncio.AsyncSession", &[AsyncCm, Iter]))
-        }
-        "sqlalchemy.orm.sessionmaker.__call__" => callable(entered_self("sqlalchemy.orm.Session", &[Cm, Iter])),
         "sqlalchemy.create_engine" | "sqlalchemy.engine.Engine" => callable(of("sqlalchemy.engine.Engine", &[])),
         "sqlalchemy.engine.Engine.connect" | "sqlalchemy.engine.Connection" => {
             callable(entered_self("sqlalchemy.engine.Connection", &[Cm]))

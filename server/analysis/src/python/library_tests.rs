@@ -11,6 +11,7 @@ use crate::python::facts::Mention;
 use crate::python::index_source;
 use crate::rules::RuleSet;
 use crate::workspace::{IndexedModule, Lookup, ModuleIndex, WorkspaceIndex};
+use crate::Finding;
 
 /// The workspace index, plus the versions a virtual environment would tell.
 struct WithVersions {
@@ -40,7 +41,8 @@ impl ModuleIndex for WithVersions {
     }
 }
 
-fn findings_with(source: &str, python: Option<(u32, u32)>, installed: &[(&'static str, &[u32])]) -> String {
+/// Checks `source` as the only module of a workspace whose environment has these versions.
+fn check_with(source: &str, python: Option<(u32, u32)>, installed: &[(&'static str, &[u32])]) -> Vec<Finding> {
     let root = PathBuf::from("/virtual-ws");
     let index = WorkspaceIndex::new();
     let module = Arc::new(index_source(&root.join("main.py"), source, std::slice::from_ref(&root)));
@@ -52,9 +54,13 @@ fn findings_with(source: &str, python: Option<(u32, u32)>, installed: &[(&'stati
     };
     let context =
         CheckContext { index: &index, display_root: Some(&root), rules: RuleSet::default(), workspace_fixes: false };
-    let findings = check_module(&module, source, &context);
+    check_module(&module, source, &context)
+}
+
+/// The findings as `line CODE`, space-separated.
+fn findings_with(source: &str, python: Option<(u32, u32)>, installed: &[(&'static str, &[u32])]) -> String {
     let lines = LineIndex::new(source);
-    findings
+    check_with(source, python, installed)
         .iter()
         .map(|finding| {
             let (row, _) = lines.row_column(source, finding.range.start);
@@ -365,13 +371,7 @@ fn each_library_api_has_a_wrong_and_a_right_use() {
 #[test]
 fn messages_name_the_library_api() {
     let source = "import httpx\nasync def f():\n    async with httpx.AsyncClient() as client:\n        async for chunk in client.stream('GET', '/'):\n            pass\n";
-    let root = PathBuf::from("/virtual-ws");
-    let index = WorkspaceIndex::new();
-    let module = Arc::new(index_source(&root.join("main.py"), source, std::slice::from_ref(&root)));
-    index.insert(Arc::clone(&module));
-    let context =
-        CheckContext { index: &index, display_root: Some(&root), rules: RuleSet::default(), workspace_fixes: false };
-    let findings = check_module(&module, source, &context);
+    let findings = check_with(source, None, &[]);
     assert_eq!(findings.len(), 1);
     let message = &findings[0].message;
     assert!(message.contains("httpx.AsyncClient.stream()"), "{message}");

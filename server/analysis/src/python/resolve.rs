@@ -243,7 +243,7 @@ impl<'a> Resolver<'a> {
                     if let Some(value) = self.call_wrapper(module, scope, name, arguments) {
                         return value;
                     }
-                    if let Some(value) = self.library_call(module, scope, name, arguments) {
+                    if let Some(value) = self.sessionmaker_call(module, scope, name, arguments) {
                         return value;
                     }
                 }
@@ -323,59 +323,67 @@ impl<'a> Resolver<'a> {
 
     /// An instance of a library class of the table.
     fn library_instance(&mut self, class: &'static str) -> Value {
-        let versions = IndexVersions(self.index);
-        match library::instance(class, &versions) {
-            Some(object) => {
-                let provided = object.provided(&versions);
-                Value::Library(object, provided, Some(library_origin(class)))
-            }
+        match library::instance(class, &IndexVersions(self.index)) {
+            Some(object) => self.library_value(object, class),
             None => Value::Unknown,
         }
     }
 
-    /// Calls a qualified library name the table knows: `httpx.AsyncClient()`,
-    /// `sessionmaker(class_=AsyncSession)`. `None` when the table does not know it.
-    fn library_call(
+    /// An object of the table, with what it provides for the versions at hand; `api` names
+    /// what made it, for messages.
+    fn library_value(&self, object: library::Object, api: &str) -> Value {
+        let provided = object.provided(&IndexVersions(self.index));
+        Value::Library(object, provided, Some(library_origin(api)))
+    }
+
+    /// An instance of a class the table lists but whose own protocol depends on a version we do
+    /// not know: its methods are known, its protocol is not. Unknown for any other name.
+    fn library_class_only(name: &str) -> Value {
+        match library::class_only(name) {
+            Some(object) => Value::Library(object, Provided::Unknown, Some(library_origin(name))),
+            None => Value::Unknown,
+        }
+    }
+
+    /// `sessionmaker(...)`: the keyword `class_` decides what the maker makes (the default is a
+    /// sync `Session`). `None` for any other callee; [`Resolver::call`] asks the table for those.
+    fn sessionmaker_call(
         &mut self,
         module: &Arc<IndexedModule>,
         scope: ScopeId,
         name: &str,
         arguments: &[ValueExpr],
     ) -> Option<Value> {
-        let versions = IndexVersions(self.index);
-        if matches!(name, "sqlalchemy.orm.sessionmaker" | "sqlalchemy.orm.session.sessionmaker") {
-            // The keyword `class_` decides what the maker makes; the default is a sync `Session`.
-            let positional = arguments.iter().filter(|argument| !matches!(argument, ValueExpr::Keyword(..))).count();
-            let mut class = None;
-            for argument in arguments {
-                match argument {
-                    ValueExpr::Keyword(keyword, value) if &**keyword == "class_" => {
-                        class = Some(self.eval(module, scope, value));
-                    }
-                    ValueExpr::Keyword(..) => return Some(Value::Unknown),
-                    _ => {}
-                }
-            }
-            if positional > 1 {
-                return Some(Value::Unknown);
-            }
-            let maker = match class {
-                None => "sqlalchemy.orm.sessionmaker",
-                Some(Value::External(class))
-                    if matches!(
-                        library::instance(&class, &versions).and_then(|object| object.class),
-                        Some("sqlalchemy.ext.asyncio.AsyncSession")
-                    ) =>
-                {
-                    "sqlalchemy.orm.sessionmaker[AsyncSession]"
-                }
-                Some(_) => return Some(Value::Unknown),
-            };
-            return Some(self.library_instance(maker));
+        if !matches!(name, "sqlalchemy.orm.sessionmaker" | "sqlalchemy.orm.session.sessionmaker") {
+            return None;
         }
-        let Known::Callable(object) = library::lookup(name, &versions)? else { return None };
-        let provided = object.provided(&versions);
-        Some(Value::Library(object, provided, Some(library_origin(&format!("{name}()")))))
+        let positional = arguments.iter().filter(|argument| !matches!(argument, ValueExpr::Keyword(..))).count();
+        let mut class = None;
+        for argument in arguments {
+            match argument {
+                ValueExpr::Keyword(keyword, value) if &**keyword == "class_" => {
+                    class = Some(self.eval(module, scope, value));
+                }
+                ValueExpr::Keyword(..) => return Some(Value::Unknown),
+                _ => {}
+            }
+        }
+        if positional > 1 {
+            return Some(Value::Unknown);
+        }
+        let maker = match class {
+            None => "sqlalchemy.orm.sessionmaker",
+            Some(Value::External(class))
+                if matches!(
+                    library::instance(&class, &IndexVersions(self.index)).and_then(|object| object.class),
+                    Some("sqlalchemy.ext.asyncio.AsyncSession")
+                ) =>
+            {
+                "sqlalchemy.orm.sessionmaker[AsyncSession]"
+            }
+            Some(_) => return Some(Value::Unknown),
+        };
+        Some(self.library_instance(maker))
     }
 
     /// Library callables that wrap a function argument: `asynccontextmanager(f)`,
@@ -471,24 +479,9 @@ impl<'a> Resolver<'a> {
 
     /// A parameter annotated with a library class of the table (`session: AsyncSession`).
     fn annotated_library_class(&mut self, name: &str) -> Value {
-        let versions = IndexVersions(self.index);
-        match library::lookup(name, &versions) {
-            Some(Known::Callable(object))
-                if object.class.is_some()
-                    && library::instance(object.class.unwrap_or_default(), &versions).is_some() =>
-            {
-                let class = object.class.unwrap_or_default();
-                if library::lookup(class, &versions) == Some(Known::Callable(object)) {
-                    let provided = object.provided(&versions);
-                    Value::Library(object, provided, Some(library_origin(class)))
-                } else {
-                    Value::Unknown
-                }
-            }
-            _ => match library::class_only(name) {
-                Some(object) => Value::Library(object, Provided::Unknown, Some(library_origin(name))),
-                None => Value::Unknown,
-            },
+        match library::instance(name, &IndexVersions(self.index)) {
+            Some(object) => self.library_value(object, object.class.unwrap_or(name)),
+            None => Self::library_class_only(name),
         }
     }
 
@@ -991,10 +984,7 @@ impl<'a> Resolver<'a> {
                 let qualified = format!("{class}.{attribute}");
                 let versions = IndexVersions(self.index);
                 match library::lookup(&qualified, &versions) {
-                    Some(Known::Attribute(held)) => {
-                        let provided = held.provided(&versions);
-                        Value::Library(held, provided, Some(library_origin(&qualified)))
-                    }
+                    Some(Known::Attribute(held)) => self.library_value(held, &qualified),
                     Some(Known::Callable(_)) => Value::External(qualified),
                     None => Value::Unknown,
                 }
@@ -1089,19 +1079,10 @@ impl<'a> Resolver<'a> {
                 let values = values.iter().map(|value| self.call(value)).collect();
                 combine(values)
             }
-            Value::External(name) => {
-                let versions = IndexVersions(self.index);
-                match library::lookup(name, &versions) {
-                    Some(Known::Callable(object)) => {
-                        let provided = object.provided(&versions);
-                        Value::Library(object, provided, Some(library_origin(&format!("{name}()"))))
-                    }
-                    _ => match library::class_only(name) {
-                        Some(object) => Value::Library(object, Provided::Unknown, Some(library_origin(name))),
-                        None => Value::Unknown,
-                    },
-                }
-            }
+            Value::External(name) => match library::lookup(name, &IndexVersions(self.index)) {
+                Some(Known::Callable(object)) => self.library_value(object, &format!("{name}()")),
+                _ => Self::library_class_only(name),
+            },
             // A callable library object (`async_sessionmaker(...)`): its class's `__call__`.
             Value::Library(object, _, _) => match object.class {
                 Some(class) => self.call(&Value::External(format!("{class}.__call__"))),
