@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// Parsing and fact extraction allocate many small objects: with mimalloc (v2, which keeps peak
 /// memory closer to the system allocator's than v3) the benchmark corpus takes a third fewer
 /// instructions (callgrind: 1.78 G → 1.19 G).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -298,12 +298,11 @@ fn top_level_spelling(
                 matches!(
                     binding,
                     Binding::ImportModule(_)
-                        | Binding::ImportFrom { .. }
-                        | Binding::Value(ValueExpr::Name(_) | ValueExpr::Attribute(..))
-                )
+                        | Binding::ImportFrom(_)
+                ) || matches!(binding, Binding::Value(value) if matches!(**value, ValueExpr::Name(_) | ValueExpr::Attribute(..)))
             })
         })
-        .map(|(name, _)| &**name)
+        .map(|(name, _)| name)
         .collect();
     names.sort_unstable();
     names.into_iter().find_map(|name| {

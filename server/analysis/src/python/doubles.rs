@@ -15,7 +15,8 @@ use crate::diagnostic::{Finding, RelatedLocation};
 use crate::protocol::{Capability, CapabilitySet, Provided, ValueKind};
 use crate::python::check::{describe, describe_factory, CheckContext};
 use crate::python::facts::{
-    Binding, ConfiguredObject, DoubleArgument, DoubleFact, DoubleForm, DoubleTarget, ScopeId, ScopeKind, ValueExpr,
+    Binding, ConfiguredObject, DoubleArgument, DoubleFact, DoubleForm, DoubleTarget, ParameterBinding, ScopeId,
+    ScopeKind, ValueExpr,
 };
 use crate::python::resolve::{Origin, Resolver, Value};
 use crate::rules::Rule;
@@ -288,13 +289,14 @@ fn is_fixture_parameter(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>
         let visible = first || !matches!(scope_fact.kind, ScopeKind::Class(_));
         if visible {
             if let Some(bindings) = scope_fact.bindings.get(name) {
-                break bindings.clone();
+                break bindings;
             }
         }
         first = false;
         current = scope_fact.parent;
     };
-    let [Binding::Parameter { annotation, slot: Some(slot) }] = parameter.as_slice() else { return false };
+    let [Binding::Parameter(parameter)] = parameter else { return false };
+    let ParameterBinding { annotation, slot: Some(slot) } = &**parameter else { return false };
     let Some(function) = facts.function(slot.function) else { return false };
     if !(function.fixture_name.is_some() || function.name.starts_with("test")) {
         return false;
@@ -419,7 +421,8 @@ fn mock_constructor(
                 let visible = first || !matches!(scope_fact.kind, ScopeKind::Class(_));
                 if visible {
                     if let Some(bindings) = scope_fact.bindings.get(name) {
-                        let [Binding::Value(ValueExpr::Call(callee, _))] = bindings.as_slice() else { return None };
+                        let [Binding::Value(value)] = bindings else { return None };
+                        let ValueExpr::Call(callee, _) = &**value else { return None };
                         let callee = (**callee).clone();
                         return mock_class(resolver, module, id, &callee);
                     }

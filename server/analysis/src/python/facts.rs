@@ -31,13 +31,13 @@ pub enum ValueExpr {
     Attribute(Box<ValueExpr>, Box<str>),
     /// A call; positional arguments are kept (keywords are not) for factories such as
     /// `asynccontextmanager(f)`.
-    Call(Box<ValueExpr>, Vec<ValueExpr>),
+    Call(Box<ValueExpr>, Box<[ValueExpr]>),
     /// `base[index]`; a tuple index is split into its elements (`Callable[[A], R]`).
-    Subscript(Box<ValueExpr>, Vec<ValueExpr>),
+    Subscript(Box<ValueExpr>, Box<[ValueExpr]>),
     /// `A | B` (in annotations).
-    Union(Vec<ValueExpr>),
+    Union(Box<[ValueExpr]>),
     /// `a or b`: the value is one of them.
-    Or(Vec<ValueExpr>),
+    Or(Box<[ValueExpr]>),
     NoneLiteral,
     /// `await x`: what awaiting the value gives.
     Await(Box<ValueExpr>),
@@ -49,7 +49,7 @@ pub enum ValueExpr {
     /// library knowledge reads are kept ([`KEPT_KEYWORDS`]); `**kwargs` is kept as `"**"`.
     Keyword(Box<str>, Box<ValueExpr>),
     /// A list, tuple or set display, or a dict display's values: indexing it gives one of them.
-    Collection(Vec<ValueExpr>),
+    Collection(Box<[ValueExpr]>),
     /// Anything else: literals, operators, … Resolves to unknown.
     Other,
 }
@@ -72,7 +72,7 @@ impl ValueExpr {
         if !elements.is_empty() && elements.iter().all(|element| matches!(element, ValueExpr::Other)) {
             ValueExpr::Other
         } else {
-            ValueExpr::Collection(elements)
+            ValueExpr::Collection(elements.into())
         }
     }
 
@@ -100,13 +100,13 @@ impl ValueExpr {
                     Expr::Tuple(tuple) => {
                         tuple.elts.iter().map(|element| Self::annotation_limited(element, depth + 1)).collect()
                     }
-                    slice => vec![Self::annotation_limited(slice, depth + 1)],
+                    slice => Box::new([Self::annotation_limited(slice, depth + 1)]),
                 },
             ),
-            Expr::BinOp(binary) if binary.op == ast::Operator::BitOr => ValueExpr::Union(vec![
+            Expr::BinOp(binary) if binary.op == ast::Operator::BitOr => ValueExpr::Union(Box::new([
                 Self::annotation_limited(&binary.left, depth + 1),
                 Self::annotation_limited(&binary.right, depth + 1),
-            ]),
+            ])),
             _ => Self::from_expr_limited(expr, depth),
         }
     }
@@ -140,7 +140,7 @@ impl ValueExpr {
                         None => arguments.push(ValueExpr::Keyword("**".into(), Box::new(ValueExpr::Other))),
                     }
                 }
-                ValueExpr::Call(Box::new(Self::from_expr_limited(&call.func, depth + 1)), arguments)
+                ValueExpr::Call(Box::new(Self::from_expr_limited(&call.func, depth + 1)), arguments.into())
             }
             Expr::Await(awaited) => ValueExpr::Await(Box::new(Self::from_expr_limited(&awaited.value, depth + 1))),
             Expr::Subscript(subscript) => ValueExpr::Subscript(
@@ -149,13 +149,13 @@ impl ValueExpr {
                     Expr::Tuple(tuple) => {
                         tuple.elts.iter().map(|element| Self::from_expr_limited(element, depth + 1)).collect()
                     }
-                    slice => vec![Self::from_expr_limited(slice, depth + 1)],
+                    slice => Box::new([Self::from_expr_limited(slice, depth + 1)]),
                 },
             ),
-            Expr::BinOp(binary) if binary.op == ast::Operator::BitOr => ValueExpr::Union(vec![
+            Expr::BinOp(binary) if binary.op == ast::Operator::BitOr => ValueExpr::Union(Box::new([
                 Self::from_expr_limited(&binary.left, depth + 1),
                 Self::from_expr_limited(&binary.right, depth + 1),
-            ]),
+            ])),
             Expr::BoolOp(boolean) if boolean.op == ast::BoolOp::Or => {
                 ValueExpr::Or(boolean.values.iter().map(|value| Self::from_expr_limited(value, depth + 1)).collect())
             }
@@ -183,6 +183,9 @@ impl ValueExpr {
 
 /// One way a name gets a value in a scope. A name with several bindings resolves only when all
 /// of them agree.
+///
+/// Every module of the workspace keeps its bindings for as long as it is indexed, and they are
+/// the bulk of its facts: the rare, large variants are boxed so that a binding is three words.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Binding {
     Function(FunctionId),
@@ -190,23 +193,143 @@ pub enum Binding {
     /// `import a.b` binds `a` to module `a`; `import a.b as m` binds `m` to module `a.b`.
     ImportModule(Box<str>),
     /// `from <level dots><module> import <name>`.
-    ImportFrom {
-        module: Box<str>,
-        level: u32,
-        name: Box<str>,
-    },
+    ImportFrom(Box<ImportFrom>),
     /// `x = <expr>` (or `x: T = <expr>`) with a single name target.
-    Value(ValueExpr),
+    Value(Box<ValueExpr>),
     /// The first parameter of a plain method: the instance of that class.
     SelfParameter(ClassId),
-    /// Any other parameter, with its annotation (as written) when it has one, and where it
-    /// sits in the signature (`None` for `*args`/`**kwargs` and lambdas).
-    Parameter {
-        annotation: Option<ValueExpr>,
-        slot: Option<ParameterSlot>,
-    },
+    /// Any other parameter.
+    Parameter(Box<ParameterBinding>),
     /// Bound in a way we do not follow (loop targets, unpacking, `del`, augmented assignment…).
     Opaque,
+}
+
+/// `from <level dots><module> import <name>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportFrom {
+    pub module: Box<str>,
+    pub level: u32,
+    pub name: Box<str>,
+}
+
+/// A parameter other than `self`: its annotation (as written) when it has one, and where it
+/// sits in the signature (`None` for `*args`/`**kwargs` and lambdas).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParameterBinding {
+    pub annotation: Option<ValueExpr>,
+    pub slot: Option<ParameterSlot>,
+}
+
+/// The order of names in [`ScopeBindings`]: by length, then bytewise. Most pairs differ in
+/// length, so most comparisons never look at the bytes.
+fn name_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// The names a scope binds, each with its bindings in source order.
+///
+/// Built once per scope when extraction ends: names sorted (looked up by binary search) and
+/// stored end to end in one string, so a scope costs three allocations however many names it
+/// binds. A hash map of boxed names to vectors cost five times the memory on large workspaces.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScopeBindings {
+    /// Every name, sorted, end to end.
+    text: Box<str>,
+    /// Per name: where it ends in `text` and where its bindings start in `bindings`.
+    entries: Box<[(u32, u32)]>,
+    bindings: Box<[Binding]>,
+}
+
+impl ScopeBindings {
+    /// Sorts `pending` bindings by name, keeping each name's bindings in order. Names are
+    /// ranges of `arena`.
+    fn build(arena: &str, mut pending: Vec<PendingBinding>) -> ScopeBindings {
+        if pending.is_empty() {
+            return ScopeBindings::default();
+        }
+        let name = |binding: &PendingBinding| &arena.as_bytes()[binding.name.0 as usize..binding.name.1 as usize];
+        pending.sort_by(|a, b| name_order(name(a), name(b)));
+        // Sized exactly, so that boxing the vectors does not reallocate.
+        let (mut count, mut length) = (0, 0);
+        for (idx, binding) in pending.iter().enumerate() {
+            if idx == 0 || name(&pending[idx - 1]) != name(binding) {
+                count += 1;
+                length += name(binding).len();
+            }
+        }
+        let mut text = String::with_capacity(length);
+        let mut entries: Vec<(u32, u32)> = Vec::with_capacity(count);
+        let mut bindings = Vec::with_capacity(pending.len());
+        let mut previous: &[u8] = &[];
+        for (idx, pending) in pending.into_iter().enumerate() {
+            let range = pending.name.0 as usize..pending.name.1 as usize;
+            if idx == 0 || previous != &arena.as_bytes()[range.clone()] {
+                text.push_str(&arena[range.clone()]);
+                entries.push((to_u32(text.len()), to_u32(bindings.len())));
+                previous = &arena.as_bytes()[range];
+            }
+            bindings.push(pending.binding);
+        }
+        ScopeBindings { text: text.into(), entries: entries.into(), bindings: bindings.into() }
+    }
+
+    fn name_at(&self, idx: usize) -> &str {
+        let start = if idx == 0 { 0 } else { self.entries[idx - 1].0 as usize };
+        &self.text[start..self.entries[idx].0 as usize]
+    }
+
+    /// Like [`ScopeBindings::name_at`] without the character-boundary checks, for the search.
+    fn name_bytes_at(&self, idx: usize) -> &[u8] {
+        let start = if idx == 0 { 0 } else { self.entries[idx - 1].0 as usize };
+        &self.text.as_bytes()[start..self.entries[idx].0 as usize]
+    }
+
+    fn bindings_at(&self, idx: usize) -> &[Binding] {
+        let start = self.entries[idx].1 as usize;
+        let end = self.entries.get(idx + 1).map_or(self.bindings.len(), |next| next.1 as usize);
+        &self.bindings[start..end]
+    }
+
+    /// The bindings of `name`, if the scope binds it.
+    pub fn get(&self, name: &str) -> Option<&[Binding]> {
+        let idx = self.position(name)?;
+        Some(self.bindings_at(idx))
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        let (mut low, mut high) = (0, self.entries.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match name_order(self.name_bytes_at(middle), name.as_bytes()) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Some(middle),
+            }
+        }
+        None
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.position(name).is_some()
+    }
+
+    /// Each name with its bindings (shortest names first).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[Binding])> + '_ {
+        (0..self.entries.len()).map(|idx| (self.name_at(idx), self.bindings_at(idx)))
+    }
+
+    /// Every binding of the scope.
+    pub fn all(&self) -> impl Iterator<Item = &Binding> + '_ {
+        self.bindings.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }
 
 /// How a call reaches a parameter: by position, by keyword, or by its default.
@@ -283,7 +406,7 @@ pub enum ScopeKind {
 pub struct ScopeFact {
     pub kind: ScopeKind,
     pub parent: Option<ScopeId>,
-    pub bindings: HashMap<Box<str>, Vec<Binding>>,
+    pub bindings: ScopeBindings,
     /// Names declared `global` in this scope (assignments go to the module scope).
     pub globals: Vec<Box<str>>,
     /// Names declared `nonlocal` in this scope (assignments go to an enclosing function).
@@ -292,7 +415,7 @@ pub struct ScopeFact {
 
 impl ScopeFact {
     fn new(kind: ScopeKind, parent: Option<ScopeId>) -> ScopeFact {
-        ScopeFact { kind, parent, bindings: HashMap::default(), globals: Vec::new(), nonlocals: Vec::new() }
+        ScopeFact { kind, parent, bindings: ScopeBindings::default(), globals: Vec::new(), nonlocals: Vec::new() }
     }
 }
 
@@ -791,11 +914,11 @@ impl ModuleFacts {
             }
         }
         for scope in &self.scopes {
-            for (bound, bindings) in &scope.bindings {
+            for (bound, bindings) in scope.bindings.iter() {
                 for binding in bindings {
-                    if let Binding::ImportFrom { name, .. } = binding {
-                        if name != bound {
-                            mentions.push((Mention::Alias, name.clone()));
+                    if let Binding::ImportFrom(import) = binding {
+                        if &*import.name != bound {
+                            mentions.push((Mention::Alias, import.name.clone()));
                         }
                     }
                 }
@@ -808,7 +931,7 @@ impl ModuleFacts {
 
     /// Whether the module binds `name` at top level (for star-import resolution).
     pub fn binds_at_top_level(&self, name: &str) -> bool {
-        self.scopes.first().is_some_and(|scope| scope.bindings.contains_key(name))
+        self.scopes.first().is_some_and(|scope| scope.bindings.contains(name))
     }
 
     /// Whether two fact sets export the same things: a dependent module needs re-checking only
@@ -850,12 +973,17 @@ pub fn extract(source: &str) -> ModuleFacts {
         escaped: rustc_hash::FxHashSet::default(),
         pending_configurations: Vec::new(),
         version_guards: Vec::new(),
+        pending_bindings: vec![Vec::new()],
+        name_arena: String::with_capacity(source.len() / 8),
     };
 
     extractor.facts.scopes.push(ScopeFact::new(ScopeKind::Module, None));
     extractor.scope_stack.push(MODULE_SCOPE);
     extractor.visit_body(&module.body);
     extractor.facts.import_insertion = import_insertion(&module.body, source, &line_index);
+    for (scope, pending) in extractor.facts.scopes.iter_mut().zip(std::mem::take(&mut extractor.pending_bindings)) {
+        scope.bindings = ScopeBindings::build(&extractor.name_arena, pending);
+    }
     extractor.finish();
     extractor.attach_configurations();
     extractor.facts.doubles.shrink_to_fit();
@@ -897,6 +1025,28 @@ struct Extractor<'src> {
     version_guards: Vec<VersionCondition>,
     /// Attribute chains assigned so far that may configure a mock (see `attach_configurations`).
     pending_configurations: Vec<PendingConfiguration>,
+    /// Per scope, the names bound so far and how: sorted into [`ScopeFact::bindings`] at the end.
+    pending_bindings: Vec<Vec<PendingBinding>>,
+    /// The text of the names in `pending_bindings`, end to end.
+    name_arena: String,
+}
+
+/// A binding recorded during extraction; its name is a range of the extractor's name arena.
+struct PendingBinding {
+    name: (u32, u32),
+    binding: Binding,
+}
+
+/// The bindings of `name` among `pending` ones (names in `arena`), in order.
+fn bound_in<'p>(
+    arena: &'p str,
+    pending: &'p [PendingBinding],
+    name: &'p str,
+) -> impl Iterator<Item = &'p Binding> + 'p {
+    pending
+        .iter()
+        .filter(move |pending| &arena.as_bytes()[pending.name.0 as usize..pending.name.1 as usize] == name.as_bytes())
+        .map(|pending| &pending.binding)
 }
 
 fn to_range(range: TextRange) -> Range<usize> {
@@ -915,7 +1065,20 @@ impl Extractor<'_> {
     fn push_scope(&mut self, kind: ScopeKind) -> ScopeId {
         let id = to_u32(self.facts.scopes.len());
         self.facts.scopes.push(ScopeFact::new(kind, Some(self.current_scope())));
+        self.pending_bindings.push(Vec::new());
         id
+    }
+
+    fn pend(&mut self, scope: ScopeId, name: &str, binding: Binding) {
+        let start = to_u32(self.name_arena.len());
+        self.name_arena.push_str(name);
+        let name = (start, to_u32(self.name_arena.len()));
+        self.pending_bindings[scope as usize].push(PendingBinding { name, binding });
+    }
+
+    /// How `name` is bound so far in `scope` (during extraction, before bindings are sorted).
+    fn bound_so_far<'s>(&'s self, scope: ScopeId, name: &'s str) -> impl Iterator<Item = &'s Binding> + 's {
+        bound_in(&self.name_arena, self.pending_bindings.get(scope as usize).map_or(&[][..], Vec::as_slice), name)
     }
 
     /// Records `name` as bound in the current scope, honouring `global`/`nonlocal`.
@@ -930,25 +1093,24 @@ impl Extractor<'_> {
             let mut parent = scope.parent;
             while let Some(parent_id) = parent {
                 let parent_scope = &self.facts.scopes[parent_id as usize];
-                if parent_scope.bindings.contains_key(name) && !matches!(parent_scope.kind, ScopeKind::Class(_)) {
+                if self.bound_so_far(parent_id, name).next().is_some()
+                    && !matches!(parent_scope.kind, ScopeKind::Class(_))
+                {
                     break;
                 }
                 parent = parent_scope.parent;
             }
             scope_id = parent.unwrap_or(MODULE_SCOPE);
         }
-        // Most names are bound once: start with room for one (`push` on an empty vector would
-        // reserve four, which was 40% of the peak memory of a large check).
-        let bindings =
-            self.facts.scopes[scope_id as usize].bindings.entry(name.into()).or_insert_with(|| Vec::with_capacity(1));
-        bindings.push(binding);
+        self.pend(scope_id, name, binding);
     }
 
     /// Binds every name in an assignment target. Only a bare name target keeps its value.
     fn bind_target(&mut self, target: &Expr, value: Option<&Expr>) {
         match target {
             Expr::Name(name) => {
-                let binding = value.map_or(Binding::Opaque, |value| Binding::Value(ValueExpr::from_expr(value)));
+                let binding =
+                    value.map_or(Binding::Opaque, |value| Binding::Value(Box::new(ValueExpr::from_expr(value))));
                 self.bind(name.id.as_str(), binding);
             }
             Expr::Tuple(tuple) => {
@@ -962,7 +1124,7 @@ impl Extractor<'_> {
                         (Expr::Name(name), Some(value)) => {
                             let index = u32::try_from(idx).unwrap_or(u32::MAX);
                             let element_value = ValueExpr::Element(Box::new(ValueExpr::from_expr(value)), index);
-                            self.bind(name.id.as_str(), Binding::Value(element_value));
+                            self.bind(name.id.as_str(), Binding::Value(Box::new(element_value)));
                         }
                         _ => self.bind_target(element, None),
                     }
@@ -987,11 +1149,7 @@ impl Extractor<'_> {
         if let Expr::Name(name) = target {
             self.bind(name.id.as_str(), Binding::Opaque);
             if self.current_scope() != MODULE_SCOPE {
-                self.facts.scopes[MODULE_SCOPE as usize]
-                    .bindings
-                    .entry(name.id.as_str().into())
-                    .or_insert_with(|| Vec::with_capacity(1))
-                    .push(Binding::Opaque);
+                self.pend(MODULE_SCOPE, name.id.as_str(), Binding::Opaque);
             }
         }
     }
@@ -1031,7 +1189,9 @@ impl Extractor<'_> {
             let binding = match self_class {
                 Some(class_id) if idx == 0 && !parameter.is_variadic() => Binding::SelfParameter(class_id),
                 // `*args: T` is a tuple of T, `**kwargs: T` a dict: the annotation is not the value.
-                _ if parameter.is_variadic() => Binding::Parameter { annotation: None, slot: None },
+                _ if parameter.is_variadic() => {
+                    Binding::Parameter(Box::new(ParameterBinding { annotation: None, slot: None }))
+                }
                 _ => {
                     let position = (seen_positional < positional).then_some(seen_positional);
                     let slot = function.map(|function| ParameterSlot {
@@ -1041,7 +1201,10 @@ impl Extractor<'_> {
                         by_keyword: position.is_none_or(|position| position >= positional_only),
                         default: parameter.default().map(ValueExpr::from_expr),
                     });
-                    Binding::Parameter { annotation: parameter.annotation().map(ValueExpr::from_annotation), slot }
+                    Binding::Parameter(Box::new(ParameterBinding {
+                        annotation: parameter.annotation().map(ValueExpr::from_annotation),
+                        slot,
+                    }))
                 }
             };
             if !parameter.is_variadic() && seen_positional < positional {
@@ -1264,16 +1427,21 @@ impl Extractor<'_> {
         let callee = || ValueExpr::from_expr(&call.func);
         // Parameters and local variables (bound so far in this function) are never function
         // references we can check; skipping them early keeps this cheap on every call.
-        let scope = &self.facts.scopes[self.current_scope() as usize];
+        let scope_id = self.current_scope();
+        let is_module = matches!(self.facts.scopes[scope_id as usize].kind, ScopeKind::Module);
+        let pending = std::mem::take(&mut self.pending_bindings[scope_id as usize]);
         let is_local = |name: &str| {
-            !matches!(scope.kind, ScopeKind::Module)
-                && scope.bindings.get(name).is_some_and(|bindings| {
-                    bindings.iter().all(|binding| !matches!(binding, Binding::Function(_) | Binding::ImportFrom { .. }))
-                })
+            let mut bindings = bound_in(&self.name_arena, &pending, name).peekable();
+            !is_module
+                && bindings.peek().is_some()
+                && bindings.all(|binding| !matches!(binding, Binding::Function(_) | Binding::ImportFrom(_)))
         };
+        // Positions after a `*args` are unknown, and so is what the keywords meet.
+        let mut unpacked = false;
         for (idx, argument) in call.arguments.args.iter().enumerate() {
             if matches!(argument, Expr::Starred(_)) {
-                return;
+                unpacked = true;
+                break;
             }
             if let Expr::Name(name) = argument {
                 if is_local(name.id.as_str()) {
@@ -1289,7 +1457,7 @@ impl Extractor<'_> {
                 });
             }
         }
-        for keyword in &call.arguments.keywords {
+        for keyword in call.arguments.keywords.iter().filter(|_| !unpacked) {
             if let (Some(arg), Expr::Name(name)) = (&keyword.arg, &keyword.value) {
                 if is_local(name.id.as_str()) {
                     continue;
@@ -1304,6 +1472,7 @@ impl Extractor<'_> {
                 });
             }
         }
+        self.pending_bindings[scope_id as usize] = pending;
     }
 
     /// Drops passed names that are plain variables: only names bound to a `def` or an import
@@ -1321,7 +1490,7 @@ impl Extractor<'_> {
                     if let Some(bindings) = fact.bindings.get(name) {
                         return bindings
                             .iter()
-                            .all(|binding| matches!(binding, Binding::Function(_) | Binding::ImportFrom { .. }));
+                            .all(|binding| matches!(binding, Binding::Function(_) | Binding::ImportFrom(_)));
                     }
                 }
                 first = false;
@@ -1390,7 +1559,7 @@ impl Extractor<'_> {
                 match &**target {
                     Expr::Name(name) => {
                         let entered = ValueExpr::Entered(Box::new(ValueExpr::from_expr(&item.context_expr)));
-                        self.bind(name.id.as_str(), Binding::Value(entered));
+                        self.bind(name.id.as_str(), Binding::Value(Box::new(entered)));
                     }
                     target => self.bind_target(target, None),
                 }
@@ -1757,11 +1926,11 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                     let bound = alias.asname.as_ref().unwrap_or(&alias.name);
                     self.bind(
                         bound.as_str(),
-                        Binding::ImportFrom {
+                        Binding::ImportFrom(Box::new(ImportFrom {
                             module: module.clone(),
                             level: import.level,
                             name: alias.name.as_str().into(),
-                        },
+                        })),
                     );
                 }
             }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::protocol::{Capability, CapabilitySet, Provided, ValueKind};
 use crate::python::facts::{
-    Binding, ClassId, FunctionId, Mention, ParameterSlot, ScopeId, ScopeKind, ValueExpr, MODULE_SCOPE,
+    Binding, ClassId, FunctionId, Mention, ParameterBinding, ParameterSlot, ScopeId, ScopeKind, ValueExpr, MODULE_SCOPE,
 };
 use crate::python::library::{self, Known, Versions};
 use crate::workspace::{IndexedModule, Lookup, ModuleIndex};
@@ -598,26 +598,31 @@ impl<'a> Resolver<'a> {
                 Value::Instance { module: Arc::clone(module), class: *class_id, exact: false }
             }
             Binding::ImportModule(name) => self.module_value(name),
-            Binding::ImportFrom { module: from, level, name } => {
-                let Some(target) = absolute_module(module, from, *level, self.index) else { return Value::Unknown };
-                self.import_from(&target, name)
+            Binding::ImportFrom(import) => {
+                let Some(target) = absolute_module(module, &import.module, import.level, self.index) else {
+                    return Value::Unknown;
+                };
+                self.import_from(&target, &import.name)
             }
             Binding::Value(expr) => self.eval(module, scope, expr),
-            Binding::Parameter { annotation: Some(annotation), .. } => {
-                // Annotations are evaluated where the `def` is, not among its own locals.
-                let outer = module.facts.scope(scope).and_then(|scope| scope.parent).unwrap_or(MODULE_SCOPE);
-                self.annotation(module, outer, annotation)
-            }
-            Binding::Parameter { annotation: None, slot: Some(slot) } => {
-                let is_constructor =
-                    module.facts.function(slot.function).is_some_and(|function| &*function.name == "__init__");
-                if is_constructor {
-                    self.constructor_argument(module, slot)
-                } else {
-                    self.injected_fixture(module, slot)
+            Binding::Parameter(parameter) => match &**parameter {
+                ParameterBinding { annotation: Some(annotation), .. } => {
+                    // Annotations are evaluated where the `def` is, not among its own locals.
+                    let outer = module.facts.scope(scope).and_then(|scope| scope.parent).unwrap_or(MODULE_SCOPE);
+                    self.annotation(module, outer, annotation)
                 }
-            }
-            Binding::Parameter { annotation: None, slot: None } | Binding::Opaque => Value::Unknown,
+                ParameterBinding { annotation: None, slot: Some(slot) } => {
+                    let is_constructor =
+                        module.facts.function(slot.function).is_some_and(|function| &*function.name == "__init__");
+                    if is_constructor {
+                        self.constructor_argument(module, slot)
+                    } else {
+                        self.injected_fixture(module, slot)
+                    }
+                }
+                ParameterBinding { annotation: None, slot: None } => Value::Unknown,
+            },
+            Binding::Opaque => Value::Unknown,
         }
     }
 
@@ -725,8 +730,11 @@ impl<'a> Resolver<'a> {
             return None;
         }
         let scope = module.facts.scope(function.scope)?;
-        let annotation = scope.bindings.values().flatten().find_map(|binding| match binding {
-            Binding::Parameter { annotation: Some(annotation), slot: Some(slot) } => {
+        let annotation = scope.bindings.all().find_map(|binding| match binding {
+            Binding::Parameter(parameter) => {
+                let ParameterBinding { annotation: Some(annotation), slot: Some(slot) } = &**parameter else {
+                    return None;
+                };
                 let by_position = position.is_some() && slot.position == position;
                 let by_keyword = slot.by_keyword && keyword.is_some_and(|keyword| *slot.name == *keyword);
                 (by_position || by_keyword).then(|| annotation.clone())
@@ -781,7 +789,7 @@ impl<'a> Resolver<'a> {
         let default_binding =
             module.facts.scope(class.scope).and_then(|scope| scope.bindings.get(&name)).and_then(|bindings| {
                 bindings.iter().find_map(|binding| match binding {
-                    Binding::Value(value) => Some((value.clone(), class.scope)),
+                    Binding::Value(value) => Some(((**value).clone(), class.scope)),
                     _ => None,
                 })
             });
@@ -808,7 +816,7 @@ impl<'a> Resolver<'a> {
         // Only capitalised classes have every call recorded; a classmethod may construct with
         // `cls(...)`, which no recorded call shows.
         let has_classmethod = facts.scope(class.scope).is_some_and(|scope| {
-            scope.bindings.values().flatten().any(|binding| {
+            scope.bindings.all().any(|binding| {
                 matches!(binding, Binding::Function(id) if facts.function(*id).is_some_and(|method| {
                     method.decorators.iter().any(|decorator| matches!(decorator, ValueExpr::Name(name) if &**name == "classmethod"))
                 }))
@@ -838,16 +846,16 @@ impl<'a> Resolver<'a> {
         let mut callee_names = vec![class_name.clone()];
         for aliasing in self.index.mentioning(Mention::Alias, &class_name) {
             for scope in &aliasing.facts.scopes {
-                for (bound, bindings) in &scope.bindings {
+                for (bound, bindings) in scope.bindings.iter() {
                     let aliases_class = bindings
                         .iter()
-                        .any(|binding| matches!(binding, Binding::ImportFrom { name, .. } if *name == class_name));
-                    if aliases_class && !callee_names.contains(bound) {
+                        .any(|binding| matches!(binding, Binding::ImportFrom(import) if import.name == class_name));
+                    if aliases_class && !callee_names.iter().any(|name| &**name == bound) {
                         if !crate::python::facts::is_class_like(bound) {
                             // Calls through a lowercase alias are not recorded.
                             return Value::Unknown;
                         }
-                        callee_names.push(bound.clone());
+                        callee_names.push(bound.into());
                     }
                 }
             }
@@ -861,7 +869,7 @@ impl<'a> Resolver<'a> {
                 for scope_id in 0..escaping.facts.scopes.len() {
                     let Ok(scope_id) = u32::try_from(scope_id) else { break };
                     let bound =
-                        escaping.facts.scope(scope_id).is_some_and(|scope| scope.bindings.contains_key(callee_name));
+                        escaping.facts.scope(scope_id).is_some_and(|scope| scope.bindings.contains(callee_name));
                     if (bound || scope_id == MODULE_SCOPE)
                         && is_this_class(&self.lookup_name(&escaping, scope_id, callee_name))
                     {
@@ -1036,8 +1044,8 @@ impl<'a> Resolver<'a> {
             if let Some(bindings) =
                 class_module.facts.scope(class.scope).and_then(|scope| scope.bindings.get(attribute))
             {
-                for binding in bindings.clone() {
-                    sources.push(self.binding_value(&class_module, class.scope, &binding));
+                for binding in bindings {
+                    sources.push(self.binding_value(&class_module, class.scope, binding));
                 }
             }
             if on_instance {
