@@ -233,12 +233,17 @@ impl WorkspaceIndex {
 
 impl ModuleIndex for WorkspaceIndex {
     fn lookup(&self, module_name: &str) -> Lookup {
-        let paths = self.by_name.get(module_name).map(|paths| paths.clone()).unwrap_or_default();
-        match paths.as_slice() {
-            [] if self.prefixes.contains_key(module_name) => Lookup::Namespace,
-            [] => self.environment().map_or(Lookup::Missing, |environment| environment.lookup(module_name)),
-            [path] => self.get(path).map_or(Lookup::Missing, Lookup::Found),
-            _ => Lookup::Ambiguous,
+        // Read under the name's shard lock (no copy of the paths): `insert` never holds a lock
+        // of `by_name` while it takes one of `by_path`, so the two cannot wait on each other.
+        let found = self.by_name.get(module_name).and_then(|paths| match paths.as_slice() {
+            [] => None,
+            [path] => Some(self.get(path).map_or(Lookup::Missing, Lookup::Found)),
+            _ => Some(Lookup::Ambiguous),
+        });
+        match found {
+            Some(lookup) => lookup,
+            None if self.prefixes.contains_key(module_name) => Lookup::Namespace,
+            None => self.environment().map_or(Lookup::Missing, |environment| environment.lookup(module_name)),
         }
     }
 
@@ -259,8 +264,10 @@ impl ModuleIndex for WorkspaceIndex {
     }
 
     fn mentioning(&self, mention: Mention, name: &str) -> Vec<Arc<IndexedModule>> {
-        let paths = self.mentions.get(&(mention, name.into())).map(|paths| paths.clone()).unwrap_or_default();
-        paths.iter().filter_map(|path| self.get(path)).collect()
+        self.mentions
+            .get(&(mention, name.into()))
+            .map(|paths| paths.iter().filter_map(|path| self.get(path)).collect())
+            .unwrap_or_default()
     }
 }
 

@@ -626,7 +626,6 @@ fn check_annotation(
     source: &str,
 ) -> Option<Finding> {
     let function: &FunctionFact = module.facts.function(function_id)?;
-    let function = &function.clone();
     let (returns, range) = function.returns.as_ref()?;
     if !function.is_async || !only_transparent_decorators(function) {
         return None;

@@ -510,8 +510,7 @@ impl<'a> Resolver<'a> {
             let visible = is_starting_scope || !matches!(scope_fact.kind, ScopeKind::Class(_));
             if visible {
                 if let Some(bindings) = scope_fact.bindings.get(name) {
-                    let values = bindings.iter().map(|binding| self.binding_value(module, scope_id, binding)).collect();
-                    return combine(values);
+                    return self.bindings_value(module, scope_id, bindings);
                 }
             }
             is_starting_scope = false;
@@ -550,13 +549,20 @@ impl<'a> Resolver<'a> {
         None
     }
 
+    /// What a name bound by `bindings` (in `scope`) holds: all of them must agree.
+    fn bindings_value(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, bindings: &[Binding]) -> Value {
+        // Most names are bound once: no vector for those.
+        if let [binding] = bindings {
+            return self.binding_value(module, scope, binding);
+        }
+        combine(bindings.iter().map(|binding| self.binding_value(module, scope, binding)).collect())
+    }
+
     /// A module's top-level binding of `name`, or `None` when the module does not bind it.
     fn top_level(&mut self, module: &Arc<IndexedModule>, name: &str) -> Option<Value> {
         self.memoised(module, name, false, |resolver| {
             if let Some(bindings) = module.facts.scope(MODULE_SCOPE).and_then(|scope| scope.bindings.get(name)) {
-                let values =
-                    bindings.iter().map(|binding| resolver.binding_value(module, MODULE_SCOPE, binding)).collect();
-                return Some(combine(values));
+                return Some(resolver.bindings_value(module, MODULE_SCOPE, bindings));
             }
             resolver.star_imported_uncached(module, name)
         })
@@ -655,7 +661,6 @@ impl<'a> Resolver<'a> {
     /// (it may come from a plugin).
     fn injected_fixture(&mut self, module: &Arc<IndexedModule>, slot: &ParameterSlot) -> Value {
         let Some(function) = module.facts.function(slot.function) else { return Value::Unknown };
-        let function = function.clone();
         let file_name = module.path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
         let in_test_file =
             file_name == "conftest.py" || file_name.starts_with("test_") || file_name.ends_with("_test.py");
@@ -724,7 +729,7 @@ impl<'a> Resolver<'a> {
         keyword: Option<&str>,
     ) -> Option<Value> {
         let Value::Function(module, function_id) = callee else { return None };
-        let function = module.facts.function(*function_id)?.clone();
+        let function = module.facts.function(*function_id)?;
         let is_method = matches!(module.facts.scope(function.parent_scope)?.kind, ScopeKind::Class(_));
         if is_method || !function.decorators.is_empty() {
             return None;
@@ -760,7 +765,6 @@ impl<'a> Resolver<'a> {
     /// A dataclass without bases: its `__init__` takes the fields in order.
     fn is_plain_dataclass(&mut self, module: &Arc<IndexedModule>, class_id: ClassId) -> bool {
         let Some(class) = module.facts.class(class_id) else { return false };
-        let class = class.clone();
         if !class.bases.is_empty() || class.decorators.len() != 1 {
             return false;
         }
@@ -784,7 +788,7 @@ impl<'a> Resolver<'a> {
         if !self.is_plain_dataclass(module, class_id) {
             return None;
         }
-        let class = module.facts.class(class_id)?.clone();
+        let class = module.facts.class(class_id)?;
         let name = class.fields.get(field_index)?.clone();
         let default_binding =
             module.facts.scope(class.scope).and_then(|scope| scope.bindings.get(&name)).and_then(|bindings| {
@@ -1456,6 +1460,10 @@ fn absolute_module(module: &IndexedModule, name: &str, level: u32, index: &dyn M
         .filter_map(|idx| module.package_of(idx))
         .filter_map(|package| relative_to(package, name, level))
         .collect();
+    if candidates.len() == 1 {
+        // The only candidate is the answer whether or not it is indexed: no lookup needed.
+        return candidates.into_iter().next();
+    }
     candidates
         .iter()
         .find(|candidate| !matches!(index.lookup(candidate), Lookup::Missing))
