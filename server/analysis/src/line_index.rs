@@ -55,6 +55,90 @@ impl LineIndex {
     }
 }
 
+/// Line numbers for offsets asked mostly in increasing order (a syntax walk), without an index
+/// of every line: the newlines between the last offset asked and the next are counted, eight
+/// bytes at a time. Texts with carriage returns (rare) fall back to a [`LineIndex`].
+pub struct LineCursor<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line: usize,
+    fallback: Option<LineIndex>,
+}
+
+impl<'a> LineCursor<'a> {
+    pub fn new(text: &'a str) -> LineCursor<'a> {
+        let fallback = memchr::memchr(b'\r', text.as_bytes()).map(|_| LineIndex::new(text));
+        LineCursor { text: text.as_bytes(), offset: 0, line: 0, fallback }
+    }
+
+    /// 0-based line containing `offset` (offsets past the end clamp to the last line).
+    pub fn line(&mut self, offset: usize) -> usize {
+        if let Some(index) = &self.fallback {
+            return index.line(offset);
+        }
+        let offset = offset.min(self.text.len());
+        if offset >= self.offset {
+            self.line += count_newlines(&self.text[self.offset..offset]);
+        } else {
+            self.line -= count_newlines(&self.text[offset..self.offset]);
+        }
+        self.offset = offset;
+        self.line
+    }
+
+    /// 1-based line number, saturating at `u32::MAX`.
+    pub fn line_number(&mut self, offset: usize) -> u32 {
+        u32::try_from(self.line(offset) + 1).unwrap_or(u32::MAX)
+    }
+
+    /// Start of the line containing `offset`.
+    pub fn line_start_of(&mut self, offset: usize) -> usize {
+        if let Some(index) = &self.fallback {
+            return index.line_start(index.line(offset));
+        }
+        let offset = offset.min(self.text.len());
+        memchr::memrchr(b'\n', &self.text[..offset]).map_or(0, |newline| newline + 1)
+    }
+
+    /// Start of the line after the one containing `offset` (the end of the text on the last).
+    pub fn next_line_start(&mut self, offset: usize) -> usize {
+        if let Some(index) = &self.fallback {
+            return index.line_start(index.line(offset) + 1);
+        }
+        let offset = offset.min(self.text.len());
+        memchr::memchr(b'\n', &self.text[offset..]).map_or(self.text.len(), |newline| offset + newline + 1)
+    }
+}
+
+/// How many `\n` bytes `bytes` holds. Each byte of a word becomes 1 when it is a newline and
+/// 0 otherwise; the words are summed bytewise (at most 255 at a time), then the bytes are added.
+fn count_newlines(bytes: &[u8]) -> usize {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const NEWLINES: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut words = bytes.chunks_exact(8);
+    let mut total = 0;
+    loop {
+        let mut sums = 0u64;
+        let mut taken = 0;
+        for word in words.by_ref().take(255) {
+            let mut array = [0u8; 8];
+            array.copy_from_slice(word);
+            let x = u64::from_le_bytes(array) ^ NEWLINES;
+            sums += (!(((x & LOW7) + LOW7) | x | LOW7) >> 7) & ONES;
+            taken += 1;
+        }
+        // Each byte of `sums` is at most 255: add them in pairs into 16-bit lanes (at most
+        // 510), then multiplying folds the four lanes into the top 16 bits.
+        let pairs = (sums & 0x00ff_00ff_00ff_00ff) + ((sums >> 8) & 0x00ff_00ff_00ff_00ff);
+        total += (pairs.wrapping_mul(0x0001_0001_0001_0001) >> 48) as usize;
+        if taken < 255 {
+            break;
+        }
+    }
+    total + words.remainder().iter().fold(0, |count, &byte| count + usize::from(byte == b'\n'))
+}
+
 /// Pushes the offset after every `\n` of `bytes`. Lines are short, and a search call per line
 /// cost more than the line: this tests eight bytes at a time in a word (exactly: no false
 /// positives next to a match) and walks the bytes that matched.
@@ -128,6 +212,34 @@ mod tests {
                 .chain(slice.bytes().enumerate().filter(|&(_, byte)| byte == b'\n').map(|(idx, _)| idx + 1))
                 .collect();
             assert_eq!(LineIndex::new(slice).line_starts, expected);
+        }
+    }
+
+    #[test]
+    fn cursor_agrees_with_the_index_in_any_order() {
+        let mut seed = 11u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (seed >> 8) as usize
+        };
+        let pieces = ["\n", "ab", "é", "\n\n", "x = 1", "🧪", "    ", "\r\n", "\r"];
+        for with_returns in [false, true] {
+            let mut text = String::new();
+            // Long enough for the counting loop to fold its byte sums more than once.
+            while text.len() < 20_000 {
+                let piece = pieces[next() % if with_returns { pieces.len() } else { pieces.len() - 2 }];
+                text.push_str(piece);
+            }
+            let index = LineIndex::new(&text);
+            let mut cursor = LineCursor::new(&text);
+            for step in 0..400 {
+                // Mostly forward, sometimes back, sometimes past the end.
+                let offset = if step % 7 == 0 { next() % (text.len() + 10) } else { (step * 50) % text.len() };
+                assert_eq!(cursor.line(offset), index.line(offset), "offset {offset}");
+                let line = index.line(offset);
+                assert_eq!(cursor.line_start_of(offset), index.line_start(line), "offset {offset}");
+                assert_eq!(cursor.next_line_start(offset), index.line_start(line + 1), "offset {offset}");
+            }
         }
     }
 }

@@ -41,21 +41,26 @@ pub struct Suppressions {
 impl Suppressions {
     /// Reads suppressions from the comments of a file (`comments` are the byte ranges of its
     /// comment tokens, `#` included).
+    /// `comments` are ranges of `source`, in order; `line_of` gives the 0-based line of an offset.
     pub fn from_comments(
         source: &str,
         comments: impl Iterator<Item = Range<usize>>,
-        lines: &LineIndex,
+        mut line_of: impl FnMut(usize) -> usize,
     ) -> Suppressions {
         let mut suppressions = Suppressions::default();
         for range in comments {
             let Some(text) = source.get(range.clone()) else { continue };
+            // Both forms say `noqa`: most comments do not, and are passed over cheaply.
+            if !text.as_bytes().windows(4).any(|window| window.eq_ignore_ascii_case(b"noqa")) {
+                continue;
+            }
             if let Some(codes) = file_level(text) {
                 suppressions.file = Some(merge(suppressions.file.take(), codes));
                 continue;
             }
             if let Some((codes, codes_end)) = line_level(text) {
                 suppressions.lines.push(LineSuppression {
-                    line: u32::try_from(lines.line(range.start)).unwrap_or(u32::MAX),
+                    line: u32::try_from(line_of(range.start)).unwrap_or(u32::MAX),
                     codes,
                     append_at: codes_end.map(|end| range.start + end),
                 });
@@ -196,7 +201,8 @@ mod tests {
             }
             offset += line.len();
         }
-        Suppressions::from_comments(source, comments.into_iter(), &LineIndex::new(source))
+        let lines = LineIndex::new(source);
+        Suppressions::from_comments(source, comments.into_iter(), |offset| lines.line(offset))
     }
 
     #[test]

@@ -14,7 +14,7 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, ExceptHandler, Expr, Parameters, Pattern, Stmt, StmtClassDef, StmtFunctionDef};
 use ruff_text_size::{Ranged, TextRange};
 
-use crate::line_index::LineIndex;
+use crate::line_index::LineCursor;
 use crate::protocol::UseSiteKind;
 
 pub type ScopeId = u32;
@@ -954,16 +954,17 @@ impl ModuleFacts {
 pub fn extract(source: &str) -> ModuleFacts {
     let parsed = ruff_python_parser::parse_unchecked_source(source, ruff_python_ast::PySourceType::Python);
     let syntax_error_count = parsed.errors().len();
-    let line_index = LineIndex::new(source);
+    let mut comment_lines = LineCursor::new(source);
     let comments = parsed
         .tokens()
         .iter()
         .filter(|token| token.kind() == ruff_python_ast::token::TokenKind::Comment)
         .map(|token| to_range(token.range()));
-    let suppressions = crate::suppress::Suppressions::from_comments(source, comments, &line_index);
+    let suppressions =
+        crate::suppress::Suppressions::from_comments(source, comments, |offset| comment_lines.line(offset));
     let module = parsed.into_syntax();
     let mut extractor = Extractor {
-        line_index: &line_index,
+        lines: LineCursor::new(source),
         source,
         facts: ModuleFacts { suppressions, syntax_error_count, source_len: source.len(), ..ModuleFacts::default() },
         scope_stack: Vec::new(),
@@ -980,7 +981,7 @@ pub fn extract(source: &str) -> ModuleFacts {
     extractor.facts.scopes.push(ScopeFact::new(ScopeKind::Module, None));
     extractor.scope_stack.push(MODULE_SCOPE);
     extractor.visit_body(&module.body);
-    extractor.facts.import_insertion = import_insertion(&module.body, source, &line_index);
+    extractor.facts.import_insertion = import_insertion(&module.body, source, &mut extractor.lines);
     for (scope, pending) in extractor.facts.scopes.iter_mut().zip(std::mem::take(&mut extractor.pending_bindings)) {
         scope.bindings = ScopeBindings::build(&extractor.name_arena, pending);
     }
@@ -1010,7 +1011,8 @@ enum Frame {
 }
 
 struct Extractor<'src> {
-    line_index: &'src LineIndex,
+    /// Line numbers of definitions, asked in source order.
+    lines: LineCursor<'src>,
     source: &'src str,
     facts: ModuleFacts,
     scope_stack: Vec<ScopeId>,
@@ -1239,7 +1241,7 @@ impl Extractor<'_> {
         let decorators: Vec<ValueExpr> =
             function.decorator_list.iter().map(|decorator| ValueExpr::from_expr(&decorator.expression)).collect();
         let name_range = to_range(function.name.range);
-        let def_line_start = self.line_index.line_start(self.line_index.line(name_range.start));
+        let def_line_start = self.lines.line_start_of(name_range.start);
         // A plain method (defined directly in a class body, not static or class method) gets
         // its first parameter bound to the instance.
         let parent_kind = self.facts.scopes[parent_scope as usize].kind;
@@ -1249,7 +1251,7 @@ impl Extractor<'_> {
             });
         self.facts.functions.push(FunctionFact {
             name: function.name.as_str().into(),
-            line: self.line_index.line_number(name_range.start),
+            line: self.lines.line_number(name_range.start),
             name_range,
             is_async: function.is_async,
             is_generator: false,
@@ -1346,7 +1348,7 @@ impl Extractor<'_> {
         }
         self.facts.classes.push(ClassFact {
             name: class.name.as_str().into(),
-            line: self.line_index.line_number(name_range.start),
+            line: self.lines.line_number(name_range.start),
             name_range,
             bases: class.bases().iter().map(ValueExpr::from_expr).collect(),
             has_keywords: !class.keywords().is_empty(),
@@ -2227,7 +2229,7 @@ fn is_named(expr: &Expr, wanted: &str) -> bool {
 
 /// The start of the line after the last top-level import (or the docstring), where a new
 /// import can be added without splitting a statement.
-fn import_insertion(body: &[Stmt], source: &str, lines: &LineIndex) -> usize {
+fn import_insertion(body: &[Stmt], source: &str, lines: &mut LineCursor<'_>) -> usize {
     let mut after = None;
     for (idx, statement) in body.iter().enumerate() {
         let is_docstring =
@@ -2240,10 +2242,7 @@ fn import_insertion(body: &[Stmt], source: &str, lines: &LineIndex) -> usize {
         }
     }
     match after {
-        Some(end) => {
-            let next_line = lines.line_start(lines.line(end) + 1);
-            next_line.min(source.len())
-        }
+        Some(end) => lines.next_line_start(end).min(source.len()),
         None => 0,
     }
 }
