@@ -341,7 +341,7 @@ pub struct ParameterSlot {
     pub position: Option<u32>,
     /// Whether it can be passed by keyword (not positional-only).
     pub by_keyword: bool,
-    pub default: Option<ValueExpr>,
+    pub default: Option<Box<ValueExpr>>,
 }
 
 /// `run(get_session)` / `run(factory=get_session)`: a name that refers to a function (or an
@@ -407,15 +407,35 @@ pub struct ScopeFact {
     pub kind: ScopeKind,
     pub parent: Option<ScopeId>,
     pub bindings: ScopeBindings,
-    /// Names declared `global` in this scope (assignments go to the module scope).
-    pub globals: Vec<Box<str>>,
-    /// Names declared `nonlocal` in this scope (assignments go to an enclosing function).
-    pub nonlocals: Vec<Box<str>>,
+    /// `global` and `nonlocal` statements, which few scopes have.
+    declarations: Option<Box<Declarations>>,
+}
+
+/// Names a scope declares `global` (assignments go to the module scope) or `nonlocal`
+/// (assignments go to an enclosing function).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Declarations {
+    globals: Vec<Box<str>>,
+    nonlocals: Vec<Box<str>>,
 }
 
 impl ScopeFact {
     fn new(kind: ScopeKind, parent: Option<ScopeId>) -> ScopeFact {
-        ScopeFact { kind, parent, bindings: ScopeBindings::default(), globals: Vec::new(), nonlocals: Vec::new() }
+        ScopeFact { kind, parent, bindings: ScopeBindings::default(), declarations: None }
+    }
+
+    /// Whether the scope declares `name` global.
+    pub fn is_global(&self, name: &str) -> bool {
+        self.declarations.as_ref().is_some_and(|declared| declared.globals.iter().any(|global| &**global == name))
+    }
+
+    /// Whether the scope declares `name` nonlocal.
+    pub fn is_nonlocal(&self, name: &str) -> bool {
+        self.declarations.as_ref().is_some_and(|declared| declared.nonlocals.iter().any(|nonlocal| &**nonlocal == name))
+    }
+
+    fn declarations(&mut self) -> &mut Declarations {
+        self.declarations.get_or_insert_with(Box::default)
     }
 }
 
@@ -431,7 +451,7 @@ pub struct FunctionFact {
     /// Contains `yield`/`yield from` in its own body (not in nested functions or classes).
     pub is_generator: bool,
     /// Outermost first, as written.
-    pub decorators: Vec<ValueExpr>,
+    pub decorators: Box<[ValueExpr]>,
     /// The return annotation, and where it is written.
     pub returns: Option<(ValueExpr, Range<usize>)>,
     /// The body only declares (docstring, `...`, `pass`, `raise NotImplementedError`): an
@@ -514,7 +534,7 @@ pub struct ClassFact {
     pub bases: Vec<ValueExpr>,
     /// `metaclass=…` or other class keywords: instantiation is not predictable.
     pub has_keywords: bool,
-    pub decorators: Vec<ValueExpr>,
+    pub decorators: Box<[ValueExpr]>,
     pub scope: ScopeId,
     pub parent_scope: ScopeId,
     pub dunders: Dunders,
@@ -997,6 +1017,13 @@ pub fn extract(source: &str) -> ModuleFacts {
     facts.calls.shrink_to_fit();
     facts.use_sites.shrink_to_fit();
     facts.functions.shrink_to_fit();
+    // What functions return is pushed as the walk meets it: a first push reserves four.
+    for function in &mut facts.functions {
+        function.produced.shrink_to_fit();
+    }
+    for class in &mut facts.classes {
+        class.fields.shrink_to_fit();
+    }
     facts.scopes.shrink_to_fit();
     facts.mentions = facts.compute_mentions();
     extractor.facts
@@ -1087,9 +1114,9 @@ impl Extractor<'_> {
     fn bind(&mut self, name: &str, binding: Binding) {
         let mut scope_id = self.current_scope();
         let scope = &self.facts.scopes[scope_id as usize];
-        if scope.globals.iter().any(|global| &**global == name) {
+        if scope.is_global(name) {
             scope_id = MODULE_SCOPE;
-        } else if scope.nonlocals.iter().any(|nonlocal| &**nonlocal == name) {
+        } else if scope.is_nonlocal(name) {
             // The binding lives in an enclosing function; we do not follow it there, but the
             // enclosing scope must see a second, unknown source.
             let mut parent = scope.parent;
@@ -1201,7 +1228,7 @@ impl Extractor<'_> {
                         name: parameter.name().as_str().into(),
                         position: position.map(to_u32),
                         by_keyword: position.is_none_or(|position| position >= positional_only),
-                        default: parameter.default().map(ValueExpr::from_expr),
+                        default: parameter.default().map(|default| Box::new(ValueExpr::from_expr(default))),
                     });
                     Binding::Parameter(Box::new(ParameterBinding {
                         annotation: parameter.annotation().map(ValueExpr::from_annotation),
@@ -1238,7 +1265,7 @@ impl Extractor<'_> {
         let parent_scope = self.current_scope();
         let function_id = to_u32(self.facts.functions.len());
         let scope = self.push_scope(ScopeKind::Function(function_id));
-        let decorators: Vec<ValueExpr> =
+        let decorators: Box<[ValueExpr]> =
             function.decorator_list.iter().map(|decorator| ValueExpr::from_expr(&decorator.expression)).collect();
         let name_range = to_range(function.name.range);
         let def_line_start = self.lines.line_start_of(name_range.start);
@@ -1989,13 +2016,13 @@ impl<'a> Visitor<'a> for Extractor<'_> {
             Stmt::Global(global) => {
                 let scope = self.current_scope() as usize;
                 for name in &global.names {
-                    self.facts.scopes[scope].globals.push(name.as_str().into());
+                    self.facts.scopes[scope].declarations().globals.push(name.as_str().into());
                 }
             }
             Stmt::Nonlocal(nonlocal) => {
                 let scope = self.current_scope() as usize;
                 for name in &nonlocal.names {
-                    self.facts.scopes[scope].nonlocals.push(name.as_str().into());
+                    self.facts.scopes[scope].declarations().nonlocals.push(name.as_str().into());
                 }
             }
             Stmt::TypeAlias(alias) => {

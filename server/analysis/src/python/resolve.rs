@@ -501,7 +501,7 @@ impl<'a> Resolver<'a> {
         let mut is_starting_scope = true;
         while let Some(scope_id) = current {
             let Some(scope_fact) = facts.scope(scope_id) else { return Value::Unknown };
-            if is_starting_scope && scope_fact.globals.iter().any(|global| &**global == name) {
+            if is_starting_scope && scope_fact.is_global(name) {
                 current = Some(MODULE_SCOPE);
                 is_starting_scope = false;
                 continue;
@@ -650,7 +650,7 @@ impl<'a> Resolver<'a> {
             // Position 0 is `self`; the call's first argument lands on position 1.
             call_index: slot.position.and_then(|position| position.checked_sub(1)),
             by_keyword: slot.by_keyword,
-            default: slot.default.clone().map(|default| (default, function.parent_scope)),
+            default: slot.default.as_deref().map(|default| (default.clone(), function.parent_scope)),
         };
         self.construction_sources(module, class_id, &argument)
     }
