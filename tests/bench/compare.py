@@ -231,6 +231,16 @@ def git_revision(repo):
         return "unknown"
 
 
+def lsp_startup(python, script, binary, folder, runs):
+    """Runs tests/bench/lsp_startup.py on one workspace folder and returns its JSON summary."""
+    completed = subprocess.run(
+        [python, script, binary, folder, "--runs", str(runs), "--json"], capture_output=True, text=True, timeout=1800
+    )
+    if completed.returncode != 0:
+        sys.exit(f"compare.py: lsp_startup.py failed ({completed.returncode}):\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout)
+
+
 def lsp_latency(python, script, binary, edits):
     """Runs tests/bench/lsp_latency.py and parses what it prints (it has no machine-readable
     output). The binary goes first: the script takes the first argument not starting with `--`."""
@@ -354,6 +364,15 @@ def run(args):
         print(f">> editor latency: lsp_latency.py, {args.lsp_edits} edits", file=sys.stderr)
         lsp = lsp_latency(args.venv_python, args.lsp_script, args.asyncsense, args.lsp_edits)
         print("   " + lsp["output"].replace("\n", "\n   "), file=sys.stderr)
+    startup = []
+    if args.lsp_edits > 0:
+        startup_script = os.path.join(os.path.dirname(os.path.abspath(args.lsp_script)), "lsp_startup.py")
+        for title, folder in (("corpus", os.path.join(scratch, corpus_rel)), ("stdlib", args.stdlib)):
+            print(f">> editor start-up: lsp_startup.py on the {title}", file=sys.stderr)
+            found = lsp_startup(args.venv_python, startup_script, args.asyncsense, folder, 3)
+            found["title"] = title
+            startup.append(found)
+            print(f"   median {found['median_s']:.3f} s, {found['server_says']}", file=sys.stderr)
     load_end = loadavg()
     finished = datetime.datetime.now(datetime.timezone.utc)
 
@@ -435,6 +454,22 @@ def run(args):
         lines.append(md_row([lsp["edits"], f"{lsp['p50']:.2f}", f"{lsp['p90']:.2f}", f"{lsp['p99']:.2f}",
                              f"{lsp['max']:.2f}", f"{lsp['mean']:.2f}",
                              f"{lsp['load_before'][0]:.2f} → {lsp['load_after'][0]:.2f}"]))
+    if startup:
+        lines.append("")
+        lines.append(
+            "Workspace start-up (`tests/bench/lsp_startup.py`: `asyncsense server` over stdio with the folder as"
+            " its workspace, time from `initialized` to the end of the indexing `$/progress`, 3 runs):"
+        )
+        lines.append("")
+        lines.append(md_row(["Workspace", "Python lines", "Median (s)", "Min (s)", "Lines per second (median)",
+                             "Server peak RSS (MiB)", "Server says"]))
+        lines.append(md_row(["---", "---:", "---:", "---:", "---:", "---:", "---"]))
+        for found in startup:
+            rate = found["python_lines"] / found["median_s"] if found["median_s"] else 0
+            rss = found["peak_rss_mib"]
+            lines.append(md_row([found["title"], f"{found['python_lines']:,}", f"{found['median_s']:.3f}",
+                                 f"{found['min_s']:.3f}", f"{rate:,.0f}", "?" if rss is None else f"{rss:.0f}",
+                                 found["server_says"]]))
     lines.append("")
     lines.append("Commands (run from the scratch folder; stdout to /dev/null; ruff and ty exit codes ignored"
                  " via `--exit-zero`):")
@@ -446,6 +481,9 @@ def run(args):
         lines.append(f"- `{' '.join(shown)}`")
     if lsp:
         lines.append(f"- `python3 tests/bench/lsp_latency.py asyncsense --edits {args.lsp_edits}`")
+    for found in startup:
+        shown = found["folder"].replace(scratch + "/", "")
+        lines.append(f"- `python3 tests/bench/lsp_startup.py asyncsense {shown} --runs 3`")
     warnings = [(job.key, job.stderr_lines) for job in corpus_jobs + stdlib_jobs
                 if job.stderr_lines and job.label == "asyncsense"]
     if warnings:
@@ -470,6 +508,7 @@ def run(args):
         "jobs": {job.key: {"argv": job.argv, "findings": job.findings, "samples": job.samples,
                            "stderr": job.stderr_lines[:50]} for job in corpus_jobs + stdlib_jobs},
         "lsp": lsp,
+        "startup": startup,
     }
     with open(os.path.join(scratch, "last-run.json"), "w") as handle:
         json.dump(raw, handle, indent=1)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark asyncsense against ruff (ASYNC rules and all rules) and ty on a pinned corpus of
 # real async libraries from PyPI, plus the local CPython standard library and the editor
-# latency benchmark. Writes a Markdown table (default tests/bench/RESULTS.md).
+# benchmarks (edit latency, workspace start-up). Writes a Markdown table (default
+# tests/bench/RESULTS.md).
 #
 #   bash tests/bench/compare.sh [--runs N] [--ty-runs M] [--lsp-edits K] [--binary PATH] [--out FILE]
 #
@@ -26,7 +27,7 @@ BINARY=""
 OUT="$HERE/RESULTS.md"
 
 usage() {
-    sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 die() {

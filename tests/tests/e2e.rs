@@ -1058,6 +1058,28 @@ fn a_burst_of_1000_notifications_is_answered() {
     assert_core_diagnostic(&server.pull_diagnostics(&uri), 1_000);
 }
 
+/// The process opts out of transparent huge pages (2 MiB pages that count whole in RSS), unless
+/// `MIMALLOC_ALLOW_THP=1` asks to keep them. Skipped where this test process itself cannot use
+/// them (a kernel without THP, or one that does not report the setting).
+#[test]
+fn server_opts_out_of_transparent_huge_pages() {
+    let thp_enabled = |pid: &str| {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|line| line.starts_with("THP_enabled:"))?;
+        line.split_whitespace().nth(1).map(str::to_owned)
+    };
+    if thp_enabled("self").as_deref() != Some("1") {
+        eprintln!("huge pages are not available to this process; nothing to check");
+        return;
+    }
+    let server = TestServer::start();
+    let pid = server.pid().expect("server pid").to_string();
+    assert_eq!(thp_enabled(&pid).as_deref(), Some("0"), "huge pages should be off for the server process");
+    let kept = TestServer::builder().env("MIMALLOC_ALLOW_THP", "1").build();
+    let pid = kept.pid().expect("server pid").to_string();
+    assert_eq!(thp_enabled(&pid).as_deref(), Some("1"), "MIMALLOC_ALLOW_THP=1 should keep them");
+}
+
 #[test]
 fn memory_stays_flat_over_edits_and_open_close_cycles() {
     // Allocators keep freed memory for a while: mimalloc (the binary's allocator) returns pages
