@@ -57,13 +57,14 @@ pub fn check_module(module: &Arc<IndexedModule>, source: &str, context: &CheckCo
     if findings.is_empty() {
         return findings;
     }
-    let lines = crate::LineIndex::new(source);
+    // Sorted first, so that the line cursor only moves forward.
+    findings.sort_by_key(|finding| (finding.range.start, finding.rule));
+    let mut lines = crate::line_index::LineCursor::new(source);
     let suppressions = &module.facts.suppressions;
     findings.retain(|finding| {
         let line = u32::try_from(lines.line(finding.range.start)).unwrap_or(u32::MAX);
         context.rules.contains(finding.rule) && !suppressions.suppresses(finding.rule, line)
     });
-    findings.sort_by_key(|finding| (finding.range.start, finding.rule));
     findings
 }
 
