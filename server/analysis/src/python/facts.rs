@@ -2367,6 +2367,42 @@ mod tests {
     }
 
     #[test]
+    fn scope_bindings_group_names_in_source_order() {
+        // Same-length names (`ab`, `ba`, `zz`) exercise the byte comparison; `ab` is bound three
+        // times, and its bindings must stay in the order they were written.
+        let facts = extract(
+            "import ab\nba = 1\nfrom m import ab\nzz = ab\ndef ab(): pass\nx = 2\nlong_name = ba\nglobal_only = 3\n",
+        );
+        let module = &facts.scopes[MODULE_SCOPE as usize].bindings;
+        assert_eq!(module.len(), 6);
+        let ab = module.get("ab").expect("ab is bound");
+        assert!(matches!(ab, [Binding::ImportModule(_), Binding::ImportFrom(_), Binding::Function(_)]), "{ab:?}");
+        assert!(matches!(module.get("ba"), Some([Binding::Value(_)])));
+        assert!(matches!(module.get("zz"), Some([Binding::Value(value)]) if **value == ValueExpr::Name("ab".into())));
+        for absent in ["", "a", "abc", "zy", "long_nam", "long_namf", "global_onlz"] {
+            assert!(module.get(absent).is_none() && !module.contains(absent), "{absent} is not bound");
+        }
+        let names: Vec<&str> = module.iter().map(|(name, _)| name).collect();
+        assert_eq!(names, ["x", "ab", "ba", "zz", "long_name", "global_only"]);
+        assert_eq!(module.all().count(), 8);
+        assert!(facts.scopes[1].bindings.is_empty(), "`ab`'s own scope binds nothing");
+    }
+
+    #[test]
+    fn declarations_send_bindings_to_their_scope() {
+        let facts = extract(
+            "def outer():\n    counter = 0\n    def bump():\n        nonlocal counter\n        global total\n        counter = 1\n        total = counter\n",
+        );
+        let bump = &facts.scopes[function(&facts, "bump").scope as usize];
+        assert!(bump.is_global("total") && !bump.is_global("counter"));
+        assert!(bump.is_nonlocal("counter") && !bump.is_nonlocal("total"));
+        assert!(bump.bindings.is_empty(), "both assignments land elsewhere");
+        assert!(facts.scopes[MODULE_SCOPE as usize].bindings.contains("total"));
+        let outer = &facts.scopes[function(&facts, "outer").scope as usize];
+        assert_eq!(outer.bindings.get("counter").map(<[Binding]>::len), Some(2));
+    }
+
+    #[test]
     fn generator_detection_ignores_nested_definitions() {
         let facts = extract(
             "async def outer():\n    def inner():\n        yield 1\n    lambda: (yield)\n    class C:\n        x = [(yield)]\n    return inner\n\nasync def agen():\n    if True:\n        yield 1\n",
