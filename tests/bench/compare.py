@@ -242,29 +242,20 @@ def lsp_startup(python, script, binary, folder, runs):
 
 
 def lsp_latency(python, script, binary, edits):
-    """Runs tests/bench/lsp_latency.py and parses what it prints (it has no machine-readable
-    output). The binary goes first: the script takes the first argument not starting with `--`."""
+    """Runs tests/bench/lsp_latency.py and returns its JSON summary (plus the load around it)."""
     before = loadavg()
     completed = subprocess.run(
-        [python, script, binary, "--edits", str(edits)], capture_output=True, text=True, timeout=1800
+        [python, script, binary, "--edits", str(edits), "--json"], capture_output=True, text=True, timeout=1800
     )
     after = loadavg()
     if completed.returncode != 0:
         sys.exit(f"compare.py: lsp_latency.py failed ({completed.returncode}):\n{completed.stderr[-3000:]}")
-    text = completed.stdout
-    found = {}
-    for name in ("p50", "p90", "p99", "max", "mean"):
-        match = re.search(rf"\b{name} ([0-9.]+) ms", text)
-        if not match:
-            sys.exit(f"compare.py: cannot find `{name} ... ms` in the output of lsp_latency.py:\n{text}")
-        found[name] = float(match.group(1))
-    match = re.search(r"edits: (\d+)", text)
-    found["edits"] = int(match.group(1)) if match else edits
-    match = re.search(r"file: (\d+) lines, (\d+) bytes, (\d+) diagnostics", text)
-    if match:
-        found["lines"], found["bytes"], found["diagnostics"] = (int(value) for value in match.groups())
+    found = json.loads(completed.stdout)
     found["load_before"], found["load_after"] = before, after
-    found["output"] = text.strip()
+    found["output"] = (
+        f"{found['lines']}-line file, {found['edits']} edits: p50 {found['p50']:.2f} ms, p90 {found['p90']:.2f} ms,"
+        f" p99 {found['p99']:.2f} ms, max {found['max']:.2f} ms"
+    )
     return found
 
 

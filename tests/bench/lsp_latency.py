@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Edit → diagnostics latency of the language server on a generated 5,000-line file.
 
-Usage: python3 tests/bench/lsp_latency.py [path/to/asyncsense] [--edits N]
+Usage: python3 tests/bench/lsp_latency.py [path/to/asyncsense] [--edits N] [--json]
 
 Starts `asyncsense server` over stdio (push diagnostics, UTF-16), opens a generated module
 with an async generator and ~600 use sites, then types N single-character edits one at a
@@ -11,6 +11,7 @@ and the machine's load. Standard library only; a measurement, not a test.
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -95,6 +96,13 @@ def main():
     if "--edits" in sys.argv:
         edits = int(sys.argv[sys.argv.index("--edits") + 1])
     root = tempfile.mkdtemp(prefix="asyncsense-bench-")
+    try:
+        measure(binary, root, edits, "--json" in sys.argv)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def measure(binary, root, edits, as_json):
     text = generate()
     path = os.path.join(root, "big.py")
     with open(path, "w") as handle:
@@ -134,6 +142,13 @@ def main():
     def pct(p):
         return samples[min(len(samples) - 1, int(len(samples) * p))]
 
+    if as_json:
+        print(json.dumps({
+            "lines": text.count("\n"), "bytes": len(text), "diagnostics": len(first), "edits": len(samples),
+            "p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "max": samples[-1],
+            "mean": statistics.mean(samples), "load": os.getloadavg(),
+        }))
+        return
     print(f"file: {text.count(chr(10))} lines, {len(text)} bytes, {len(first)} diagnostics")
     print(f"edits: {len(samples)}  p50 {pct(0.5):.2f} ms  p90 {pct(0.9):.2f} ms  p99 {pct(0.99):.2f} ms  max {samples[-1]:.2f} ms  mean {statistics.mean(samples):.2f} ms")
     print(f"load average: {os.getloadavg()}")
