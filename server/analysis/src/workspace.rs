@@ -103,11 +103,13 @@ pub trait ModuleIndex: Sync {
 #[derive(Debug, Default)]
 pub struct WorkspaceIndex {
     by_path: DashMap<PathBuf, Arc<IndexedModule>, FxBuildHasher>,
-    by_name: DashMap<String, Vec<PathBuf>, FxBuildHasher>,
+    /// Postings share one allocation of each module's path (a path per posting was most of the
+    /// index's own memory on large workspaces).
+    by_name: DashMap<String, Vec<Arc<Path>>, FxBuildHasher>,
     /// How many indexed module names start with `<key>.`: namespace packages.
     prefixes: DashMap<String, usize, FxBuildHasher>,
     /// Reverse lookups: which files mention a name, and how.
-    mentions: DashMap<(Mention, Box<str>), Vec<PathBuf>, FxBuildHasher>,
+    mentions: DashMap<(Mention, Box<str>), Vec<Arc<Path>>, FxBuildHasher>,
     /// The virtual environment whose installed modules resolve names the workspace lacks.
     environment: std::sync::RwLock<Option<Arc<Environment>>>,
 }
@@ -133,15 +135,16 @@ impl WorkspaceIndex {
         }
         // `mentions()` is de-duplicated and the previous version was unlinked above, so each
         // posting gets this path once (a `contains` check here was quadratic on common names).
+        let shared: Arc<Path> = Arc::from(module.path.as_path());
         for key in module.facts.mentions() {
-            self.mentions.entry(key.clone()).or_default().push(module.path.clone());
+            self.mentions.entry(key.clone()).or_default().push(Arc::clone(&shared));
         }
         for name in &module.names {
             let added = {
                 let mut paths = self.by_name.entry(name.clone()).or_default();
-                let added = !paths.contains(&module.path);
+                let added = !paths.iter().any(|path| **path == *module.path);
                 if added {
-                    paths.push(module.path.clone());
+                    paths.push(Arc::clone(&shared));
                 }
                 added
             };
@@ -170,7 +173,7 @@ impl WorkspaceIndex {
         for key in facts.mentions() {
             let now_empty = match self.mentions.get_mut(key) {
                 Some(mut paths) => {
-                    paths.retain(|candidate| candidate != path);
+                    paths.retain(|candidate| **candidate != *path);
                     paths.is_empty()
                 }
                 None => false,
@@ -186,7 +189,7 @@ impl WorkspaceIndex {
             let (removed, now_empty) = match self.by_name.get_mut(name) {
                 Some(mut paths) => {
                     let before = paths.len();
-                    paths.retain(|candidate| candidate != path);
+                    paths.retain(|candidate| **candidate != *path);
                     (paths.len() < before, paths.is_empty())
                 }
                 None => (false, false),
