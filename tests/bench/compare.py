@@ -436,7 +436,8 @@ def run(args):
         lines.append(
             f"Editor latency (`tests/bench/lsp_latency.py`: `asyncsense server` over stdio, a generated"
             f" {lsp.get('lines', '?')}-line file with {lsp.get('diagnostics', '?')} diagnostics, one-character"
-            " edits typed one at a time, time from didChange to the publishDiagnostics of that version):"
+            f" edits typed one at a time over {lsp.get('servers', 1)} server processes (pooled), time from didChange"
+            " to the publishDiagnostics of that version):"
         )
         lines.append("")
         lines.append(md_row(["Edits", "p50 (ms)", "p90 (ms)", "p99 (ms)", "max (ms)", "mean (ms)",
