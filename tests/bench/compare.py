@@ -231,27 +231,27 @@ def git_revision(repo):
         return "unknown"
 
 
-def lsp_startup(python, script, binary, folder, runs):
-    """Runs tests/bench/lsp_startup.py on one workspace folder and returns its JSON summary."""
+def run_json_script(python, script, arguments):
+    """Runs one of the editor benchmark scripts with `--json` and returns what it printed."""
     completed = subprocess.run(
-        [python, script, binary, folder, "--runs", str(runs), "--json"], capture_output=True, text=True, timeout=1800
+        [python, script, *arguments, "--json"], capture_output=True, text=True, timeout=1800
     )
     if completed.returncode != 0:
-        sys.exit(f"compare.py: lsp_startup.py failed ({completed.returncode}):\n{completed.stderr[-3000:]}")
+        name = os.path.basename(script)
+        sys.exit(f"compare.py: {name} failed ({completed.returncode}):\n{completed.stderr[-3000:]}")
     return json.loads(completed.stdout)
+
+
+def lsp_startup(python, script, binary, folder, runs):
+    """Runs tests/bench/lsp_startup.py on one workspace folder and returns its JSON summary."""
+    return run_json_script(python, script, [binary, folder, "--runs", str(runs)])
 
 
 def lsp_latency(python, script, binary, edits):
     """Runs tests/bench/lsp_latency.py and returns its JSON summary (plus the load around it)."""
     before = loadavg()
-    completed = subprocess.run(
-        [python, script, binary, "--edits", str(edits), "--json"], capture_output=True, text=True, timeout=1800
-    )
-    after = loadavg()
-    if completed.returncode != 0:
-        sys.exit(f"compare.py: lsp_latency.py failed ({completed.returncode}):\n{completed.stderr[-3000:]}")
-    found = json.loads(completed.stdout)
-    found["load_before"], found["load_after"] = before, after
+    found = run_json_script(python, script, [binary, "--edits", str(edits)])
+    found["load_before"], found["load_after"] = before, loadavg()
     found["output"] = (
         f"{found['lines']}-line file, {found['edits']} edits: p50 {found['p50']:.2f} ms, p90 {found['p90']:.2f} ms,"
         f" p99 {found['p99']:.2f} ms, max {found['max']:.2f} ms"

@@ -13,10 +13,11 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+
+from lsp_client import Client
 
 
 def generate(lines_wanted=5000):
@@ -40,53 +41,6 @@ def generate(lines_wanted=5000):
         idx += 1
     out += ["", "# typing happens here: "]
     return "\n".join(out) + "\n"
-
-
-class Client:
-    def __init__(self, binary, root):
-        self.proc = subprocess.Popen(
-            [binary, "server", "--stdio"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-        self.next_id = 0
-        self.root = root
-
-    def send(self, message):
-        body = json.dumps(message).encode()
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        self.proc.stdin.flush()
-
-    def receive(self):
-        length = None
-        while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError("server closed stdout")
-            line = line.strip()
-            if not line:
-                break
-            name, value = line.decode().split(":", 1)
-            if name.lower() == "content-length":
-                length = int(value)
-        return json.loads(self.proc.stdout.read(length))
-
-    def request(self, method, params):
-        self.next_id += 1
-        self.send({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params})
-        while True:
-            message = self.receive()
-            if message.get("id") == self.next_id and "method" not in message:
-                return message
-
-    def notify(self, method, params):
-        self.send({"jsonrpc": "2.0", "method": method, "params": params})
-
-    def wait_publish(self, uri, version):
-        while True:
-            message = self.receive()
-            if message.get("method") == "textDocument/publishDiagnostics":
-                params = message["params"]
-                if params["uri"] == uri and params.get("version") == version:
-                    return params["diagnostics"]
 
 
 def main():
@@ -124,7 +78,7 @@ def measure(binary, root, edits, servers, as_json):
 
 def one_server(binary, root, uri, text, edits, samples):
     """Opens the file in a fresh server, types `edits` characters, appends their latencies."""
-    client = Client(binary, root)
+    client = Client(binary)
     client.request("initialize", {"processId": None, "rootUri": "file://" + root, "capabilities": {}})
     client.notify("initialized", {})
     client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}})
@@ -149,9 +103,7 @@ def one_server(binary, root, uri, text, edits, samples):
         samples.append((time.perf_counter() - start) * 1000)
         column += 1
         assert len(diagnostics) == len(first), "diagnostics changed while typing in a comment"
-    client.request("shutdown", None)
-    client.notify("exit", None)
-    client.proc.wait(timeout=10)
+    client.close()
     return first
 
 

@@ -14,63 +14,10 @@ a measurement, not a test.
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
-
-class Server:
-    def __init__(self, binary, root):
-        self.proc = subprocess.Popen(
-            [binary, "server", "--stdio"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-        self.next_id = 0
-        self.root = root
-
-    def send(self, message):
-        body = json.dumps(message).encode()
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        self.proc.stdin.flush()
-
-    def receive(self):
-        length = None
-        while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError("server closed stdout")
-            line = line.strip()
-            if not line:
-                break
-            name, value = line.decode().split(":", 1)
-            if name.lower() == "content-length":
-                length = int(value)
-        message = json.loads(self.proc.stdout.read(length))
-        # Answer the server's requests (progress tokens, configuration) as an editor would.
-        if "method" in message and "id" in message:
-            result = [None] * len(message["params"]["items"]) if message["method"] == "workspace/configuration" else None
-            self.send({"jsonrpc": "2.0", "id": message["id"], "result": result})
-        return message
-
-    def request(self, method, params):
-        self.next_id += 1
-        self.send({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params})
-        while True:
-            message = self.receive()
-            if message.get("id") == self.next_id and "method" not in message:
-                return message
-
-    def notify(self, method, params):
-        self.send({"jsonrpc": "2.0", "method": method, "params": params})
-
-    def peak_rss_mib(self):
-        try:
-            with open(f"/proc/{self.proc.pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return None
+from lsp_client import Client
 
 
 def python_lines(folder):
@@ -94,7 +41,7 @@ def python_lines(folder):
 
 def one_run(binary, folder):
     uri = "file://" + os.path.abspath(folder)
-    server = Server(binary, folder)
+    server = Client(binary)
     capabilities = {"window": {"workDoneProgress": True}}
     server.request(
         "initialize",
@@ -109,9 +56,7 @@ def one_run(binary, folder):
             message_at_end = message["params"]["value"].get("message", "")
     elapsed = time.perf_counter() - start
     rss = server.peak_rss_mib()
-    server.request("shutdown", None)
-    server.notify("exit", None)
-    server.proc.wait(timeout=30)
+    server.close()
     return elapsed, message_at_end, rss
 
 

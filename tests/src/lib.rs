@@ -44,6 +44,6 @@ pub mod uri;
 pub use binary::{server_binary, workspace_root};
 pub use builder::{TestServerBuilder, DEFAULT_TIMEOUT, ECHO_STDERR_ENV};
 pub use scratch::{fresh_dir, temp_tree};
-pub use server::TestServer;
+pub use server::{proc_status, TestServer};
 pub use text::{find_ranges, pos, range, Pos, PositionEncoding, Range};
 pub use uri::file_uri;

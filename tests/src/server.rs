@@ -320,9 +320,12 @@ impl TestServer {
 
     /// Resident memory of the server process in KiB (Linux `/proc/<pid>/status`).
     pub fn resident_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
-        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
-        line.split_whitespace().nth(1)?.parse().ok()
+        self.proc_status("VmRSS")?.parse().ok()
+    }
+
+    /// The first word of a field of the server's `/proc/<pid>/status` (Linux).
+    pub fn proc_status(&self, field: &str) -> Option<String> {
+        proc_status(&self.pid()?.to_string(), field)
     }
 
     /// Whether the server process is still running.
@@ -867,4 +870,11 @@ fn parse_text_edits(edits: &Value) -> anyhow::Result<Vec<(Range, String)>> {
             Ok((Range::from_json(range)?, new_text.to_owned()))
         })
         .collect()
+}
+
+/// The first word of `field` in `/proc/<pid>/status` (`pid` may be `self`), on Linux.
+pub fn proc_status(pid: &str, field: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let value = status.lines().find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))?;
+    value.split_whitespace().next().map(str::to_owned)
 }

@@ -5,7 +5,7 @@
 //! and pull diagnostics, and robustness.
 
 use asyncsense_tests::text::apply_changes;
-use asyncsense_tests::{find_ranges, pos, range, PositionEncoding, Range, TestServer};
+use asyncsense_tests::{find_ranges, pos, proc_status, range, PositionEncoding, Range, TestServer};
 use serde_json::{json, Value};
 
 /// The core bug in one file: an async generator used as an async context
@@ -1063,21 +1063,18 @@ fn a_burst_of_1000_notifications_is_answered() {
 /// them (a kernel without THP, or one that does not report the setting).
 #[test]
 fn server_opts_out_of_transparent_huge_pages() {
-    let thp_enabled = |pid: &str| {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let line = status.lines().find(|line| line.starts_with("THP_enabled:"))?;
-        line.split_whitespace().nth(1).map(str::to_owned)
-    };
-    if thp_enabled("self").as_deref() != Some("1") {
+    if proc_status("self", "THP_enabled").as_deref() != Some("1") {
         eprintln!("huge pages are not available to this process; nothing to check");
         return;
     }
     let server = TestServer::start();
-    let pid = server.pid().expect("server pid").to_string();
-    assert_eq!(thp_enabled(&pid).as_deref(), Some("0"), "huge pages should be off for the server process");
+    assert_eq!(
+        server.proc_status("THP_enabled").as_deref(),
+        Some("0"),
+        "huge pages should be off for the server process"
+    );
     let kept = TestServer::builder().env("MIMALLOC_ALLOW_THP", "1").build();
-    let pid = kept.pid().expect("server pid").to_string();
-    assert_eq!(thp_enabled(&pid).as_deref(), Some("1"), "MIMALLOC_ALLOW_THP=1 should keep them");
+    assert_eq!(kept.proc_status("THP_enabled").as_deref(), Some("1"), "MIMALLOC_ALLOW_THP=1 should keep them");
 }
 
 #[test]

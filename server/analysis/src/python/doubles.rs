@@ -16,7 +16,7 @@ use crate::protocol::{Capability, CapabilitySet, Provided, ValueKind};
 use crate::python::check::{describe, describe_factory, CheckContext};
 use crate::python::facts::{
     Binding, ConfiguredObject, DoubleArgument, DoubleFact, DoubleForm, DoubleTarget, ParameterBinding, ScopeId,
-    ScopeKind, ValueExpr,
+    ValueExpr,
 };
 use crate::python::resolve::{Origin, Resolver, Value};
 use crate::rules::Rule;
@@ -281,21 +281,7 @@ fn is_double_api(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>, doubl
 /// a `conftest.py` above it: it is pytest's (or pytest-mock's) own fixture.
 fn is_fixture_parameter(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>, scope: ScopeId, name: &str) -> bool {
     let facts = &module.facts;
-    let mut current = Some(scope);
-    let mut first = true;
-    let parameter = loop {
-        let Some(id) = current else { return false };
-        let Some(scope_fact) = facts.scope(id) else { return false };
-        let visible = first || !matches!(scope_fact.kind, ScopeKind::Class(_));
-        if visible {
-            if let Some(bindings) = scope_fact.bindings.get(name) {
-                break bindings;
-            }
-        }
-        first = false;
-        current = scope_fact.parent;
-    };
-    let [Binding::Parameter(parameter)] = parameter else { return false };
+    let Some((_, [Binding::Parameter(parameter)])) = facts.visible_bindings(scope, name) else { return false };
     let ParameterBinding { annotation, slot: Some(slot) } = &**parameter else { return false };
     let Some(function) = facts.function(slot.function) else { return false };
     if !(function.fixture_name.is_some() || function.name.starts_with("test")) {
@@ -414,23 +400,9 @@ fn mock_constructor(
     match expr {
         ValueExpr::Call(callee, _) => mock_class(resolver, module, scope, callee),
         ValueExpr::Name(name) => {
-            let mut current = Some(scope);
-            let mut first = true;
-            while let Some(id) = current {
-                let scope_fact = module.facts.scope(id)?;
-                let visible = first || !matches!(scope_fact.kind, ScopeKind::Class(_));
-                if visible {
-                    if let Some(bindings) = scope_fact.bindings.get(name) {
-                        let [Binding::Value(value)] = bindings else { return None };
-                        let ValueExpr::Call(callee, _) = &**value else { return None };
-                        let callee = (**callee).clone();
-                        return mock_class(resolver, module, id, &callee);
-                    }
-                }
-                first = false;
-                current = scope_fact.parent;
-            }
-            None
+            let (id, [Binding::Value(value)]) = module.facts.visible_bindings(scope, name)? else { return None };
+            let ValueExpr::Call(callee, _) = &**value else { return None };
+            mock_class(resolver, module, id, callee)
         }
         _ => None,
     }

@@ -244,44 +244,40 @@ impl ScopeBindings {
     /// Sorts `pending` bindings by name, keeping each name's bindings in order. Names are
     /// ranges of `arena`.
     fn build(arena: &str, mut pending: Vec<PendingBinding>) -> ScopeBindings {
-        if pending.is_empty() {
-            return ScopeBindings::default();
-        }
-        let name = |binding: &PendingBinding| &arena.as_bytes()[binding.name.0 as usize..binding.name.1 as usize];
+        let name = |binding: &PendingBinding| &arena.as_bytes()[binding.range()];
         pending.sort_by(|a, b| name_order(name(a), name(b)));
-        // Sized exactly, so that boxing the vectors does not reallocate.
+        // Sized exactly (the distinct names and their length), so boxing does not reallocate.
         let (mut count, mut length) = (0, 0);
         for (idx, binding) in pending.iter().enumerate() {
             if idx == 0 || name(&pending[idx - 1]) != name(binding) {
                 count += 1;
-                length += name(binding).len();
+                length += binding.range().len();
             }
         }
         let mut text = String::with_capacity(length);
         let mut entries: Vec<(u32, u32)> = Vec::with_capacity(count);
         let mut bindings = Vec::with_capacity(pending.len());
-        let mut previous: &[u8] = &[];
-        for (idx, pending) in pending.into_iter().enumerate() {
-            let range = pending.name.0 as usize..pending.name.1 as usize;
-            if idx == 0 || previous != &arena.as_bytes()[range.clone()] {
+        let mut previous = None;
+        for pending in pending {
+            let range = pending.range();
+            if previous != Some(&arena.as_bytes()[range.clone()]) {
                 text.push_str(&arena[range.clone()]);
                 entries.push((to_u32(text.len()), to_u32(bindings.len())));
-                previous = &arena.as_bytes()[range];
+                previous = Some(&arena.as_bytes()[range]);
             }
             bindings.push(pending.binding);
         }
         ScopeBindings { text: text.into(), entries: entries.into(), bindings: bindings.into() }
     }
 
-    fn name_at(&self, idx: usize) -> &str {
+    /// Where the `idx`-th name lies in `text`.
+    fn name_range(&self, idx: usize) -> std::ops::Range<usize> {
         let start = if idx == 0 { 0 } else { self.entries[idx - 1].0 as usize };
-        &self.text[start..self.entries[idx].0 as usize]
+        start..self.entries[idx].0 as usize
     }
 
-    /// Like [`ScopeBindings::name_at`] without the character-boundary checks, for the search.
-    fn name_bytes_at(&self, idx: usize) -> &[u8] {
-        let start = if idx == 0 { 0 } else { self.entries[idx - 1].0 as usize };
-        &self.text.as_bytes()[start..self.entries[idx].0 as usize]
+    fn name_at(&self, idx: usize) -> &str {
+        &self.text[self.name_range(idx)]
     }
 
     fn bindings_at(&self, idx: usize) -> &[Binding] {
@@ -300,7 +296,8 @@ impl ScopeBindings {
         let (mut low, mut high) = (0, self.entries.len());
         while low < high {
             let middle = low + (high - low) / 2;
-            match name_order(self.name_bytes_at(middle), name.as_bytes()) {
+            // Bytes, not `name_at`: the search needs no character-boundary checks.
+            match name_order(&self.text.as_bytes()[self.name_range(middle)], name.as_bytes()) {
                 std::cmp::Ordering::Less => low = middle + 1,
                 std::cmp::Ordering::Greater => high = middle,
                 std::cmp::Ordering::Equal => return Some(middle),
@@ -949,6 +946,13 @@ impl ModuleFacts {
         mentions
     }
 
+    /// The bindings `name` has as seen from `scope`, and the scope that holds them: the scope
+    /// itself, then its enclosing scopes, skipping class bodies (they do not enclose the
+    /// functions defined in them). `None` when no scope of the chain binds it.
+    pub fn visible_bindings(&self, scope: ScopeId, name: &str) -> Option<(ScopeId, &[Binding])> {
+        visible_bindings(&self.scopes, scope, name)
+    }
+
     /// Whether the module binds `name` at top level (for star-import resolution).
     pub fn binds_at_top_level(&self, name: &str) -> bool {
         self.scopes.first().is_some_and(|scope| scope.bindings.contains(name))
@@ -1066,6 +1070,31 @@ struct PendingBinding {
     binding: Binding,
 }
 
+impl PendingBinding {
+    /// Where its name lies in the extractor's name arena.
+    fn range(&self) -> std::ops::Range<usize> {
+        self.name.0 as usize..self.name.1 as usize
+    }
+}
+
+/// See [`ModuleFacts::visible_bindings`]; a function over the scopes alone, so that extraction
+/// can use it while it edits other facts.
+fn visible_bindings<'a>(scopes: &'a [ScopeFact], scope: ScopeId, name: &str) -> Option<(ScopeId, &'a [Binding])> {
+    let mut current = Some(scope);
+    let mut first = true;
+    while let Some(id) = current {
+        let fact = scopes.get(id as usize)?;
+        if first || !matches!(fact.kind, ScopeKind::Class(_)) {
+            if let Some(bindings) = fact.bindings.get(name) {
+                return Some((id, bindings));
+            }
+        }
+        first = false;
+        current = fact.parent;
+    }
+    None
+}
+
 /// The bindings of `name` among `pending` ones (names in `arena`), in order.
 fn bound_in<'p>(
     arena: &'p str,
@@ -1074,7 +1103,7 @@ fn bound_in<'p>(
 ) -> impl Iterator<Item = &'p Binding> + 'p {
     pending
         .iter()
-        .filter(move |pending| &arena.as_bytes()[pending.name.0 as usize..pending.name.1 as usize] == name.as_bytes())
+        .filter(move |pending| &arena.as_bytes()[pending.range()] == name.as_bytes())
         .map(|pending| &pending.binding)
 }
 
@@ -1458,19 +1487,17 @@ impl Extractor<'_> {
         // references we can check; skipping them early keeps this cheap on every call.
         let scope_id = self.current_scope();
         let is_module = matches!(self.facts.scopes[scope_id as usize].kind, ScopeKind::Module);
-        let pending = std::mem::take(&mut self.pending_bindings[scope_id as usize]);
+        // Reads only the pending bindings (disjoint from the passed functions pushed below).
+        let (arena, pending) = (&self.name_arena, &self.pending_bindings[scope_id as usize]);
         let is_local = |name: &str| {
-            let mut bindings = bound_in(&self.name_arena, &pending, name).peekable();
+            let mut bindings = bound_in(arena, pending, name).peekable();
             !is_module
                 && bindings.peek().is_some()
                 && bindings.all(|binding| !matches!(binding, Binding::Function(_) | Binding::ImportFrom(_)))
         };
-        // Positions after a `*args` are unknown, and so is what the keywords meet.
-        let mut unpacked = false;
         for (idx, argument) in call.arguments.args.iter().enumerate() {
             if matches!(argument, Expr::Starred(_)) {
-                unpacked = true;
-                break;
+                return;
             }
             if let Expr::Name(name) = argument {
                 if is_local(name.id.as_str()) {
@@ -1482,11 +1509,11 @@ impl Extractor<'_> {
                     position: Some(to_u32(idx)),
                     keyword: None,
                     range: to_range(argument.range()),
-                    scope: self.current_scope(),
+                    scope: scope_id,
                 });
             }
         }
-        for keyword in call.arguments.keywords.iter().filter(|_| !unpacked) {
+        for keyword in &call.arguments.keywords {
             if let (Some(arg), Expr::Name(name)) = (&keyword.arg, &keyword.value) {
                 if is_local(name.id.as_str()) {
                     continue;
@@ -1497,11 +1524,10 @@ impl Extractor<'_> {
                     position: None,
                     keyword: Some(arg.as_str().into()),
                     range: to_range(keyword.value.range()),
-                    scope: self.current_scope(),
+                    scope: scope_id,
                 });
             }
         }
-        self.pending_bindings[scope_id as usize] = pending;
     }
 
     /// Drops passed names that are plain variables: only names bound to a `def` or an import
@@ -1510,22 +1536,9 @@ impl Extractor<'_> {
         let scopes = &self.facts.scopes;
         self.facts.passed_functions.retain(|passed| {
             let ValueExpr::Name(name) = &passed.argument else { return false };
-            let mut scope = Some(passed.scope);
-            let mut first = true;
-            while let Some(id) = scope {
-                let Some(fact) = scopes.get(id as usize) else { return false };
-                let visible = first || !matches!(fact.kind, ScopeKind::Class(_));
-                if visible {
-                    if let Some(bindings) = fact.bindings.get(name) {
-                        return bindings
-                            .iter()
-                            .all(|binding| matches!(binding, Binding::Function(_) | Binding::ImportFrom(_)));
-                    }
-                }
-                first = false;
-                scope = fact.parent;
-            }
-            false
+            visible_bindings(scopes, passed.scope, name).is_some_and(|(_, bindings)| {
+                bindings.iter().all(|binding| matches!(binding, Binding::Function(_) | Binding::ImportFrom(_)))
+            })
         });
     }
 

@@ -496,25 +496,11 @@ impl<'a> Resolver<'a> {
     }
 
     fn lookup_name(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, name: &str) -> Value {
-        let facts = &module.facts;
-        let mut current = Some(scope);
-        let mut is_starting_scope = true;
-        while let Some(scope_id) = current {
-            let Some(scope_fact) = facts.scope(scope_id) else { return Value::Unknown };
-            if is_starting_scope && scope_fact.is_global(name) {
-                current = Some(MODULE_SCOPE);
-                is_starting_scope = false;
-                continue;
-            }
-            // Class bodies are not enclosing scopes for the functions inside them.
-            let visible = is_starting_scope || !matches!(scope_fact.kind, ScopeKind::Class(_));
-            if visible {
-                if let Some(bindings) = scope_fact.bindings.get(name) {
-                    return self.bindings_value(module, scope_id, bindings);
-                }
-            }
-            is_starting_scope = false;
-            current = scope_fact.parent;
+        let Some(starting) = module.facts.scope(scope) else { return Value::Unknown };
+        // `global name` in the scope sends the name to the module's own binding.
+        let scope = if starting.is_global(name) { MODULE_SCOPE } else { scope };
+        if let Some((holder, bindings)) = module.facts.visible_bindings(scope, name) {
+            return self.bindings_value(module, holder, bindings);
         }
         match self.star_imported(module, name) {
             Some(value) => value,
