@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::diagnostic::{Finding, Fix, RelatedLocation};
 use crate::protocol::{classify, Capability, CapabilitySet, Provided, UseSiteKind, ValueKind};
-use crate::python::facts::{Binding, FunctionFact, PassedFunction, UseSite, UseSiteShape, ValueExpr};
+use crate::python::facts::{Binding, ExprId, Exprs, FunctionFact, PassedFunction, Shape, UseSite, UseSiteShape};
 use crate::python::fixes;
 use crate::python::resolve::{Origin, Resolver, Value};
 use crate::rules::{Rule, RuleSet};
@@ -113,7 +113,7 @@ fn check_factory_names(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>)
                 if !matches!(site.kind, UseSiteKind::AsyncWith | UseSiteKind::With) {
                     continue;
                 }
-                let ValueExpr::Call(callee, _) = &site.operand else { continue };
+                let Shape::Call(callee, _) = using.facts.exprs.get(site.operand) else { continue };
                 let callee = resolver.evaluate(&using, site.scope, callee);
                 if matches!(&callee, Value::Function(found, id) if *id == function_id && found.path == module.path) {
                     entered_at = Some((using.path.clone(), site.range.clone()));
@@ -150,7 +150,7 @@ fn context_manager_users(resolver: &Resolver<'_>) -> Vec<Arc<IndexedModule>> {
         .filter(|module| {
             module.facts.use_sites.iter().any(|site| {
                 matches!(site.kind, UseSiteKind::AsyncWith | UseSiteKind::With)
-                    && matches!(site.operand, ValueExpr::Call(..))
+                    && matches!(module.facts.exprs.get(site.operand), Shape::Call(..))
             })
         })
         .collect()
@@ -172,17 +172,17 @@ fn check_use_site(
         }
     }
     if let UseSiteShape::CallArgument { callee, method } = &site.shape {
-        if !callee_is_protocol_api(resolver, module, site.scope, callee, method) {
+        if !callee_is_protocol_api(resolver, module, site.scope, *callee, method) {
             return None;
         }
     }
-    let value = resolver.evaluate(module, site.scope, &site.operand);
+    let value = resolver.evaluate(module, site.scope, site.operand);
     let value = resolver.settle(value);
     let (provided, origin) = value.provided();
     if let Some(rule) = classify(site.kind, provided) {
         let operand = excerpt(source.get(site.range.clone())?);
         let message = message(rule, site, provided, origin.as_deref(), &operand, source, context);
-        let mut fixes = fixes::for_use_site(rule, site, source, provided);
+        let mut fixes = fixes::for_use_site(rule, site, &module.facts.exprs, source, provided);
         if rule == Rule::AsyncWithOnAsyncGenerator
             && matches!(provided, Provided::Known { kind: ValueKind::AsyncGenerator, .. })
         {
@@ -200,7 +200,10 @@ fn check_use_site(
         return Some(finding(rule, site.range.clone(), message, fixes, origin.as_deref()));
     }
     // A factory used where its product was meant: `async with get_session:`.
-    if provided == Provided::Unknown && is_statement_use(site) && !matches!(site.operand, ValueExpr::Call(..)) {
+    if provided == Provided::Unknown
+        && is_statement_use(site)
+        && !matches!(module.facts.exprs.get(site.operand), Shape::Call(..))
+    {
         let (made, origin) = uncalled_product(resolver, &value)?;
         let Provided::Known { capabilities, .. } = made else { return None };
         if !capabilities.contains(site.kind.requires()) {
@@ -214,7 +217,7 @@ fn check_use_site(
             site.kind.requires().python_description(),
             usage(site.kind, &format!("{operand}()"), target_text(site, source)),
         );
-        let fixes = fixes::add_call(site).into_iter().collect();
+        let fixes = fixes::add_call(site, &module.facts.exprs).into_iter().collect();
         return Some(finding(Rule::UncalledFactory, site.range.clone(), message, fixes, origin.as_deref()));
     }
     None
@@ -229,7 +232,7 @@ fn decorate_definition(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>,
     let (function_id, function) =
         defining.facts.functions.iter().enumerate().find(|(_, function)| function.name_range == origin.range)?;
     let function_id = u32::try_from(function_id).ok()?;
-    if !(function.is_async && function.is_generator && only_transparent_decorators(function)) {
+    if !(function.is_async && function.is_generator && only_transparent_decorators(&module.facts.exprs, function)) {
         return None;
     }
     let is_this = |value: &Value| matches!(value, Value::Function(found, id) if *id == function_id && found.path == defining.path);
@@ -237,21 +240,18 @@ fn decorate_definition(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>,
     for using in resolver.index().modules() {
         let using = if using.path == module.path { Arc::clone(module) } else { using };
         for site in &using.facts.use_sites {
-            let callee = match &site.operand {
-                ValueExpr::Call(callee, _) => &**callee,
-                other => other,
-            };
+            let callee = using.facts.exprs.uncalled(site.operand);
             if !is_this(&resolver.evaluate(&using, site.scope, callee)) {
                 continue;
             }
-            let enters = matches!(site.kind, UseSiteKind::AsyncWith) && matches!(site.operand, ValueExpr::Call(..));
+            let enters = matches!(site.kind, UseSiteKind::AsyncWith) && callee != site.operand;
             if !enters {
                 return None;
             }
             entered += 1;
         }
         for passed in &using.facts.passed_functions {
-            if is_this(&resolver.evaluate(&using, passed.scope, &passed.argument)) {
+            if is_this(&resolver.evaluate(&using, passed.scope, passed.argument)) {
                 return None;
             }
         }
@@ -300,17 +300,15 @@ fn top_level_spelling(
                     binding,
                     Binding::ImportModule(_)
                         | Binding::ImportFrom(_)
-                ) || matches!(binding, Binding::Value(value) if matches!(**value, ValueExpr::Name(_) | ValueExpr::Attribute(..)))
+                ) || matches!(binding, Binding::Value(value) if matches!(module.facts.exprs.get(*value), Shape::Name(_) | Shape::Attribute(..)))
             })
         })
         .map(|(name, _)| name)
         .collect();
     names.sort_unstable();
-    names.into_iter().find_map(|name| {
-        match resolver.evaluate(module, crate::python::facts::MODULE_SCOPE, &ValueExpr::Name(name.into())) {
-            Value::External(qualified) => pick(name, &qualified),
-            _ => None,
-        }
+    names.into_iter().find_map(|name| match resolver.evaluate_name(module, crate::python::facts::MODULE_SCOPE, name) {
+        Value::External(qualified) => pick(name, &qualified),
+        _ => None,
     })
 }
 
@@ -352,11 +350,11 @@ fn check_passed_function(
     source: &str,
     context: &CheckContext<'_>,
 ) -> Option<Finding> {
-    let argument = resolver.evaluate(module, passed.scope, &passed.argument);
+    let argument = resolver.evaluate(module, passed.scope, passed.argument);
     if !matches!(argument, Value::Function(..)) {
         return None;
     }
-    let callee = resolver.evaluate(module, passed.scope, &passed.callee);
+    let callee = resolver.evaluate(module, passed.scope, passed.callee);
     let Value::Factory(Provided::Known { capabilities: wanted, .. }, _) =
         resolver.parameter_annotation(&callee, passed.position, passed.keyword.as_deref())?
     else {
@@ -376,10 +374,7 @@ fn check_passed_function(
     .map(|(_, kind)| kind)?;
     let rule = classify(kind, made)?;
     let name = excerpt(source.get(passed.range.clone())?);
-    let callee_text = match &passed.callee {
-        ValueExpr::Name(callee) | ValueExpr::Attribute(_, callee) => callee.to_string(),
-        _ => "the callee".to_owned(),
-    };
+    let callee_text = module.facts.exprs.last_name(passed.callee).unwrap_or("the callee");
     let parameter = passed.keyword.as_deref().map_or_else(
         || format!("argument {}", passed.position.map_or(0, |position| position + 1)),
         |keyword| format!("`{keyword}`"),
@@ -415,18 +410,16 @@ fn callee_is_protocol_api(
     resolver: &mut Resolver<'_>,
     module: &Arc<IndexedModule>,
     scope: u32,
-    callee: &ValueExpr,
+    callee: ExprId,
     method: &str,
 ) -> bool {
+    let is_method =
+        || matches!(module.facts.exprs.get(callee), Shape::Attribute(_, "enter_async_context" | "enter_context"));
     match resolver.evaluate(module, scope, callee) {
-        Value::External(name) => name == format!("builtins.{method}") || callee_is_method(callee),
-        Value::Unknown => callee_is_method(callee),
+        Value::External(name) => name == format!("builtins.{method}") || is_method(),
+        Value::Unknown => is_method(),
         _ => false,
     }
-}
-
-fn callee_is_method(callee: &ValueExpr) -> bool {
-    matches!(callee, ValueExpr::Attribute(_, name) if &**name == "enter_async_context" || &**name == "enter_context")
 }
 
 /// `text` shortened for a message.
@@ -628,7 +621,8 @@ fn check_annotation(
 ) -> Option<Finding> {
     let function: &FunctionFact = module.facts.function(function_id)?;
     let (returns, range) = function.returns.as_ref()?;
-    if !function.is_async || !only_transparent_decorators(function) {
+    let returns = *returns;
+    if !function.is_async || !only_transparent_decorators(&module.facts.exprs, function) {
         return None;
     }
     let Value::Made(Provided::Known { kind: ValueKind::Declared, capabilities: declared, .. }, _) =
@@ -667,14 +661,11 @@ fn check_annotation(
 fn async_iterator_annotation(
     resolver: &mut Resolver<'_>,
     module: &Arc<IndexedModule>,
-    returns: &ValueExpr,
+    returns: ExprId,
     range: &std::ops::Range<usize>,
     source: &str,
 ) -> Option<Fix> {
-    let ValueExpr::Subscript(_, arguments) = returns else { return None };
-    if arguments.len() != 1 {
-        return None;
-    }
+    let Shape::Subscript(_, [_]) = module.facts.exprs.get(returns) else { return None };
     let text = source.get(range.clone())?;
     // A string annotation is rewritten inside its quotes.
     let (open, close) = (text.find('[')?, text.rfind(']')?);
@@ -709,10 +700,10 @@ fn async_iterator_annotation(
 }
 
 /// Decorators that leave the function's own kind in place (so its annotation must match it).
-fn only_transparent_decorators(function: &FunctionFact) -> bool {
-    function.decorators.iter().all(|decorator| match decorator {
-        ValueExpr::Name(name) => matches!(&**name, "staticmethod" | "classmethod" | "abstractmethod" | "override"),
-        ValueExpr::Attribute(_, name) => matches!(&**name, "abstractmethod" | "override"),
+fn only_transparent_decorators(exprs: &Exprs, function: &FunctionFact) -> bool {
+    function.decorators.iter().all(|decorator| match exprs.get(*decorator) {
+        Shape::Name(name) => matches!(name, "staticmethod" | "classmethod" | "abstractmethod" | "override"),
+        Shape::Attribute(_, name) => matches!(name, "abstractmethod" | "override"),
         _ => false,
     })
 }
@@ -738,7 +729,7 @@ pub fn hover(
     let mut resolver = Resolver::new(context.index);
     // A use site's operand: describe what it is and what the use site needs.
     if let Some(site) = module.facts.use_sites.iter().find(|site| site.range.contains(&offset)) {
-        let value = resolver.evaluate(module, site.scope, &site.operand);
+        let value = resolver.evaluate(module, site.scope, site.operand);
         let value = resolver.settle(value);
         let (provided, origin) = value.provided();
         if let Provided::Known { .. } = provided {

@@ -15,8 +15,8 @@ use crate::diagnostic::{Finding, RelatedLocation};
 use crate::protocol::{Capability, CapabilitySet, Provided, ValueKind};
 use crate::python::check::{describe, describe_factory, CheckContext};
 use crate::python::facts::{
-    Binding, ConfiguredObject, DoubleArgument, DoubleFact, DoubleForm, DoubleTarget, ParameterBinding, ScopeId,
-    ValueExpr,
+    Binding, ConfiguredObject, DoubleArgument, DoubleFact, DoubleForm, DoubleTarget, ExprId, Exprs, ParameterBinding,
+    ScopeId, Shape,
 };
 use crate::python::resolve::{Origin, Resolver, Value};
 use crate::rules::Rule;
@@ -69,7 +69,7 @@ struct Emulation {
 /// path relative to the mock itself.
 struct Setting<'a> {
     path: Vec<&'a str>,
-    value: &'a ValueExpr,
+    value: ExprId,
     scope: ScopeId,
     range: Range<usize>,
 }
@@ -97,7 +97,7 @@ fn check_double(
     let real = match &double.target {
         DoubleTarget::Dotted(dotted) => resolver.qualified(dotted),
         DoubleTarget::Attribute(object, name) => {
-            let base = resolver.evaluate(module, double.scope, object);
+            let base = resolver.evaluate(module, double.scope, *object);
             resolver.attribute_of(&base, name)
         }
     };
@@ -129,7 +129,7 @@ fn check_double(
     if real_protocols.is_empty() || emulated.is_empty() || real_protocols.iter().any(|found| emulated.contains(found)) {
         return None;
     }
-    let target = target_text(double);
+    let target = target_text(&module.facts.exprs, double);
     let name = target.rsplit('.').next().unwrap_or(&target).to_owned();
     let real_description = describe(real_provided, origin.as_deref(), context);
     let message = match emulation.level {
@@ -223,20 +223,20 @@ fn advice(capabilities: CapabilitySet, level: Level) -> String {
 
 /// `app.db.get_session`, `db.get_session`, or the attribute alone when the object is not a
 /// dotted name.
-fn target_text(double: &DoubleFact) -> String {
+fn target_text(exprs: &Exprs, double: &DoubleFact) -> String {
     match &double.target {
         DoubleTarget::Dotted(dotted) => dotted.to_string(),
-        DoubleTarget::Attribute(object, name) => match dotted_text(object) {
+        DoubleTarget::Attribute(object, name) => match dotted_text(exprs, *object) {
             Some(object) => format!("{object}.{name}"),
             None => name.to_string(),
         },
     }
 }
 
-fn dotted_text(expr: &ValueExpr) -> Option<String> {
-    match expr {
-        ValueExpr::Name(name) => Some(name.to_string()),
-        ValueExpr::Attribute(base, name) => Some(format!("{}.{name}", dotted_text(base)?)),
+fn dotted_text(exprs: &Exprs, expr: ExprId) -> Option<String> {
+    match exprs.get(expr) {
+        Shape::Name(name) => Some(name.to_owned()),
+        Shape::Attribute(base, name) => Some(format!("{}.{name}", dotted_text(exprs, base)?)),
         _ => None,
     }
 }
@@ -246,27 +246,28 @@ fn dotted_text(expr: &ValueExpr) -> Option<String> {
 fn is_double_api(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>, double: &DoubleFact) -> bool {
     match double.form {
         DoubleForm::Patch | DoubleForm::PatchObject => {
-            let (patch, suffix) = match (&double.callee, double.form) {
-                (ValueExpr::Attribute(patch, _), DoubleForm::PatchObject) => (&**patch, ".object"),
-                (callee, _) => (callee, ""),
+            let exprs = &module.facts.exprs;
+            let (patch, suffix) = match (exprs.get(double.callee), double.form) {
+                (Shape::Attribute(patch, _), DoubleForm::PatchObject) => (patch, ".object"),
+                _ => (double.callee, ""),
             };
-            if let ValueExpr::Attribute(holder, _) = patch {
-                if let ValueExpr::Name(fixture) = &**holder {
-                    if MOCKER_FIXTURES.contains(&&**fixture) {
+            if let Shape::Attribute(holder, _) = exprs.get(patch) {
+                if let Some(fixture) = exprs.name(holder) {
+                    if MOCKER_FIXTURES.contains(&fixture) {
                         return is_fixture_parameter(resolver, module, double.scope, fixture);
                     }
                 }
             }
-            match resolver.evaluate(module, double.scope, &double.callee) {
+            match resolver.evaluate(module, double.scope, double.callee) {
                 Value::External(name) => {
                     name == format!("unittest.mock.patch{suffix}") || name == format!("mock.patch{suffix}")
                 }
                 _ => false,
             }
         }
-        DoubleForm::SetAttr => match &double.callee {
-            ValueExpr::Attribute(holder, _) => match &**holder {
-                ValueExpr::Name(fixture) if MONKEYPATCH_FIXTURES.contains(&&**fixture) => {
+        DoubleForm::SetAttr => match module.facts.exprs.get(double.callee) {
+            Shape::Attribute(holder, _) => match module.facts.exprs.get(holder) {
+                Shape::Name(fixture) if MONKEYPATCH_FIXTURES.contains(&fixture) => {
                     is_fixture_parameter(resolver, module, double.scope, fixture)
                 }
                 _ => false,
@@ -289,7 +290,7 @@ fn is_fixture_parameter(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>
     }
     if let Some(annotation) = annotation {
         let parent_scope = function.parent_scope;
-        match resolver.evaluate(module, parent_scope, annotation) {
+        match resolver.evaluate(module, parent_scope, *annotation) {
             Value::External(declared) if FIXTURE_TYPES.contains(&declared.as_str()) => {}
             _ => return false,
         }
@@ -330,7 +331,7 @@ fn emulation(
     context: &CheckContext<'_>,
 ) -> Option<Emulation> {
     if let Some(new) = &double.new {
-        if let Some(class) = mock_constructor(resolver, module, double.scope, &new.value) {
+        if let Some(class) = mock_constructor(resolver, module, double.scope, new.value) {
             return mock_emulation(resolver, module, double, (class, Some(new), Some(new.range.clone())), context);
         }
         return replacement_emulation(resolver, module, double, new, context);
@@ -341,7 +342,7 @@ fn emulation(
         return None;
     }
     let (class, chosen_at) = match &double.new_callable {
-        Some(callable) => (mock_class(resolver, module, double.scope, &callable.value)?, Some(callable.range.clone())),
+        Some(callable) => (mock_class(resolver, module, double.scope, callable.value)?, Some(callable.range.clone())),
         None => (default_mock_class(resolver, real)?, None),
     };
     mock_emulation(resolver, module, double, (class, None, chosen_at), context)
@@ -367,16 +368,16 @@ fn mock_class(
     resolver: &mut Resolver<'_>,
     module: &Arc<IndexedModule>,
     scope: ScopeId,
-    callee: &ValueExpr,
+    callee: ExprId,
 ) -> Option<MockClass> {
     let class_name = |name: &str| match name {
         "MagicMock" | "Mock" => Some(MockClass::Magic),
         "AsyncMock" => Some(MockClass::Async),
         _ => None,
     };
-    if let ValueExpr::Attribute(holder, attribute) = callee {
-        if let ValueExpr::Name(fixture) = &**holder {
-            if MOCKER_FIXTURES.contains(&&**fixture) {
+    if let Shape::Attribute(holder, attribute) = module.facts.exprs.get(callee) {
+        if let Some(fixture) = module.facts.exprs.name(holder) {
+            if MOCKER_FIXTURES.contains(&fixture) {
                 return class_name(attribute).filter(|_| is_fixture_parameter(resolver, module, scope, fixture));
             }
         }
@@ -395,13 +396,13 @@ fn mock_constructor(
     resolver: &mut Resolver<'_>,
     module: &Arc<IndexedModule>,
     scope: ScopeId,
-    expr: &ValueExpr,
+    expr: ExprId,
 ) -> Option<MockClass> {
-    match expr {
-        ValueExpr::Call(callee, _) => mock_class(resolver, module, scope, callee),
-        ValueExpr::Name(name) => {
+    match module.facts.exprs.get(expr) {
+        Shape::Call(callee, _) => mock_class(resolver, module, scope, callee),
+        Shape::Name(name) => {
             let (id, [Binding::Value(value)]) = module.facts.visible_bindings(scope, name)? else { return None };
-            let ValueExpr::Call(callee, _) = &**value else { return None };
+            let Shape::Call(callee, _) = module.facts.exprs.get(*value) else { return None };
             mock_class(resolver, module, id, callee)
         }
         _ => None,
@@ -417,7 +418,7 @@ fn replacement_emulation(
     new: &DoubleArgument,
     context: &CheckContext<'_>,
 ) -> Option<Emulation> {
-    let value = resolver.evaluate(module, double.scope, &new.value);
+    let value = resolver.evaluate(module, double.scope, new.value);
     let role = if double.form == DoubleForm::SetAttr { "the replacement" } else { "`new`" };
     if matches!(value, Value::Function(..) | Value::Class(..) | Value::Factory(..)) {
         let (made, origin) = resolver.call_result(&value)?;
@@ -461,7 +462,7 @@ fn settings<'a>(double: &'a DoubleFact, replacement: Option<&'a DoubleArgument>)
         if let Some(argument) = argument {
             settings.push(Setting {
                 path: vec![name],
-                value: &argument.value,
+                value: argument.value,
                 scope: double.scope,
                 range: argument.range.clone(),
             });
@@ -469,7 +470,7 @@ fn settings<'a>(double: &'a DoubleFact, replacement: Option<&'a DoubleArgument>)
     }
     if let Some(replacement) = replacement {
         for (name, value, range) in &replacement.mock_keywords {
-            settings.push(Setting { path: vec![&**name], value, scope: double.scope, range: range.clone() });
+            settings.push(Setting { path: vec![&**name], value: *value, scope: double.scope, range: range.clone() });
         }
     }
     for configuration in &double.configurations {
@@ -483,7 +484,7 @@ fn settings<'a>(double: &'a DoubleFact, replacement: Option<&'a DoubleArgument>)
             continue;
         }
         path.extend(configuration.path.iter().map(|part| &**part));
-        settings.push(Setting { path, value: &configuration.value, scope, range: configuration.range.clone() });
+        settings.push(Setting { path, value: configuration.value, scope, range: configuration.range.clone() });
     }
     settings
 }
@@ -514,7 +515,7 @@ fn mock_emulation(
     let side_effects: Vec<&Setting<'_>> = settings
         .iter()
         .filter(|setting| setting.path == ["side_effect"])
-        .filter(|setting| !matches!(setting.value, ValueExpr::NoneLiteral))
+        .filter(|setting| setting.value != ExprId::NONE)
         .collect();
     if let Some(side_effect) = side_effects.last() {
         if side_effects.len() > 1 {

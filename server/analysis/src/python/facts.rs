@@ -1,7 +1,7 @@
 //! Facts extraction: one pass over a parsed module that records what each definition provides
 //! and where each protocol is used, then drops the AST.
 //!
-//! Facts are deliberately shallow: names, small expression shapes ([`ValueExpr`]) and byte
+//! Facts are deliberately shallow: names, small expression shapes ([`Shape`], in one arena per module) and byte
 //! ranges. Resolution (`resolve.rs`) works on facts only, so a module that is not open in the
 //! editor costs its facts, never its syntax tree.
 
@@ -14,6 +14,8 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, ExceptHandler, Expr, Parameters, Pattern, Stmt, StmtClassDef, StmtFunctionDef};
 use ruff_text_size::{Ranged, TextRange};
 
+use super::expr::ExprBuilder;
+pub use super::expr::{Expr as Shape, ExprId, Exprs, KEPT_KEYWORDS};
 use crate::line_index::LineCursor;
 use crate::protocol::UseSiteKind;
 
@@ -23,163 +25,6 @@ pub type ClassId = u32;
 
 /// The module scope is always the first one.
 pub const MODULE_SCOPE: ScopeId = 0;
-
-/// A small, owned picture of an expression: enough to resolve what it refers to.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum ValueExpr {
-    Name(Box<str>),
-    Attribute(Box<ValueExpr>, Box<str>),
-    /// A call; positional arguments are kept (keywords are not) for factories such as
-    /// `asynccontextmanager(f)`.
-    Call(Box<ValueExpr>, Box<[ValueExpr]>),
-    /// `base[index]`; a tuple index is split into its elements (`Callable[[A], R]`).
-    Subscript(Box<ValueExpr>, Box<[ValueExpr]>),
-    /// `A | B` (in annotations).
-    Union(Box<[ValueExpr]>),
-    /// `a or b`: the value is one of them.
-    Or(Box<[ValueExpr]>),
-    NoneLiteral,
-    /// `await x`: what awaiting the value gives.
-    Await(Box<ValueExpr>),
-    /// One element of a tuple a call returns, by position (`a, b = f()`).
-    Element(Box<ValueExpr>, u32),
-    /// The target of `with x as target` / `async with x as target`: what entering `x` gives.
-    Entered(Box<ValueExpr>),
-    /// A keyword argument of a [`ValueExpr::Call`], after the positional ones. Only the keywords
-    /// library knowledge reads are kept ([`KEPT_KEYWORDS`]); `**kwargs` is kept as `"**"`.
-    Keyword(Box<str>, Box<ValueExpr>),
-    /// A list, tuple or set display, or a dict display's values: indexing it gives one of them.
-    Collection(Box<[ValueExpr]>),
-    /// Anything else: literals, operators, … Resolves to unknown.
-    Other,
-}
-
-/// Displays larger than this are kept as [`ValueExpr::Other`]: tables of factories are small.
-const MAX_COLLECTION: usize = 64;
-
-/// Keyword arguments kept in [`ValueExpr::Call`]: `sessionmaker(class_=AsyncSession)` makes
-/// what its `class_` says.
-pub const KEPT_KEYWORDS: &[&str] = &["class_"];
-
-impl ValueExpr {
-    pub fn from_expr(expr: &Expr) -> ValueExpr {
-        Self::from_expr_limited(expr, 0)
-    }
-
-    /// A display whose elements are all opaque (`__all__ = ["a", "b"]`) says nothing: keep it
-    /// as [`ValueExpr::Other`] rather than a vector of unknowns.
-    fn collection(elements: Vec<ValueExpr>) -> ValueExpr {
-        if !elements.is_empty() && elements.iter().all(|element| matches!(element, ValueExpr::Other)) {
-            ValueExpr::Other
-        } else {
-            ValueExpr::Collection(elements.into())
-        }
-    }
-
-    /// Like [`ValueExpr::from_expr`], but a string is parsed as a forward reference
-    /// (`-> "AsyncIterator[Session]"`).
-    pub fn from_annotation(expr: &Expr) -> ValueExpr {
-        Self::annotation_limited(expr, 0)
-    }
-
-    fn annotation_limited(expr: &Expr, depth: u32) -> ValueExpr {
-        if depth > 8 {
-            return ValueExpr::Other;
-        }
-        match expr {
-            Expr::StringLiteral(literal) => {
-                let text = literal.value.to_str();
-                match ruff_python_parser::parse_expression(text) {
-                    Ok(parsed) => Self::annotation_limited(parsed.expr(), depth + 1),
-                    Err(_) => ValueExpr::Other,
-                }
-            }
-            Expr::Subscript(subscript) => ValueExpr::Subscript(
-                Box::new(Self::from_expr_limited(&subscript.value, depth + 1)),
-                match &*subscript.slice {
-                    Expr::Tuple(tuple) => {
-                        tuple.elts.iter().map(|element| Self::annotation_limited(element, depth + 1)).collect()
-                    }
-                    slice => Box::new([Self::annotation_limited(slice, depth + 1)]),
-                },
-            ),
-            Expr::BinOp(binary) if binary.op == ast::Operator::BitOr => ValueExpr::Union(Box::new([
-                Self::annotation_limited(&binary.left, depth + 1),
-                Self::annotation_limited(&binary.right, depth + 1),
-            ])),
-            _ => Self::from_expr_limited(expr, depth),
-        }
-    }
-
-    fn from_expr_limited(expr: &Expr, depth: u32) -> ValueExpr {
-        // Deep attribute chains are never protocol-relevant; bound the recursion.
-        if depth > 32 {
-            return ValueExpr::Other;
-        }
-        match expr {
-            Expr::Name(name) => ValueExpr::Name(name.id.as_str().into()),
-            Expr::Attribute(attribute) => ValueExpr::Attribute(
-                Box::new(Self::from_expr_limited(&attribute.value, depth + 1)),
-                attribute.attr.as_str().into(),
-            ),
-            Expr::Call(call) => {
-                let mut arguments: Vec<ValueExpr> = call
-                    .arguments
-                    .args
-                    .iter()
-                    .take(4)
-                    .map(|argument| Self::from_expr_limited(argument, depth + 1))
-                    .collect();
-                for keyword in &call.arguments.keywords {
-                    match &keyword.arg {
-                        Some(name) if KEPT_KEYWORDS.contains(&name.as_str()) => arguments.push(ValueExpr::Keyword(
-                            name.as_str().into(),
-                            Box::new(Self::from_expr_limited(&keyword.value, depth + 1)),
-                        )),
-                        Some(_) => {}
-                        None => arguments.push(ValueExpr::Keyword("**".into(), Box::new(ValueExpr::Other))),
-                    }
-                }
-                ValueExpr::Call(Box::new(Self::from_expr_limited(&call.func, depth + 1)), arguments.into())
-            }
-            Expr::Await(awaited) => ValueExpr::Await(Box::new(Self::from_expr_limited(&awaited.value, depth + 1))),
-            Expr::Subscript(subscript) => ValueExpr::Subscript(
-                Box::new(Self::from_expr_limited(&subscript.value, depth + 1)),
-                match &*subscript.slice {
-                    Expr::Tuple(tuple) => {
-                        tuple.elts.iter().map(|element| Self::from_expr_limited(element, depth + 1)).collect()
-                    }
-                    slice => Box::new([Self::from_expr_limited(slice, depth + 1)]),
-                },
-            ),
-            Expr::BinOp(binary) if binary.op == ast::Operator::BitOr => ValueExpr::Union(Box::new([
-                Self::from_expr_limited(&binary.left, depth + 1),
-                Self::from_expr_limited(&binary.right, depth + 1),
-            ])),
-            Expr::BoolOp(boolean) if boolean.op == ast::BoolOp::Or => {
-                ValueExpr::Or(boolean.values.iter().map(|value| Self::from_expr_limited(value, depth + 1)).collect())
-            }
-            Expr::NoneLiteral(_) => ValueExpr::NoneLiteral,
-            Expr::List(ast::ExprList { elts, .. })
-            | Expr::Tuple(ast::ExprTuple { elts, .. })
-            | Expr::Set(ast::ExprSet { elts, .. }) => {
-                if elts.len() > MAX_COLLECTION || elts.iter().any(Expr::is_starred_expr) {
-                    return ValueExpr::Other;
-                }
-                Self::collection(elts.iter().map(|element| Self::from_expr_limited(element, depth + 1)).collect())
-            }
-            Expr::Dict(dict) => {
-                if dict.items.len() > MAX_COLLECTION || dict.items.iter().any(|item| item.key.is_none()) {
-                    return ValueExpr::Other;
-                }
-                Self::collection(
-                    dict.items.iter().map(|item| Self::from_expr_limited(&item.value, depth + 1)).collect(),
-                )
-            }
-            _ => ValueExpr::Other,
-        }
-    }
-}
 
 /// One way a name gets a value in a scope. A name with several bindings resolves only when all
 /// of them agree.
@@ -195,7 +40,7 @@ pub enum Binding {
     /// `from <level dots><module> import <name>`.
     ImportFrom(Box<ImportFrom>),
     /// `x = <expr>` (or `x: T = <expr>`) with a single name target.
-    Value(Box<ValueExpr>),
+    Value(ExprId),
     /// The first parameter of a plain method: the instance of that class.
     SelfParameter(ClassId),
     /// Any other parameter.
@@ -216,7 +61,7 @@ pub struct ImportFrom {
 /// sits in the signature (`None` for `*args`/`**kwargs` and lambdas).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParameterBinding {
-    pub annotation: Option<ValueExpr>,
+    pub annotation: Option<ExprId>,
     pub slot: Option<ParameterSlot>,
 }
 
@@ -338,15 +183,15 @@ pub struct ParameterSlot {
     pub position: Option<u32>,
     /// Whether it can be passed by keyword (not positional-only).
     pub by_keyword: bool,
-    pub default: Option<Box<ValueExpr>>,
+    pub default: Option<ExprId>,
 }
 
 /// `run(get_session)` / `run(factory=get_session)`: a name that refers to a function (or an
 /// import) handed to a call.
 #[derive(Clone, Debug)]
 pub struct PassedFunction {
-    pub callee: ValueExpr,
-    pub argument: ValueExpr,
+    pub callee: ExprId,
+    pub argument: ExprId,
     /// Position among the call's positional arguments, or the keyword.
     pub position: Option<u32>,
     pub keyword: Option<Box<str>>,
@@ -372,9 +217,9 @@ pub enum Mention {
 /// A call to a named callee, kept so that values passed to constructors can be followed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CallFact {
-    pub callee: ValueExpr,
-    pub arguments: Vec<ValueExpr>,
-    pub keywords: Vec<(Box<str>, ValueExpr)>,
+    pub callee: ExprId,
+    pub arguments: Box<[ExprId]>,
+    pub keywords: Box<[(Box<str>, ExprId)]>,
     /// `*args` or `**kwargs` at the call: any parameter may receive anything.
     pub unpacks: bool,
     pub scope: ScopeId,
@@ -382,11 +227,8 @@ pub struct CallFact {
 
 impl CallFact {
     /// The last identifier of the callee (`UserService` in `services.UserService(...)`).
-    pub fn callee_name(&self) -> Option<&str> {
-        match &self.callee {
-            ValueExpr::Name(name) | ValueExpr::Attribute(_, name) => Some(name),
-            _ => None,
-        }
+    pub fn callee_name<'a>(&self, exprs: &'a Exprs) -> Option<&'a str> {
+        exprs.last_name(self.callee)
     }
 }
 
@@ -448,9 +290,9 @@ pub struct FunctionFact {
     /// Contains `yield`/`yield from` in its own body (not in nested functions or classes).
     pub is_generator: bool,
     /// Outermost first, as written.
-    pub decorators: Box<[ValueExpr]>,
+    pub decorators: Box<[ExprId]>,
     /// The return annotation, and where it is written.
-    pub returns: Option<(ValueExpr, Range<usize>)>,
+    pub returns: Option<(ExprId, Range<usize>)>,
     /// The body only declares (docstring, `...`, `pass`, `raise NotImplementedError`): an
     /// interface for overrides, not behaviour.
     pub is_stub: bool,
@@ -459,7 +301,7 @@ pub struct FunctionFact {
     pub returns_first_parameter: bool,
     /// What `return x` and `yield x` in its own body hand out: for a pytest fixture, the value a
     /// test receives.
-    pub produced: Vec<ValueExpr>,
+    pub produced: Vec<ExprId>,
     /// The name it is registered under when decorated as a pytest fixture (`name=` honoured).
     pub fixture_name: Option<Box<str>>,
     /// Start of the line of the `def` keyword, and that line's indentation: where a decorator
@@ -474,7 +316,7 @@ pub struct FunctionFact {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct AttributeAssignment {
-    pub value: ValueExpr,
+    pub value: ExprId,
     /// The scope the right-hand side is evaluated in.
     pub scope: ScopeId,
 }
@@ -528,10 +370,10 @@ pub struct ClassFact {
     pub name: Box<str>,
     pub name_range: Range<usize>,
     pub line: u32,
-    pub bases: Vec<ValueExpr>,
+    pub bases: Box<[ExprId]>,
     /// `metaclass=…` or other class keywords: instantiation is not predictable.
     pub has_keywords: bool,
-    pub decorators: Box<[ValueExpr]>,
+    pub decorators: Box<[ExprId]>,
     pub scope: ScopeId,
     pub parent_scope: ScopeId,
     pub dunders: Dunders,
@@ -568,7 +410,7 @@ pub enum UseSiteShape {
     /// The iterable of a comprehension clause; `clause_start` is its `for` (or `async for`).
     ComprehensionIterable { clause_start: usize },
     /// The argument of a protocol API call: `anext(x)`, `stack.enter_async_context(x)`.
-    CallArgument { callee: ValueExpr, method: Box<str> },
+    CallArgument { callee: ExprId, method: Box<str> },
     /// The operand of `await`.
     AwaitOperand { await_start: usize },
 }
@@ -576,7 +418,7 @@ pub enum UseSiteShape {
 #[derive(Clone, Debug)]
 pub struct UseSite {
     pub kind: UseSiteKind,
-    pub operand: ValueExpr,
+    pub operand: ExprId,
     /// The operand expression.
     pub range: Range<usize>,
     /// The scope the operand is evaluated in.
@@ -702,17 +544,17 @@ pub enum DoubleTarget {
     /// A dotted name written as a string: `"app.db.get_session"`.
     Dotted(Box<str>),
     /// An attribute of an object: `patch.object(db, "get_session")`.
-    Attribute(ValueExpr, Box<str>),
+    Attribute(ExprId, Box<str>),
 }
 
 /// An argument of a test-double call that says what the double emulates.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DoubleArgument {
-    pub value: ValueExpr,
+    pub value: ExprId,
     pub range: Range<usize>,
     /// For a call (`MagicMock(return_value=cm)`): its `return_value=`, `side_effect=`, `spec=`
-    /// and `spec_set=` keywords, which [`ValueExpr::Call`] leaves out.
-    pub mock_keywords: Vec<(Box<str>, ValueExpr, Range<usize>)>,
+    /// and `spec_set=` keywords, which [`Shape::Call`] leaves out.
+    pub mock_keywords: Vec<(Box<str>, ExprId, Range<usize>)>,
 }
 
 /// Which object a configuration chain is written on.
@@ -733,7 +575,7 @@ pub struct MockConfiguration {
     pub on: ConfiguredObject,
     /// The attributes after the configured name: `return_value`, `__aenter__`, `return_value`.
     pub path: Vec<Box<str>>,
-    pub value: ValueExpr,
+    pub value: ExprId,
     /// The assignment statement.
     pub range: Range<usize>,
 }
@@ -743,7 +585,7 @@ pub struct MockConfiguration {
 #[derive(Clone, Debug, PartialEq)]
 pub struct DoubleFact {
     pub form: DoubleForm,
-    pub callee: ValueExpr,
+    pub callee: ExprId,
     pub target: DoubleTarget,
     /// `new=` (or the positional `new`), or `monkeypatch.setattr`'s value.
     pub new: Option<DoubleArgument>,
@@ -772,7 +614,7 @@ struct PendingConfiguration {
     scope: ScopeId,
     root: Box<str>,
     path: Vec<Box<str>>,
-    value: ValueExpr,
+    value: ExprId,
     range: Range<usize>,
 }
 
@@ -835,7 +677,7 @@ fn attribute_chain(expr: &Expr) -> Option<(Box<str>, Vec<Box<str>>)> {
     }
 }
 
-fn double_argument(expr: &Expr) -> DoubleArgument {
+fn double_argument(exprs: &mut ExprBuilder, expr: &Expr) -> DoubleArgument {
     let mock_keywords = match expr {
         Expr::Call(call) => call
             .arguments
@@ -843,14 +685,13 @@ fn double_argument(expr: &Expr) -> DoubleArgument {
             .iter()
             .filter_map(|keyword| {
                 let name = keyword.arg.as_ref()?.as_str();
-                matches!(name, "return_value" | "side_effect" | "spec" | "spec_set").then(|| {
-                    (Box::<str>::from(name), ValueExpr::from_expr(&keyword.value), to_range(keyword.value.range()))
-                })
+                matches!(name, "return_value" | "side_effect" | "spec" | "spec_set")
+                    .then(|| (Box::<str>::from(name), exprs.expr(&keyword.value), to_range(keyword.value.range())))
             })
             .collect(),
         _ => Vec::new(),
     };
-    DoubleArgument { value: ValueExpr::from_expr(expr), range: to_range(expr.range()), mock_keywords }
+    DoubleArgument { value: exprs.expr(expr), range: to_range(expr.range()), mock_keywords }
 }
 
 /// Everything the engine keeps about one Python module.
@@ -864,7 +705,7 @@ pub struct ModuleFacts {
     /// after the module docstring, else at the start.
     pub import_insertion: usize,
     /// `<x>.state.<name> = <value>`: framework application state, read back elsewhere.
-    pub state_assignments: Vec<(Box<str>, ValueExpr, ScopeId)>,
+    pub state_assignments: Vec<(Box<str>, ExprId, ScopeId)>,
     /// `# noqa` and `# asyncsense: noqa` comments.
     pub suppressions: crate::suppress::Suppressions,
     /// What [`ModuleFacts::mentions`] returns, computed once at extraction.
@@ -884,6 +725,8 @@ pub struct ModuleFacts {
     pub source_len: usize,
     /// Test doubles (`patch`, `patch.object`, `monkeypatch.setattr`) and their configuration.
     pub doubles: Vec<DoubleFact>,
+    /// Every expression the facts above refer to.
+    pub exprs: Exprs,
 }
 
 impl ModuleFacts {
@@ -908,7 +751,7 @@ impl ModuleFacts {
     fn compute_mentions(&self) -> Vec<(Mention, Box<str>)> {
         let mut mentions: Vec<(Mention, Box<str>)> = Vec::new();
         for call in &self.calls {
-            if let Some(name) = call.callee_name() {
+            if let Some(name) = call.callee_name(&self.exprs) {
                 mentions.push((Mention::Call, name.into()));
             }
         }
@@ -921,12 +764,8 @@ impl ModuleFacts {
 
         for class in &self.classes {
             for base in &class.bases {
-                let base = match base {
-                    ValueExpr::Subscript(head, _) => head,
-                    other => other,
-                };
-                if let ValueExpr::Name(name) | ValueExpr::Attribute(_, name) = base {
-                    mentions.push((Mention::Base, name.clone()));
+                if let Some(name) = self.exprs.last_name(self.exprs.unsubscripted(*base)) {
+                    mentions.push((Mention::Base, name.into()));
                 }
             }
         }
@@ -963,7 +802,8 @@ impl ModuleFacts {
     pub fn same_exports(&self, other: &ModuleFacts) -> bool {
         // Other modules read everything but this module's own use sites: definitions, bindings,
         // constructor calls, escapes, application state, and the lines shown in messages.
-        self.scopes == other.scopes
+        self.exprs.same_exported(&other.exprs)
+            && self.scopes == other.scopes
             && self.functions == other.functions
             && self.classes == other.classes
             && self.star_imports == other.star_imports
@@ -1000,6 +840,8 @@ pub fn extract(source: &str) -> ModuleFacts {
         version_guards: Vec::new(),
         pending_bindings: vec![Vec::new()],
         name_arena: String::with_capacity(source.len() / 8),
+        exprs: ExprBuilder::default(),
+        private: ExprBuilder::private(),
     };
 
     extractor.facts.scopes.push(ScopeFact::new(ScopeKind::Module, None));
@@ -1029,6 +871,7 @@ pub fn extract(source: &str) -> ModuleFacts {
         class.fields.shrink_to_fit();
     }
     facts.scopes.shrink_to_fit();
+    facts.exprs = ExprBuilder::finish(extractor.exprs, extractor.private);
     facts.mentions = facts.compute_mentions();
     extractor.facts
 }
@@ -1062,6 +905,10 @@ struct Extractor<'src> {
     pending_bindings: Vec<Vec<PendingBinding>>,
     /// The text of the names in `pending_bindings`, end to end.
     name_arena: String,
+    /// Expressions other modules read: bindings, definitions, calls, application state.
+    exprs: ExprBuilder,
+    /// Expressions only this module's checks read: use sites, passed names, test doubles.
+    private: ExprBuilder,
 }
 
 /// A binding recorded during extraction; its name is a range of the extractor's name arena.
@@ -1167,8 +1014,7 @@ impl Extractor<'_> {
     fn bind_target(&mut self, target: &Expr, value: Option<&Expr>) {
         match target {
             Expr::Name(name) => {
-                let binding =
-                    value.map_or(Binding::Opaque, |value| Binding::Value(Box::new(ValueExpr::from_expr(value))));
+                let binding = value.map_or(Binding::Opaque, |value| Binding::Value(self.exprs.expr(value)));
                 self.bind(name.id.as_str(), binding);
             }
             Expr::Tuple(tuple) => {
@@ -1181,8 +1027,9 @@ impl Extractor<'_> {
                     match (element, unpacked) {
                         (Expr::Name(name), Some(value)) => {
                             let index = u32::try_from(idx).unwrap_or(u32::MAX);
-                            let element_value = ValueExpr::Element(Box::new(ValueExpr::from_expr(value)), index);
-                            self.bind(name.id.as_str(), Binding::Value(Box::new(element_value)));
+                            let made = self.exprs.expr(value);
+                            let element_value = self.exprs.element(made, index);
+                            self.bind(name.id.as_str(), Binding::Value(element_value));
                         }
                         _ => self.bind_target(element, None),
                     }
@@ -1217,7 +1064,7 @@ impl Extractor<'_> {
         // `app.state.session_factory = get_session` (Starlette/FastAPI application state).
         if let Expr::Attribute(holder) = &*attribute.value {
             if holder.attr.as_str() == "state" {
-                let value = value.map_or(ValueExpr::Other, ValueExpr::from_expr);
+                let value = value.map_or(ExprId::OTHER, |value| self.exprs.expr(value));
                 let scope = self.current_scope();
                 self.facts.state_assignments.push((attribute.attr.as_str().into(), value, scope));
             }
@@ -1229,7 +1076,7 @@ impl Extractor<'_> {
         }
         let class_id = *class_id;
         let scope = self.current_scope();
-        let value = value.map_or(ValueExpr::Other, ValueExpr::from_expr);
+        let value = value.map_or(ExprId::OTHER, |value| self.exprs.expr(value));
         if let Some(class) = self.facts.classes.get_mut(class_id as usize) {
             class
                 .instance_attributes
@@ -1257,10 +1104,10 @@ impl Extractor<'_> {
                         name: parameter.name().as_str().into(),
                         position: position.map(to_u32),
                         by_keyword: position.is_none_or(|position| position >= positional_only),
-                        default: parameter.default().map(|default| Box::new(ValueExpr::from_expr(default))),
+                        default: parameter.default().map(|default| self.exprs.expr(default)),
                     });
                     Binding::Parameter(Box::new(ParameterBinding {
-                        annotation: parameter.annotation().map(ValueExpr::from_annotation),
+                        annotation: parameter.annotation().map(|annotation| self.exprs.annotation(annotation)),
                         slot,
                     }))
                 }
@@ -1294,17 +1141,19 @@ impl Extractor<'_> {
         let parent_scope = self.current_scope();
         let function_id = to_u32(self.facts.functions.len());
         let scope = self.push_scope(ScopeKind::Function(function_id));
-        let decorators: Box<[ValueExpr]> =
-            function.decorator_list.iter().map(|decorator| ValueExpr::from_expr(&decorator.expression)).collect();
+        let decorators: Box<[ExprId]> =
+            function.decorator_list.iter().map(|decorator| self.exprs.expr(&decorator.expression)).collect();
         let name_range = to_range(function.name.range);
         let def_line_start = self.lines.line_start_of(name_range.start);
         // A plain method (defined directly in a class body, not static or class method) gets
         // its first parameter bound to the instance.
         let parent_kind = self.facts.scopes[parent_scope as usize].kind;
         let is_plain_method = matches!(parent_kind, ScopeKind::Class(_))
-            && !decorators.iter().any(|decorator| {
-                matches!(decorator, ValueExpr::Name(name) if &**name == "staticmethod" || &**name == "classmethod")
+            && !function.decorator_list.iter().any(|decorator| {
+                matches!(&decorator.expression, Expr::Name(name) if matches!(name.id.as_str(), "staticmethod" | "classmethod"))
             });
+        let returns =
+            function.returns.as_deref().map(|returns| (self.exprs.annotation(returns), to_range(returns.range())));
         self.facts.functions.push(FunctionFact {
             name: function.name.as_str().into(),
             line: self.lines.line_number(name_range.start),
@@ -1312,10 +1161,7 @@ impl Extractor<'_> {
             is_async: function.is_async,
             is_generator: false,
             decorators,
-            returns: function
-                .returns
-                .as_deref()
-                .map(|returns| (ValueExpr::from_annotation(returns), to_range(returns.range()))),
+            returns,
             is_stub: body_is_stub(&function.body),
             returns_first_parameter: body_returns_first_parameter(function),
             produced: Vec::new(),
@@ -1402,17 +1248,15 @@ impl Extractor<'_> {
                 _ => {}
             }
         }
+        let bases = class.bases().iter().map(|base| self.exprs.expr(base)).collect();
+        let decorators = class.decorator_list.iter().map(|decorator| self.exprs.expr(&decorator.expression)).collect();
         self.facts.classes.push(ClassFact {
             name: class.name.as_str().into(),
             line: self.lines.line_number(name_range.start),
             name_range,
-            bases: class.bases().iter().map(ValueExpr::from_expr).collect(),
+            bases,
             has_keywords: !class.keywords().is_empty(),
-            decorators: class
-                .decorator_list
-                .iter()
-                .map(|decorator| ValueExpr::from_expr(&decorator.expression))
-                .collect(),
+            decorators,
             scope,
             parent_scope,
             dunders,
@@ -1438,9 +1282,10 @@ impl Extractor<'_> {
     }
 
     fn add_use_site(&mut self, kind: UseSiteKind, operand: &Expr, shape: UseSiteShape) {
+        let operand_expr = self.private.expr(operand);
         self.facts.use_sites.push(UseSite {
             kind,
-            operand: ValueExpr::from_expr(operand),
+            operand: operand_expr,
             range: to_range(operand.range()),
             scope: self.current_scope(),
             in_async_function: self.in_async_function(),
@@ -1470,11 +1315,8 @@ impl Extractor<'_> {
         if matches!(argument, Expr::Starred(_)) {
             return;
         }
-        self.add_use_site(
-            kind,
-            argument,
-            UseSiteShape::CallArgument { callee: ValueExpr::from_expr(&call.func), method: method.into() },
-        );
+        let callee = self.private.expr(&call.func);
+        self.add_use_site(kind, argument, UseSiteShape::CallArgument { callee, method: method.into() });
     }
 
     /// Records names passed to calls; `finish` keeps those that name a function or an import.
@@ -1482,7 +1324,7 @@ impl Extractor<'_> {
         if !matches!(&*call.func, Expr::Name(_) | Expr::Attribute(_)) {
             return;
         }
-        let callee = || ValueExpr::from_expr(&call.func);
+        let mut callee = None;
         // Parameters and local variables (bound so far in this function) are never function
         // references we can check; skipping them early keeps this cheap on every call.
         let scope_id = self.current_scope();
@@ -1503,9 +1345,10 @@ impl Extractor<'_> {
                 if is_local(name.id.as_str()) {
                     continue;
                 }
+                let callee = *callee.get_or_insert_with(|| self.private.expr(&call.func));
                 self.facts.passed_functions.push(PassedFunction {
-                    callee: callee(),
-                    argument: ValueExpr::Name(name.id.as_str().into()),
+                    callee,
+                    argument: self.private.name(name.id.as_str()),
                     position: Some(to_u32(idx)),
                     keyword: None,
                     range: to_range(argument.range()),
@@ -1518,9 +1361,10 @@ impl Extractor<'_> {
                 if is_local(name.id.as_str()) {
                     continue;
                 }
+                let callee = *callee.get_or_insert_with(|| self.private.expr(&call.func));
                 self.facts.passed_functions.push(PassedFunction {
-                    callee: callee(),
-                    argument: ValueExpr::Name(name.id.as_str().into()),
+                    callee,
+                    argument: self.private.name(name.id.as_str()),
                     position: None,
                     keyword: Some(arg.as_str().into()),
                     range: to_range(keyword.value.range()),
@@ -1533,9 +1377,9 @@ impl Extractor<'_> {
     /// Drops passed names that are plain variables: only names bound to a `def` or an import
     /// (looked up through the scope chain) can be function references worth checking.
     fn finish(&mut self) {
-        let scopes = &self.facts.scopes;
+        let (scopes, private) = (&self.facts.scopes, &self.private);
         self.facts.passed_functions.retain(|passed| {
-            let ValueExpr::Name(name) = &passed.argument else { return false };
+            let Some(name) = private.name_of(passed.argument) else { return false };
             visible_bindings(scopes, passed.scope, name).is_some_and(|(_, bindings)| {
                 bindings.iter().all(|binding| matches!(binding, Binding::Function(_) | Binding::ImportFrom(_)))
             })
@@ -1561,19 +1405,20 @@ impl Extractor<'_> {
                 unpacks = true;
                 break;
             }
-            arguments.push(ValueExpr::from_expr(argument));
+            arguments.push(self.exprs.expr(argument));
         }
         let mut keywords = Vec::with_capacity(call.arguments.keywords.len());
         for keyword in &call.arguments.keywords {
             match &keyword.arg {
-                Some(name) => keywords.push((name.as_str().into(), ValueExpr::from_expr(&keyword.value))),
+                Some(name) => keywords.push((name.as_str().into(), self.exprs.expr(&keyword.value))),
                 None => unpacks = true,
             }
         }
+        let callee = self.exprs.expr(&call.func);
         self.facts.calls.push(CallFact {
-            callee: ValueExpr::from_expr(&call.func),
-            arguments,
-            keywords,
+            callee,
+            arguments: arguments.into(),
+            keywords: keywords.into(),
             unpacks,
             scope: self.current_scope(),
         });
@@ -1600,8 +1445,9 @@ impl Extractor<'_> {
             if let Some(target) = &item.optional_vars {
                 match &**target {
                     Expr::Name(name) => {
-                        let entered = ValueExpr::Entered(Box::new(ValueExpr::from_expr(&item.context_expr)));
-                        self.bind(name.id.as_str(), Binding::Value(Box::new(entered)));
+                        let context = self.exprs.expr(&item.context_expr);
+                        let entered = self.exprs.entered(context);
+                        self.bind(name.id.as_str(), Binding::Value(entered));
                     }
                     target => self.bind_target(target, None),
                 }
@@ -1687,7 +1533,7 @@ impl Extractor<'_> {
         }
     }
 
-    fn double_fact(&self, call: &ast::ExprCall) -> Option<DoubleFact> {
+    fn double_fact(&mut self, call: &ast::ExprCall) -> Option<DoubleFact> {
         let form = double_form(&call.func)?;
         let arguments = &call.arguments;
         if arguments.args.iter().any(Expr::is_starred_expr)
@@ -1705,7 +1551,7 @@ impl Extractor<'_> {
             ),
             DoubleForm::PatchObject => (
                 DoubleTarget::Attribute(
-                    ValueExpr::from_expr(arguments.find_argument_value("target", 0)?),
+                    self.private.expr(arguments.find_argument_value("target", 0)?),
                     string_literal(arguments.find_argument_value("attribute", 1)?)?,
                 ),
                 arguments.find_argument_value("new", 2),
@@ -1717,7 +1563,7 @@ impl Extractor<'_> {
                 } else {
                     (
                         DoubleTarget::Attribute(
-                            ValueExpr::from_expr(first),
+                            self.private.expr(first),
                             string_literal(arguments.find_argument_value("name", 1)?)?,
                         ),
                         Some(arguments.find_argument_value("value", 2)?),
@@ -1725,21 +1571,26 @@ impl Extractor<'_> {
                 }
             }
         };
-        let keyword = |name: &str| match form {
+        let private = &mut self.private;
+        let mut keyword = |name: &str| match form {
             DoubleForm::SetAttr => None,
             DoubleForm::Patch | DoubleForm::PatchObject => {
-                arguments.find_keyword(name).map(|keyword| double_argument(&keyword.value))
+                arguments.find_keyword(name).map(|keyword| double_argument(private, &keyword.value))
             }
         };
+        let (new_callable, return_value, side_effect) =
+            (keyword("new_callable"), keyword("return_value"), keyword("side_effect"));
+        let new = new.map(|new| double_argument(&mut self.private, new));
+        let callee = self.private.expr(&call.func);
         let scope = self.current_scope();
         Some(DoubleFact {
             form,
-            callee: ValueExpr::from_expr(&call.func),
+            callee,
             target,
-            new: new.map(double_argument),
-            new_callable: keyword("new_callable"),
-            return_value: keyword("return_value"),
-            side_effect: keyword("side_effect"),
+            new,
+            new_callable,
+            return_value,
+            side_effect,
             spec: ["spec", "spec_set", "autospec"].iter().any(|name| arguments.find_keyword(name).is_some()),
             mock_name: None,
             mock_scope: scope,
@@ -1796,7 +1647,7 @@ impl Extractor<'_> {
                         scope,
                         root: name.id.as_str().into(),
                         path: vec!["spec".into()],
-                        value: ValueExpr::Other,
+                        value: ExprId::OTHER,
                         range: to_range(assign.range),
                     });
                 }
@@ -1831,7 +1682,7 @@ impl Extractor<'_> {
                     scope,
                     root,
                     path,
-                    value: ValueExpr::from_expr(&assign.value),
+                    value: self.private.expr(&assign.value),
                     range: to_range(assign.range),
                 });
             }
@@ -1890,11 +1741,11 @@ impl Extractor<'_> {
                     .unwrap_or(usize::MAX);
                 roots.push((ConfiguredObject::Mock, double.mock_scope, name.clone(), double.bound_at..end));
             }
-            if let Some(ValueExpr::Name(name)) = double.new.as_ref().map(|new| &new.value) {
-                roots.push((ConfiguredObject::New, double.scope, name.clone(), 0..usize::MAX));
+            if let Some(name) = double.new.as_ref().and_then(|new| self.private.name_of(new.value)) {
+                roots.push((ConfiguredObject::New, double.scope, name.into(), 0..usize::MAX));
             }
-            if let Some(ValueExpr::Name(name)) = double.return_value.as_ref().map(|returned| &returned.value) {
-                roots.push((ConfiguredObject::ReturnValue, double.scope, name.clone(), 0..usize::MAX));
+            if let Some(name) = double.return_value.as_ref().and_then(|returned| self.private.name_of(returned.value)) {
+                roots.push((ConfiguredObject::ReturnValue, double.scope, name.into(), 0..usize::MAX));
             }
             let mut configurations = Vec::new();
             let mut followed = 0;
@@ -1915,14 +1766,14 @@ impl Extractor<'_> {
                         && configuration.path.len() == 1
                         && &*configuration.path[0] == "return_value"
                     {
-                        if let ValueExpr::Name(returned) = &configuration.value {
-                            roots.push((ConfiguredObject::ReturnValue, scope, returned.clone(), 0..usize::MAX));
+                        if let Some(returned) = self.private.name_of(configuration.value) {
+                            roots.push((ConfiguredObject::ReturnValue, scope, returned.into(), 0..usize::MAX));
                         }
                     }
                     configurations.push(MockConfiguration {
                         on,
                         path: configuration.path.clone(),
-                        value: configuration.value.clone(),
+                        value: configuration.value,
                         range: configuration.range.clone(),
                     });
                 }
@@ -2045,7 +1896,8 @@ impl<'a> Visitor<'a> for Extractor<'_> {
             }
             Stmt::Return(ast::StmtReturn { value: Some(value), .. }) => {
                 if let Some(Frame::Function(id)) = self.frames.last() {
-                    self.facts.functions[*id as usize].produced.push(ValueExpr::from_expr(value));
+                    let produced = self.exprs.expr(value);
+                    self.facts.functions[*id as usize].produced.push(produced);
                 }
                 visitor::walk_stmt(self, statement);
             }
@@ -2134,7 +1986,7 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                     let function = &mut self.facts.functions[*id as usize];
                     function.is_generator = true;
                     if let Expr::Yield(ast::ExprYield { value: Some(value), .. }) = expr {
-                        function.produced.push(ValueExpr::from_expr(value));
+                        function.produced.push(self.exprs.expr(value));
                     }
                 }
                 visitor::walk_expr(self, expr);
@@ -2391,7 +2243,7 @@ mod tests {
         let ab = module.get("ab").expect("ab is bound");
         assert!(matches!(ab, [Binding::ImportModule(_), Binding::ImportFrom(_), Binding::Function(_)]), "{ab:?}");
         assert!(matches!(module.get("ba"), Some([Binding::Value(_)])));
-        assert!(matches!(module.get("zz"), Some([Binding::Value(value)]) if **value == ValueExpr::Name("ab".into())));
+        assert!(matches!(module.get("zz"), Some([Binding::Value(value)]) if facts.exprs.name(*value) == Some("ab")));
         for absent in ["", "a", "abc", "zy", "long_nam", "long_namf", "global_onlz"] {
             assert!(module.get(absent).is_none() && !module.contains(absent), "{absent} is not bound");
         }

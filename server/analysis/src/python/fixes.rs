@@ -5,12 +5,12 @@
 
 use crate::diagnostic::{Applicability, Edit, Fix};
 use crate::protocol::{Capability, Provided, ValueKind};
-use crate::python::facts::{UseSite, UseSiteShape, ValueExpr};
+use crate::python::facts::{Exprs, Shape, UseSite, UseSiteShape};
 use crate::rules::Rule;
 
 /// The fixes for a finding of `rule` at `site` over a value that provides `provided`,
 /// preferred first.
-pub fn for_use_site(rule: Rule, site: &UseSite, source: &str, provided: Provided) -> Vec<Fix> {
+pub fn for_use_site(rule: Rule, site: &UseSite, exprs: &Exprs, source: &str, provided: Provided) -> Vec<Fix> {
     let fix = match rule {
         Rule::AsyncWithOnAsyncGenerator => swap_guard_for_iteration(source, site),
         Rule::AsyncForOnAsyncContextManager => swap_iteration_for_guard(source, site),
@@ -27,15 +27,15 @@ pub fn for_use_site(rule: Rule, site: &UseSite, source: &str, provided: Provided
             Provided::Known { kind: ValueKind::AsyncGenerator, .. } => take_one_item(site),
             _ => None,
         },
-        Rule::MissingAwait => add_await(site),
+        Rule::MissingAwait => add_await(site, exprs),
         _ => None,
     };
     fix.into_iter().collect()
 }
 
 /// Prefixing `await ` or appending `()` keeps the meaning only for a primary expression.
-fn is_primary(operand: &ValueExpr) -> bool {
-    matches!(operand, ValueExpr::Name(_) | ValueExpr::Attribute(..) | ValueExpr::Call(..) | ValueExpr::Subscript(..))
+fn is_primary(operand: Shape<'_>) -> bool {
+    matches!(operand, Shape::Name(_) | Shape::Attribute(..) | Shape::Call(..) | Shape::Subscript(..))
 }
 
 fn edit(range: std::ops::Range<usize>, content: impl Into<String>) -> Edit {
@@ -163,8 +163,8 @@ fn take_one_item(site: &UseSite) -> Option<Fix> {
 }
 
 /// `async with c() as x:` → `async with await c() as x:`.
-fn add_await(site: &UseSite) -> Option<Fix> {
-    if !is_primary(&site.operand) {
+fn add_await(site: &UseSite, exprs: &Exprs) -> Option<Fix> {
+    if !is_primary(exprs.get(site.operand)) {
         return None;
     }
     match site.shape {
@@ -180,8 +180,8 @@ fn add_await(site: &UseSite) -> Option<Fix> {
 }
 
 /// `async with get_session as s:` → `async with get_session() as s:`.
-pub fn add_call(site: &UseSite) -> Option<Fix> {
-    if !matches!(site.operand, ValueExpr::Name(_) | ValueExpr::Attribute(..)) {
+pub fn add_call(site: &UseSite, exprs: &Exprs) -> Option<Fix> {
+    if !matches!(exprs.get(site.operand), Shape::Name(_) | Shape::Attribute(..)) {
         return None;
     }
     Some(fix("Call it: add `()`", Applicability::Safe, vec![edit(site.range.end..site.range.end, "()")]))

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod doubles;
+pub mod expr;
 pub mod facts;
 pub mod fixes;
 pub mod library;

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use crate::protocol::{Capability, CapabilitySet, Provided, ValueKind};
 use crate::python::facts::{
-    Binding, ClassId, FunctionId, Mention, ParameterBinding, ParameterSlot, ScopeId, ScopeKind, ValueExpr, MODULE_SCOPE,
+    Binding, ClassId, ExprId, FunctionId, Mention, ParameterBinding, ParameterSlot, ScopeId, ScopeKind, Shape,
+    MODULE_SCOPE,
 };
 use crate::python::library::{self, Known, Versions};
 use crate::workspace::{IndexedModule, Lookup, ModuleIndex};
@@ -158,9 +159,15 @@ impl<'a> Resolver<'a> {
     }
 
     /// Evaluates `expr` as written in `scope` of `module`. Resets the step budget.
-    pub fn evaluate(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, expr: &ValueExpr) -> Value {
+    pub fn evaluate(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, expr: ExprId) -> Value {
         self.budget = BUDGET;
         self.eval(module, scope, expr)
+    }
+
+    /// What `name` refers to as seen from `scope` of `module`. Resets the step budget.
+    pub fn evaluate_name(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, name: &str) -> Value {
+        self.budget = BUDGET;
+        self.lookup_name(module, scope, name)
     }
 
     /// What a dotted name written as a string refers to (`patch("app.db.get_session")`): the
@@ -201,43 +208,41 @@ impl<'a> Resolver<'a> {
         true
     }
 
-    fn eval(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, expr: &ValueExpr) -> Value {
+    fn eval(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, expr: ExprId) -> Value {
         if !self.spend() {
             return Value::Unknown;
         }
-        match expr {
-            ValueExpr::Name(name) => self.lookup_name(module, scope, name),
-            ValueExpr::Attribute(base, attribute) => {
+        let exprs = &module.facts.exprs;
+        match exprs.get(expr) {
+            Shape::Name(name) => self.lookup_name(module, scope, name),
+            Shape::Attribute(base, attribute) => {
                 let base_value = self.eval(module, scope, base);
                 let value = self.attribute(&base_value, attribute);
-                match (&value, &**base) {
+                match (&value, exprs.get(base)) {
                     // `request.app.state.session_factory`: the object holding `state` is a
                     // framework's; what was stored there is what every assignment stored.
-                    (Value::Unknown, ValueExpr::Attribute(_, holder))
-                        if &**holder == "state" && matches!(base_value, Value::Unknown) =>
-                    {
+                    (Value::Unknown, Shape::Attribute(_, "state")) if matches!(base_value, Value::Unknown) => {
                         self.application_state(attribute)
                     }
                     _ => value,
                 }
             }
             // `options.get("factory", get_session)` on a dict display: any value, or the default.
-            ValueExpr::Call(callee, arguments)
-                if arguments.len() == 2
-                    && !matches!(arguments[1], ValueExpr::Keyword(..))
-                    && matches!(&**callee, ValueExpr::Attribute(_, method) if &**method == "get") =>
+            Shape::Call(callee, &[_, default])
+                if !matches!(exprs.get(default), Shape::Keyword(..))
+                    && matches!(exprs.get(callee), Shape::Attribute(_, "get")) =>
             {
-                let ValueExpr::Attribute(container, _) = &**callee else { return Value::Unknown };
+                let Shape::Attribute(container, _) = exprs.get(callee) else { return Value::Unknown };
                 let container = self.eval(module, scope, container);
                 match collection_elements(container) {
                     Some(mut elements) => {
-                        elements.push(self.eval(module, scope, &arguments[1]));
+                        elements.push(self.eval(module, scope, default));
                         combine(elements)
                     }
                     None => Value::Unknown,
                 }
             }
-            ValueExpr::Call(callee, arguments) => {
+            Shape::Call(callee, arguments) => {
                 let callee = self.eval(module, scope, callee);
                 if let Value::External(name) = &callee {
                     if let Some(value) = self.call_wrapper(module, scope, name, arguments) {
@@ -249,12 +254,12 @@ impl<'a> Resolver<'a> {
                 }
                 self.call(&callee)
             }
-            ValueExpr::Or(values) => {
+            Shape::Or(values) => {
                 // `a or b` is `b` whenever `a` is None: drop the None sources of every operand but
                 // the last.
                 let mut kept = Vec::new();
                 for (idx, value) in values.iter().enumerate() {
-                    let value = self.eval(module, scope, value);
+                    let value = self.eval(module, scope, *value);
                     let is_last = idx + 1 == values.len();
                     match value {
                         Value::NoneValue if !is_last => {}
@@ -266,42 +271,39 @@ impl<'a> Resolver<'a> {
                 }
                 combine(kept)
             }
-            ValueExpr::NoneLiteral => Value::NoneValue,
-            ValueExpr::Collection(elements) => {
-                Value::Collection(elements.iter().map(|element| self.eval(module, scope, element)).collect())
+            Shape::NoneLiteral => Value::NoneValue,
+            Shape::Collection(elements) => {
+                Value::Collection(elements.iter().map(|element| self.eval(module, scope, *element)).collect())
             }
             // `FACTORIES[name]`: whichever key, one of the elements.
-            ValueExpr::Subscript(base, _) => {
+            Shape::Subscript(base, _) => {
                 let base = self.eval(module, scope, base);
                 match collection_elements(base) {
                     Some(elements) if !elements.is_empty() => combine(elements),
                     _ => Value::Unknown,
                 }
             }
-            ValueExpr::Await(awaited) => {
+            Shape::Await(awaited) => {
                 let awaited = self.eval(module, scope, awaited);
                 self.library_follow(&awaited, |object| object.awaits_to)
             }
-            ValueExpr::Element(made, index) => {
+            Shape::Element(made, index) => {
                 // Only tuples the library table describes: `anyio.create_memory_object_stream()`
                 // (also written `create_memory_object_stream[int]()`).
-                let ValueExpr::Call(callee, _) = &**made else { return Value::Unknown };
-                let callee = match &**callee {
-                    ValueExpr::Subscript(generic, _) => &**generic,
-                    other => other,
-                };
+                let Shape::Call(callee, _) = exprs.get(made) else { return Value::Unknown };
+                let callee = exprs.unsubscripted(callee);
                 let Value::External(name) = self.eval(module, scope, callee) else { return Value::Unknown };
                 let versions = IndexVersions(self.index);
-                match library::tuple_elements(&name, &versions).and_then(|classes| classes.get(*index as usize)) {
+                match library::tuple_elements(&name, &versions).and_then(|classes| classes.get(index as usize)) {
                     Some(class) => self.library_instance(class),
                     None => Value::Unknown,
                 }
             }
-            ValueExpr::Entered(entered) => {
+            Shape::Entered(entered) => {
                 let entered = self.eval(module, scope, entered);
                 self.library_follow(&entered, |object| object.enters)
             }
-            ValueExpr::Union(_) | ValueExpr::Keyword(..) | ValueExpr::Other => Value::Unknown,
+            Shape::Union(_) | Shape::Keyword(..) | Shape::Other => Value::Unknown,
         }
     }
 
@@ -352,19 +354,21 @@ impl<'a> Resolver<'a> {
         module: &Arc<IndexedModule>,
         scope: ScopeId,
         name: &str,
-        arguments: &[ValueExpr],
+        arguments: &[ExprId],
     ) -> Option<Value> {
         if !matches!(name, "sqlalchemy.orm.sessionmaker" | "sqlalchemy.orm.session.sessionmaker") {
             return None;
         }
-        let positional = arguments.iter().filter(|argument| !matches!(argument, ValueExpr::Keyword(..))).count();
+        let exprs = &module.facts.exprs;
+        let positional =
+            arguments.iter().filter(|argument| !matches!(exprs.get(**argument), Shape::Keyword(..))).count();
         let mut class = None;
         for argument in arguments {
-            match argument {
-                ValueExpr::Keyword(keyword, value) if &**keyword == "class_" => {
+            match exprs.get(*argument) {
+                Shape::Keyword("class_", value) => {
                     class = Some(self.eval(module, scope, value));
                 }
-                ValueExpr::Keyword(..) => return Some(Value::Unknown),
+                Shape::Keyword(..) => return Some(Value::Unknown),
                 _ => {}
             }
         }
@@ -393,14 +397,14 @@ impl<'a> Resolver<'a> {
         module: &Arc<IndexedModule>,
         scope: ScopeId,
         name: &str,
-        arguments: &[ValueExpr],
+        arguments: &[ExprId],
     ) -> Option<Value> {
         let wrapped = match name {
             "contextlib.asynccontextmanager"
             | "contextlib.contextmanager"
             | "functools.partial"
             | "builtins.staticmethod"
-            | "builtins.classmethod" => arguments.first()?,
+            | "builtins.classmethod" => *arguments.first()?,
             _ => return None,
         };
         let wrapped = self.eval(module, scope, wrapped);
@@ -440,12 +444,12 @@ impl<'a> Resolver<'a> {
     /// Evaluates a type annotation to the value it declares: protocol ABCs from `typing`,
     /// `collections.abc` and `contextlib`, `Callable[..., R]`, `Optional`/`| None`, workspace
     /// classes (as possibly-subclassed instances).
-    pub fn annotation(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, expr: &ValueExpr) -> Value {
+    pub fn annotation(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, expr: ExprId) -> Value {
         if !self.spend() {
             return Value::Unknown;
         }
-        match expr {
-            ValueExpr::Name(_) | ValueExpr::Attribute(..) => match self.eval(module, scope, expr) {
+        match module.facts.exprs.get(expr) {
+            Shape::Name(_) | Shape::Attribute(..) => match self.eval(module, scope, expr) {
                 Value::External(name) => match declared_protocol(&name) {
                     Some(provided) => Value::Made(provided, None),
                     None => self.annotated_library_class(&name),
@@ -453,18 +457,18 @@ impl<'a> Resolver<'a> {
                 Value::Class(class_module, class) => Value::Instance { module: class_module, class, exact: false },
                 _ => Value::Unknown,
             },
-            ValueExpr::Subscript(head, arguments) => {
+            Shape::Subscript(head, arguments) => {
                 let Value::External(name) = self.eval(module, scope, head) else { return Value::Unknown };
                 let short = strip_typing_module(&name);
                 match short {
                     Some("Optional" | "Annotated") => match arguments.first() {
-                        Some(inner) => self.annotation(module, scope, inner),
+                        Some(inner) => self.annotation(module, scope, *inner),
                         None => Value::Unknown,
                     },
                     Some("Union") => self.union_annotation(module, scope, arguments),
                     Some("Callable") => {
                         let Some(returns) = arguments.last() else { return Value::Unknown };
-                        match self.annotation(module, scope, returns) {
+                        match self.annotation(module, scope, *returns) {
                             Value::Made(provided, origin) => Value::Factory(provided, origin),
                             _ => Value::Unknown,
                         }
@@ -472,7 +476,7 @@ impl<'a> Resolver<'a> {
                     _ => declared_protocol(&name).map_or(Value::Unknown, |provided| Value::Made(provided, None)),
                 }
             }
-            ValueExpr::Union(members) => self.union_annotation(module, scope, members),
+            Shape::Union(members) => self.union_annotation(module, scope, members),
             _ => Value::Unknown,
         }
     }
@@ -485,12 +489,12 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn union_annotation(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, members: &[ValueExpr]) -> Value {
+    fn union_annotation(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, members: &[ExprId]) -> Value {
+        let exprs = &module.facts.exprs;
         let values: Vec<Value> = members
             .iter()
-            .filter(|member| !matches!(member, ValueExpr::NoneLiteral))
-            .filter(|member| !matches!(member, ValueExpr::Name(name) if &**name == "None"))
-            .map(|member| self.annotation(module, scope, member))
+            .filter(|member| !matches!(exprs.get(**member), Shape::NoneLiteral | Shape::Name("None")))
+            .map(|member| self.annotation(module, scope, *member))
             .collect();
         combine(values)
     }
@@ -596,12 +600,12 @@ impl<'a> Resolver<'a> {
                 };
                 self.import_from(&target, &import.name)
             }
-            Binding::Value(expr) => self.eval(module, scope, expr),
+            Binding::Value(expr) => self.eval(module, scope, *expr),
             Binding::Parameter(parameter) => match &**parameter {
                 ParameterBinding { annotation: Some(annotation), .. } => {
                     // Annotations are evaluated where the `def` is, not among its own locals.
                     let outer = module.facts.scope(scope).and_then(|scope| scope.parent).unwrap_or(MODULE_SCOPE);
-                    self.annotation(module, outer, annotation)
+                    self.annotation(module, outer, *annotation)
                 }
                 ParameterBinding { annotation: None, slot: Some(slot) } => {
                     let is_constructor =
@@ -636,7 +640,7 @@ impl<'a> Resolver<'a> {
             // Position 0 is `self`; the call's first argument lands on position 1.
             call_index: slot.position.and_then(|position| position.checked_sub(1)),
             by_keyword: slot.by_keyword,
-            default: slot.default.as_deref().map(|default| (default.clone(), function.parent_scope)),
+            default: slot.default.map(|default| (default, function.parent_scope)),
         };
         self.construction_sources(module, class_id, &argument)
     }
@@ -655,10 +659,7 @@ impl<'a> Resolver<'a> {
             return Value::Unknown;
         }
         for decorator in &function.decorators {
-            let head = match decorator {
-                ValueExpr::Call(head, _) => &**head,
-                other => other,
-            };
+            let head = module.facts.exprs.uncalled(*decorator);
             match self.eval(module, function.parent_scope, head) {
                 Value::External(name) if name == "pytest.fixture" || name == "pytest_asyncio.fixture" => {}
                 Value::External(name) if name.starts_with("pytest.mark.") && name != "pytest.mark.parametrize" => {}
@@ -688,10 +689,7 @@ impl<'a> Resolver<'a> {
             });
             let Some(fixture) = fixture.cloned() else { continue };
             let is_pytest_fixture = fixture.decorators.iter().any(|decorator| {
-                let head = match decorator {
-                    ValueExpr::Call(head, _) => &**head,
-                    other => other,
-                };
+                let head = place.facts.exprs.uncalled(*decorator);
                 matches!(
                     self.eval(&place, fixture.parent_scope, head),
                     Value::External(name) if name == "pytest.fixture" || name == "pytest_asyncio.fixture"
@@ -700,7 +698,7 @@ impl<'a> Resolver<'a> {
             if !is_pytest_fixture {
                 return Value::Unknown;
             }
-            let values = fixture.produced.iter().map(|produced| self.eval(&place, fixture.scope, produced)).collect();
+            let values = fixture.produced.iter().map(|produced| self.eval(&place, fixture.scope, *produced)).collect();
             return combine(values);
         }
         Value::Unknown
@@ -728,11 +726,11 @@ impl<'a> Resolver<'a> {
                 };
                 let by_position = position.is_some() && slot.position == position;
                 let by_keyword = slot.by_keyword && keyword.is_some_and(|keyword| *slot.name == *keyword);
-                (by_position || by_keyword).then(|| annotation.clone())
+                (by_position || by_keyword).then_some(*annotation)
             }
             _ => None,
         })?;
-        Some(self.annotation(module, function.parent_scope, &annotation))
+        Some(self.annotation(module, function.parent_scope, annotation))
     }
 
     /// Every `<x>.state.<name> = value` in the workspace must agree; none visible: unknown.
@@ -741,7 +739,7 @@ impl<'a> Resolver<'a> {
         for assigning in self.index.mentioning(Mention::State, name) {
             for (assigned, value, scope) in &assigning.facts.state_assignments {
                 if &**assigned == name {
-                    sources.push(self.eval(&assigning, *scope, value));
+                    sources.push(self.eval(&assigning, *scope, *value));
                 }
             }
         }
@@ -754,10 +752,7 @@ impl<'a> Resolver<'a> {
         if !class.bases.is_empty() || class.decorators.len() != 1 {
             return false;
         }
-        let decorator = match &class.decorators[0] {
-            ValueExpr::Call(head, _) => &**head,
-            other => other,
-        };
+        let decorator = module.facts.exprs.uncalled(class.decorators[0]);
         matches!(
             self.eval(module, class.parent_scope, decorator),
             Value::External(name) if matches!(
@@ -779,7 +774,7 @@ impl<'a> Resolver<'a> {
         let default_binding =
             module.facts.scope(class.scope).and_then(|scope| scope.bindings.get(&name)).and_then(|bindings| {
                 bindings.iter().find_map(|binding| match binding {
-                    Binding::Value(value) => Some(((**value).clone(), class.scope)),
+                    Binding::Value(value) => Some((*value, class.scope)),
                     _ => None,
                 })
             });
@@ -808,7 +803,7 @@ impl<'a> Resolver<'a> {
         let has_classmethod = facts.scope(class.scope).is_some_and(|scope| {
             scope.bindings.all().any(|binding| {
                 matches!(binding, Binding::Function(id) if facts.function(*id).is_some_and(|method| {
-                    method.decorators.iter().any(|decorator| matches!(decorator, ValueExpr::Name(name) if &**name == "classmethod"))
+                    method.decorators.iter().any(|decorator| facts.exprs.name(*decorator) == Some("classmethod"))
                 }))
             })
         });
@@ -821,10 +816,7 @@ impl<'a> Resolver<'a> {
         for subclassing in self.index.mentioning(Mention::Base, &class_name) {
             for candidate in &subclassing.facts.classes {
                 for base in &candidate.bases {
-                    let base = match base {
-                        ValueExpr::Subscript(head, _) => &**head,
-                        other => other,
-                    };
+                    let base = subclassing.facts.exprs.unsubscripted(*base);
                     if is_this_class(&self.eval(&subclassing, candidate.parent_scope, base)) {
                         return Value::Unknown;
                     }
@@ -877,13 +869,13 @@ impl<'a> Resolver<'a> {
         for callee_name in &callee_names {
             for calling in self.index.mentioning(Mention::Call, callee_name) {
                 for call in &calling.facts.calls {
-                    if call.callee_name() != Some(&**callee_name) {
+                    if call.callee_name(&calling.facts.exprs) != Some(&**callee_name) {
                         continue;
                     }
                     if !self.spend() {
                         return Value::Unknown;
                     }
-                    if !is_this_class(&self.eval(&calling, call.scope, &call.callee)) {
+                    if !is_this_class(&self.eval(&calling, call.scope, call.callee)) {
                         continue;
                     }
                     if call.unpacks {
@@ -892,11 +884,11 @@ impl<'a> Resolver<'a> {
                     let positional = argument.call_index.and_then(|index| call.arguments.get(index as usize));
                     let keyword = argument
                         .by_keyword
-                        .then(|| call.keywords.iter().find(|(name, _)| *name == argument.name).map(|(_, value)| value))
+                        .then(|| call.keywords.iter().find(|(name, _)| *name == argument.name).map(|(_, value)| *value))
                         .flatten();
-                    let source = match (positional, keyword, &argument.default) {
+                    let source = match (positional.copied(), keyword, argument.default) {
                         (Some(passed), _, _) | (None, Some(passed), _) => self.eval(&calling, call.scope, passed),
-                        (None, None, Some((default, default_scope))) => self.eval(module, *default_scope, default),
+                        (None, None, Some((default, default_scope))) => self.eval(module, default_scope, default),
                         // A call that misses a required argument fails before any use.
                         (None, None, None) => continue,
                     };
@@ -1041,12 +1033,12 @@ impl<'a> Resolver<'a> {
             if on_instance {
                 if let Some(assignments) = class.instance_attributes.get(attribute) {
                     for assignment in assignments {
-                        sources.push(self.eval(&class_module, assignment.scope, &assignment.value));
+                        sources.push(self.eval(&class_module, assignment.scope, assignment.value));
                     }
                 }
             }
             for base in &class.bases {
-                match self.eval(&class_module, class.parent_scope, base) {
+                match self.eval(&class_module, class.parent_scope, *base) {
                     Value::Class(base_module, base_id) => pending.push((base_module, base_id)),
                     Value::External(name) if name == "builtins.object" => {}
                     _ => has_unknown_base = true,
@@ -1104,7 +1096,7 @@ impl<'a> Resolver<'a> {
         // result unknown, wherever it sits.
         let mut made_by_decorator = None;
         for decorator in function.decorators.iter().rev() {
-            match self.decorator_effect(module, function.parent_scope, decorator) {
+            match self.decorator_effect(module, function.parent_scope, *decorator) {
                 DecoratorEffect::Transparent => {}
                 DecoratorEffect::Makes(provided) => made_by_decorator = Some(provided),
                 DecoratorEffect::Unknown => return Value::Unknown,
@@ -1135,7 +1127,7 @@ impl<'a> Resolver<'a> {
             (false, true) => Provided::known(ValueKind::Generator, CapabilitySet::of(&[Capability::Iter])),
             (false, false) => {
                 // A plain function makes what its return annotation declares.
-                let Some((returns, _)) = &function.returns else { return Value::Unknown };
+                let Some((returns, _)) = function.returns else { return Value::Unknown };
                 return match self.annotation(module, function.parent_scope, returns) {
                     Value::Made(provided, _) => Value::Made(provided, origin),
                     Value::Factory(provided, _) => Value::Factory(provided, origin),
@@ -1161,7 +1153,7 @@ impl<'a> Resolver<'a> {
             };
             return Value::Made(provided, origin);
         }
-        let Some((returns, _)) = &function.returns else { return Value::Unknown };
+        let Some((returns, _)) = function.returns else { return Value::Unknown };
         match self.annotation(module, function.parent_scope, returns) {
             Value::Made(provided, _) => Value::Made(provided, origin),
             Value::Factory(provided, _) => Value::Factory(provided, origin),
@@ -1176,7 +1168,7 @@ impl<'a> Resolver<'a> {
         module: &Arc<IndexedModule>,
         function: &crate::python::facts::FunctionFact,
     ) -> Option<CapabilitySet> {
-        let (returns, _) = function.returns.as_ref()?;
+        let (returns, _) = function.returns.clone()?;
         match self.annotation(module, function.parent_scope, returns) {
             Value::Made(Provided::Known { capabilities, .. }, _) => Some(capabilities),
             Value::Instance { module: class_module, class, .. } => match self.instance_provided(&class_module, class) {
@@ -1187,14 +1179,9 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn decorator_effect(
-        &mut self,
-        module: &Arc<IndexedModule>,
-        scope: ScopeId,
-        decorator: &ValueExpr,
-    ) -> DecoratorEffect {
+    fn decorator_effect(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, decorator: ExprId) -> DecoratorEffect {
         // `@pytest.fixture(scope="session")`: a configured decorator factory.
-        if let ValueExpr::Call(head, _) = decorator {
+        if let Shape::Call(head, _) = module.facts.exprs.get(decorator) {
             return match self.eval(module, scope, head) {
                 Value::External(name) if matches!(name.as_str(), "pytest.fixture" | "pytest_asyncio.fixture") => {
                     DecoratorEffect::Transparent
@@ -1271,7 +1258,7 @@ impl<'a> Resolver<'a> {
             found.call |= dunders.call;
             found.rejects |= dunders.rejects;
             for base in &class.bases {
-                match self.eval(&class_module, class.parent_scope, base) {
+                match self.eval(&class_module, class.parent_scope, *base) {
                     Value::Class(base_module, base_id) => pending.push((base_module, base_id)),
                     Value::External(name) => match known_base(&name) {
                         Some(capabilities) => {
@@ -1282,8 +1269,8 @@ impl<'a> Resolver<'a> {
                         None => return Value::Unknown,
                     },
                     // `Generic[T]`, `AbstractAsyncContextManager[T]`: the subscripted base.
-                    _ => match base {
-                        ValueExpr::Subscript(head, _) => match self.eval(&class_module, class.parent_scope, head) {
+                    _ => match class_module.facts.exprs.get(*base) {
+                        Shape::Subscript(head, _) => match self.eval(&class_module, class.parent_scope, head) {
                             Value::External(name) if known_base(&name).is_some() => {
                                 for capability in known_base(&name).unwrap_or_default().iter() {
                                     from_known_bases = from_known_bases.with(capability);
@@ -1332,7 +1319,7 @@ struct ConstructorArgument {
     call_index: Option<u32>,
     by_keyword: bool,
     /// The default and the scope it is evaluated in.
-    default: Option<(ValueExpr, ScopeId)>,
+    default: Option<(ExprId, ScopeId)>,
 }
 
 enum DecoratorEffect {

@@ -1,0 +1,601 @@
+//! The expressions facts keep, stored per module in one arena.
+//!
+//! Resolution needs only a small picture of an expression: names, attributes, calls with their
+//! first arguments, subscripts, unions and displays. Every module of a workspace keeps these for
+//! as long as it is indexed, and they are the bulk of its facts, so they are not trees of boxes:
+//! each node is 12 bytes in one vector, children are indices, lists sit end to end in another
+//! vector, and names are interned in one string per arena.
+//!
+//! A module has two arenas. The *exported* one holds what other modules read (bindings,
+//! definitions, constructor calls); the *private* one what only the module's own checks read
+//! (use sites, test doubles). Two extractions with the same exports then build equal exported
+//! arenas, whatever changed in the private facts, so comparing facts stays a plain `==`.
+//!
+//! An [`ExprId`] means something only with the [`Exprs`] of the module it came from.
+
+use std::hash::Hasher;
+
+use hashbrown::HashTable;
+use ruff_python_ast::{self as ast, Expr as SyntaxExpr};
+
+/// One expression of a module's [`Exprs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExprId(u32);
+
+/// Ids with this bit set are in the private arena.
+const PRIVATE: u32 = 1 << 31;
+
+impl ExprId {
+    /// Anything we do not follow (literals, operators, …): resolves to unknown. The same id in
+    /// every arena.
+    pub const OTHER: ExprId = ExprId(0);
+    /// The `None` literal.
+    pub const NONE: ExprId = ExprId(1);
+}
+
+/// A name interned in one arena.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Symbol(u32);
+
+/// The start of a list in [`Arena::lists`]: its length, then its members.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct ListId(u32);
+
+/// The empty list is always first.
+const EMPTY_LIST: ListId = ListId(0);
+
+/// A stored node: see [`Expr`] for what each means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Node {
+    Other,
+    NoneLiteral,
+    Name(Symbol),
+    Attribute(ExprId, Symbol),
+    Call(ExprId, ListId),
+    Subscript(ExprId, ListId),
+    Union(ListId),
+    Or(ListId),
+    Await(ExprId),
+    Element(ExprId, u32),
+    Entered(ExprId),
+    Keyword(Symbol, ExprId),
+    Collection(ListId),
+}
+
+const _: () = assert!(std::mem::size_of::<Node>() == 12);
+
+/// An expression as resolution reads it, borrowed from its module's [`Exprs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expr<'a> {
+    Name(&'a str),
+    Attribute(ExprId, &'a str),
+    /// A call; positional arguments are kept (the first four), and of the keywords only those
+    /// [`KEPT_KEYWORDS`] lists, as [`Expr::Keyword`] after the positional ones.
+    Call(ExprId, &'a [ExprId]),
+    /// `base[index]`; a tuple index is split into its elements (`Callable[[A], R]`).
+    Subscript(ExprId, &'a [ExprId]),
+    /// `A | B` (in annotations).
+    Union(&'a [ExprId]),
+    /// `a or b`: the value is one of them.
+    Or(&'a [ExprId]),
+    NoneLiteral,
+    /// `await x`: what awaiting the value gives.
+    Await(ExprId),
+    /// One element of a tuple a call returns, by position (`a, b = f()`).
+    Element(ExprId, u32),
+    /// The target of `with x as target` / `async with x as target`: what entering `x` gives.
+    Entered(ExprId),
+    /// A keyword argument of an [`Expr::Call`]; `**kwargs` is kept as `"**"`.
+    Keyword(&'a str, ExprId),
+    /// A list, tuple or set display, or a dict display's values: indexing it gives one of them.
+    Collection(&'a [ExprId]),
+    /// Anything else: literals, operators, … Resolves to unknown.
+    Other,
+}
+
+/// Displays larger than this are kept as [`Expr::Other`]: tables of factories are small.
+const MAX_COLLECTION: usize = 64;
+
+/// Positional arguments kept per call.
+const MAX_ARGUMENTS: usize = 4;
+
+/// Keyword arguments kept in [`Expr::Call`]: `sessionmaker(class_=AsyncSession)` makes what its
+/// `class_` says.
+pub const KEPT_KEYWORDS: &[&str] = &["class_"];
+
+/// One arena: nodes, lists and interned names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Arena {
+    nodes: Vec<Node>,
+    /// Each list is its length followed by its members.
+    lists: Vec<ExprId>,
+    /// Every interned name, end to end.
+    text: String,
+    /// Where each symbol ends in `text` (it starts where the previous one ends).
+    ends: Vec<u32>,
+}
+
+impl Default for Arena {
+    fn default() -> Arena {
+        Arena {
+            nodes: vec![Node::Other, Node::NoneLiteral],
+            lists: vec![ExprId(0)],
+            text: String::new(),
+            ends: Vec::new(),
+        }
+    }
+}
+
+impl Arena {
+    fn symbol(&self, symbol: Symbol) -> &str {
+        let index = symbol.0 as usize;
+        let start = if index == 0 { 0 } else { self.ends[index - 1] as usize };
+        &self.text[start..self.ends[index] as usize]
+    }
+
+    fn list(&self, list: ListId) -> &[ExprId] {
+        let start = list.0 as usize + 1;
+        let len = self.lists[list.0 as usize].0 as usize;
+        &self.lists[start..start + len]
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.nodes.shrink_to_fit();
+        self.lists.shrink_to_fit();
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.lists.capacity() * std::mem::size_of::<ExprId>()
+            + self.text.capacity()
+            + self.ends.capacity() * std::mem::size_of::<u32>()
+    }
+}
+
+/// A module's expressions: see the module documentation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Exprs {
+    exported: Arena,
+    private: Arena,
+}
+
+impl Exprs {
+    /// The expression `id` stands for. `id` must come from these facts.
+    pub fn get(&self, id: ExprId) -> Expr<'_> {
+        let (arena, index) = self.arena_of(id);
+        match arena.nodes[index] {
+            Node::Other => Expr::Other,
+            Node::NoneLiteral => Expr::NoneLiteral,
+            Node::Name(name) => Expr::Name(arena.symbol(name)),
+            Node::Attribute(base, name) => Expr::Attribute(base, arena.symbol(name)),
+            Node::Call(callee, arguments) => Expr::Call(callee, arena.list(arguments)),
+            Node::Subscript(base, items) => Expr::Subscript(base, arena.list(items)),
+            Node::Union(members) => Expr::Union(arena.list(members)),
+            Node::Or(values) => Expr::Or(arena.list(values)),
+            Node::Await(awaited) => Expr::Await(awaited),
+            Node::Element(made, index) => Expr::Element(made, index),
+            Node::Entered(entered) => Expr::Entered(entered),
+            Node::Keyword(name, value) => Expr::Keyword(arena.symbol(name), value),
+            Node::Collection(elements) => Expr::Collection(arena.list(elements)),
+        }
+    }
+
+    /// The name of a `Name` expression.
+    pub fn name(&self, id: ExprId) -> Option<&str> {
+        match self.get(id) {
+            Expr::Name(name) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The last identifier of a name or attribute chain (`UserService` in
+    /// `services.UserService`).
+    pub fn last_name(&self, id: ExprId) -> Option<&str> {
+        match self.get(id) {
+            Expr::Name(name) | Expr::Attribute(_, name) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// `head` for `head[...]`, else the expression itself.
+    pub fn unsubscripted(&self, id: ExprId) -> ExprId {
+        match self.get(id) {
+            Expr::Subscript(head, _) => head,
+            _ => id,
+        }
+    }
+
+    /// `callee` for `callee(...)`, else the expression itself.
+    pub fn uncalled(&self, id: ExprId) -> ExprId {
+        match self.get(id) {
+            Expr::Call(callee, _) => callee,
+            _ => id,
+        }
+    }
+
+    /// Whether two expressions, each read in its own module's expressions, are written alike.
+    pub fn same(&self, id: ExprId, other: &Exprs, other_id: ExprId) -> bool {
+        let lists_same =
+            |a: &[ExprId], b: &[ExprId]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| self.same(*x, other, *y));
+        match (self.get(id), other.get(other_id)) {
+            (Expr::Name(a), Expr::Name(b)) => a == b,
+            (Expr::Attribute(x, a), Expr::Attribute(y, b)) | (Expr::Keyword(a, x), Expr::Keyword(b, y)) => {
+                a == b && self.same(x, other, y)
+            }
+            (Expr::Call(x, a), Expr::Call(y, b)) | (Expr::Subscript(x, a), Expr::Subscript(y, b)) => {
+                self.same(x, other, y) && lists_same(a, b)
+            }
+            (Expr::Union(a), Expr::Union(b))
+            | (Expr::Or(a), Expr::Or(b))
+            | (Expr::Collection(a), Expr::Collection(b)) => lists_same(a, b),
+            (Expr::Await(x), Expr::Await(y)) | (Expr::Entered(x), Expr::Entered(y)) => self.same(x, other, y),
+            (Expr::Element(x, a), Expr::Element(y, b)) => a == b && self.same(x, other, y),
+            (Expr::NoneLiteral, Expr::NoneLiteral) | (Expr::Other, Expr::Other) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the exported arenas are equal: with equal exported facts, ids then mean the same.
+    pub fn same_exported(&self, other: &Exprs) -> bool {
+        self.exported == other.exported
+    }
+
+    /// Bytes on the heap (for memory reports).
+    pub fn heap_bytes(&self) -> usize {
+        self.exported.heap_bytes() + self.private.heap_bytes()
+    }
+
+    /// Nodes stored, both arenas.
+    pub fn node_count(&self) -> usize {
+        self.exported.nodes.len() + self.private.nodes.len()
+    }
+
+    fn arena_of(&self, id: ExprId) -> (&Arena, usize) {
+        if id.0 & PRIVATE == 0 {
+            (&self.exported, id.0 as usize)
+        } else {
+            (&self.private, (id.0 & !PRIVATE) as usize)
+        }
+    }
+}
+
+/// Builds one arena during extraction.
+#[derive(Default)]
+pub struct ExprBuilder {
+    arena: Arena,
+    /// Interned names, by symbol, hashed by their text.
+    symbols: HashTable<u32>,
+    /// [`PRIVATE`] for the private arena, else 0.
+    tag: u32,
+    /// Members of the lists being built (nested lists stack up here).
+    scratch: Vec<ExprId>,
+}
+
+fn hash_name(name: &str) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    hasher.write(name.as_bytes());
+    hasher.finish()
+}
+
+impl ExprBuilder {
+    pub fn private() -> ExprBuilder {
+        ExprBuilder { tag: PRIVATE, ..ExprBuilder::default() }
+    }
+
+    /// The finished arenas.
+    pub fn finish(exported: ExprBuilder, private: ExprBuilder) -> Exprs {
+        let (mut exported, mut private) = (exported.arena, private.arena);
+        exported.shrink_to_fit();
+        private.shrink_to_fit();
+        Exprs { exported, private }
+    }
+
+    fn symbol(&mut self, name: &str) -> Symbol {
+        let hash = hash_name(name);
+        let arena = &self.arena;
+        let symbol = |index: &u32| {
+            let index = *index as usize;
+            let start = if index == 0 { 0 } else { arena.ends[index - 1] as usize };
+            &arena.text[start..arena.ends[index] as usize]
+        };
+        if let Some(found) = self.symbols.find(hash, |index| symbol(index) == name) {
+            return Symbol(*found);
+        }
+        let index = u32::try_from(self.arena.ends.len()).expect("fewer than 2^32 names");
+        self.arena.text.push_str(name);
+        self.arena.ends.push(u32::try_from(self.arena.text.len()).expect("names shorter than 4 GiB"));
+        let arena = &self.arena;
+        self.symbols.insert_unique(hash, index, |index| {
+            let index = *index as usize;
+            let start = if index == 0 { 0 } else { arena.ends[index - 1] as usize };
+            hash_name(&arena.text[start..arena.ends[index] as usize])
+        });
+        Symbol(index)
+    }
+
+    fn push(&mut self, node: Node) -> ExprId {
+        let index = u32::try_from(self.arena.nodes.len()).ok().filter(|index| index & PRIVATE == 0);
+        let index = index.expect("fewer than 2^31 expressions per module");
+        self.arena.nodes.push(node);
+        ExprId(index | self.tag)
+    }
+
+    /// Stores the members pushed on `scratch` since `mark` as one list.
+    fn list_from(&mut self, mark: usize) -> ListId {
+        let len = self.scratch.len() - mark;
+        if len == 0 {
+            return EMPTY_LIST;
+        }
+        let start = u32::try_from(self.arena.lists.len()).expect("fewer than 2^32 list members");
+        self.arena.lists.push(ExprId(u32::try_from(len).expect("lists shorter than 2^32")));
+        self.arena.lists.extend(self.scratch.drain(mark..));
+        ListId(start)
+    }
+
+    /// The name of a `Name` expression built here (`None` for other shapes and other arenas).
+    pub fn name_of(&self, id: ExprId) -> Option<&str> {
+        let index = id.0.checked_sub(self.tag).filter(|index| index & PRIVATE == 0)? as usize;
+        match self.arena.nodes.get(index)? {
+            Node::Name(name) => Some(self.arena.symbol(*name)),
+            _ => None,
+        }
+    }
+
+    pub fn name(&mut self, name: &str) -> ExprId {
+        let symbol = self.symbol(name);
+        self.push(Node::Name(symbol))
+    }
+
+    pub fn element(&mut self, made: ExprId, index: u32) -> ExprId {
+        self.push(Node::Element(made, index))
+    }
+
+    pub fn entered(&mut self, entered: ExprId) -> ExprId {
+        self.push(Node::Entered(entered))
+    }
+
+    /// The picture of an expression.
+    pub fn expr(&mut self, expr: &SyntaxExpr) -> ExprId {
+        self.expr_limited(expr, 0)
+    }
+
+    /// Like [`ExprBuilder::expr`], but a string is parsed as a forward reference
+    /// (`-> "AsyncIterator[Session]"`).
+    pub fn annotation(&mut self, expr: &SyntaxExpr) -> ExprId {
+        self.annotation_limited(expr, 0)
+    }
+
+    fn annotation_limited(&mut self, expr: &SyntaxExpr, depth: u32) -> ExprId {
+        if depth > 8 {
+            return ExprId::OTHER;
+        }
+        match expr {
+            SyntaxExpr::StringLiteral(literal) => match ruff_python_parser::parse_expression(literal.value.to_str()) {
+                Ok(parsed) => self.annotation_limited(parsed.expr(), depth + 1),
+                Err(_) => ExprId::OTHER,
+            },
+            SyntaxExpr::Subscript(subscript) => {
+                let base = self.expr_limited(&subscript.value, depth + 1);
+                let mark = self.scratch.len();
+                match &*subscript.slice {
+                    SyntaxExpr::Tuple(tuple) => {
+                        for element in &tuple.elts {
+                            let element = self.annotation_limited(element, depth + 1);
+                            self.scratch.push(element);
+                        }
+                    }
+                    slice => {
+                        let slice = self.annotation_limited(slice, depth + 1);
+                        self.scratch.push(slice);
+                    }
+                }
+                let items = self.list_from(mark);
+                self.push(Node::Subscript(base, items))
+            }
+            SyntaxExpr::BinOp(binary) if binary.op == ast::Operator::BitOr => {
+                let mark = self.scratch.len();
+                let left = self.annotation_limited(&binary.left, depth + 1);
+                self.scratch.push(left);
+                let right = self.annotation_limited(&binary.right, depth + 1);
+                self.scratch.push(right);
+                let members = self.list_from(mark);
+                self.push(Node::Union(members))
+            }
+            _ => self.expr_limited(expr, depth),
+        }
+    }
+
+    /// Pushes the pictures of `exprs` on `scratch`.
+    fn members<'e>(&mut self, exprs: impl IntoIterator<Item = &'e SyntaxExpr>, depth: u32) {
+        for expr in exprs {
+            let member = self.expr_limited(expr, depth);
+            self.scratch.push(member);
+        }
+    }
+
+    /// A display whose elements are all opaque (`__all__ = ["a", "b"]`) says nothing: it is
+    /// kept as [`Expr::Other`] rather than a list of unknowns.
+    fn collection<'e>(&mut self, elements: impl IntoIterator<Item = &'e SyntaxExpr>, depth: u32) -> ExprId {
+        let mark = self.scratch.len();
+        self.members(elements, depth);
+        let members = &self.scratch[mark..];
+        if !members.is_empty() && members.iter().all(|member| *member == ExprId::OTHER) {
+            self.scratch.truncate(mark);
+            return ExprId::OTHER;
+        }
+        let list = self.list_from(mark);
+        self.push(Node::Collection(list))
+    }
+
+    fn expr_limited(&mut self, expr: &SyntaxExpr, depth: u32) -> ExprId {
+        // Deep attribute chains are never protocol-relevant; bound the recursion.
+        if depth > 32 {
+            return ExprId::OTHER;
+        }
+        match expr {
+            SyntaxExpr::Name(name) => self.name(name.id.as_str()),
+            SyntaxExpr::Attribute(attribute) => {
+                let base = self.expr_limited(&attribute.value, depth + 1);
+                let name = self.symbol(attribute.attr.as_str());
+                self.push(Node::Attribute(base, name))
+            }
+            SyntaxExpr::Call(call) => {
+                let callee = self.expr_limited(&call.func, depth + 1);
+                let mark = self.scratch.len();
+                self.members(call.arguments.args.iter().take(MAX_ARGUMENTS), depth + 1);
+                for keyword in &call.arguments.keywords {
+                    let kept = match &keyword.arg {
+                        Some(name) if KEPT_KEYWORDS.contains(&name.as_str()) => {
+                            let value = self.expr_limited(&keyword.value, depth + 1);
+                            let name = self.symbol(name.as_str());
+                            self.push(Node::Keyword(name, value))
+                        }
+                        Some(_) => continue,
+                        None => {
+                            let name = self.symbol("**");
+                            self.push(Node::Keyword(name, ExprId::OTHER))
+                        }
+                    };
+                    self.scratch.push(kept);
+                }
+                let arguments = self.list_from(mark);
+                self.push(Node::Call(callee, arguments))
+            }
+            SyntaxExpr::Await(awaited) => {
+                let awaited = self.expr_limited(&awaited.value, depth + 1);
+                self.push(Node::Await(awaited))
+            }
+            SyntaxExpr::Subscript(subscript) => {
+                let base = self.expr_limited(&subscript.value, depth + 1);
+                let mark = self.scratch.len();
+                match &*subscript.slice {
+                    SyntaxExpr::Tuple(tuple) => self.members(&tuple.elts, depth + 1),
+                    slice => self.members([slice], depth + 1),
+                }
+                let items = self.list_from(mark);
+                self.push(Node::Subscript(base, items))
+            }
+            SyntaxExpr::BinOp(binary) if binary.op == ast::Operator::BitOr => {
+                let mark = self.scratch.len();
+                self.members([&*binary.left, &*binary.right], depth + 1);
+                let members = self.list_from(mark);
+                self.push(Node::Union(members))
+            }
+            SyntaxExpr::BoolOp(boolean) if boolean.op == ast::BoolOp::Or => {
+                let mark = self.scratch.len();
+                self.members(&boolean.values, depth + 1);
+                let values = self.list_from(mark);
+                self.push(Node::Or(values))
+            }
+            SyntaxExpr::NoneLiteral(_) => ExprId::NONE,
+            SyntaxExpr::List(ast::ExprList { elts, .. })
+            | SyntaxExpr::Tuple(ast::ExprTuple { elts, .. })
+            | SyntaxExpr::Set(ast::ExprSet { elts, .. }) => {
+                if elts.len() > MAX_COLLECTION || elts.iter().any(SyntaxExpr::is_starred_expr) {
+                    return ExprId::OTHER;
+                }
+                self.collection(elts, depth + 1)
+            }
+            SyntaxExpr::Dict(dict) => {
+                if dict.items.len() > MAX_COLLECTION || dict.items.iter().any(|item| item.key.is_none()) {
+                    return ExprId::OTHER;
+                }
+                self.collection(dict.items.iter().map(|item| &item.value), depth + 1)
+            }
+            _ => ExprId::OTHER,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(builder: &mut ExprBuilder, source: &str) -> ExprId {
+        let parsed = ruff_python_parser::parse_expression(source).expect("valid expression");
+        builder.expr(parsed.expr())
+    }
+
+    #[test]
+    fn shapes_read_back_as_written() {
+        let mut exported = ExprBuilder::default();
+        let call = build(&mut exported, "factory.make(a, b, class_=Session, other=1, **extra)");
+        let subscript = build(&mut exported, "Callable[[A], R] | None");
+        let exprs = ExprBuilder::finish(exported, ExprBuilder::private());
+        let Expr::Call(callee, arguments) = exprs.get(call) else { panic!("a call") };
+        assert!(matches!(exprs.get(callee), Expr::Attribute(base, "make") if exprs.name(base) == Some("factory")));
+        assert_eq!(arguments.len(), 4);
+        assert_eq!(exprs.name(arguments[1]), Some("b"));
+        assert!(
+            matches!(exprs.get(arguments[2]), Expr::Keyword("class_", value) if exprs.name(value) == Some("Session"))
+        );
+        assert!(matches!(exprs.get(arguments[3]), Expr::Keyword("**", ExprId::OTHER)));
+        let Expr::Union([head, none]) = exprs.get(subscript) else { panic!("a union") };
+        assert_eq!(exprs.get(*none), Expr::NoneLiteral);
+        let Expr::Subscript(base, [parameters, result]) = exprs.get(*head) else { panic!("a subscript") };
+        assert_eq!(exprs.name(base), Some("Callable"));
+        assert!(matches!(exprs.get(*parameters), Expr::Collection([a]) if exprs.name(*a) == Some("A")));
+        assert_eq!(exprs.name(*result), Some("R"));
+    }
+
+    #[test]
+    fn names_are_interned_per_arena() {
+        let mut exported = ExprBuilder::default();
+        let first = build(&mut exported, "session.session(session)");
+        let before = exported.arena.text.len();
+        build(&mut exported, "session");
+        assert_eq!(exported.arena.text.len(), before, "no new text for a known name");
+        assert_eq!(exported.arena.text, "session");
+        let exprs = ExprBuilder::finish(exported, ExprBuilder::private());
+        let Expr::Call(callee, [argument]) = exprs.get(first) else { panic!("a call") };
+        assert_eq!(exprs.last_name(callee), Some("session"));
+        assert_eq!(exprs.name(*argument), Some("session"));
+    }
+
+    #[test]
+    fn private_ids_read_from_the_private_arena() {
+        let mut exported = ExprBuilder::default();
+        let mut private = ExprBuilder::private();
+        let public = build(&mut exported, "a.b");
+        let hidden = build(&mut private, "c.d");
+        let opaque = build(&mut private, "[1, 2]");
+        let exprs = ExprBuilder::finish(exported, private);
+        assert!(matches!(exprs.get(public), Expr::Attribute(_, "b")));
+        assert!(matches!(exprs.get(hidden), Expr::Attribute(base, "d") if exprs.name(base) == Some("c")));
+        assert_eq!(opaque, ExprId::OTHER, "a display of literals says nothing");
+        assert!(!exprs.same(public, &exprs, hidden));
+        assert!(exprs.same(hidden, &exprs, hidden));
+    }
+
+    #[test]
+    fn equal_exports_build_equal_arenas_whatever_the_private_side_holds() {
+        let arenas = |private_source: &str| {
+            let mut exported = ExprBuilder::default();
+            let mut private = ExprBuilder::private();
+            build(&mut exported, "make(x)");
+            build(&mut private, private_source);
+            build(&mut exported, "y[z]");
+            ExprBuilder::finish(exported, private)
+        };
+        let (one, two) = (arenas("first(call)"), arenas("second.call"));
+        assert_eq!(one.exported, two.exported);
+        assert_ne!(one, two);
+    }
+
+    #[test]
+    fn deep_nesting_is_cut_off() {
+        let source = format!("{}x{}", "f(".repeat(100), ")".repeat(100));
+        let mut exported = ExprBuilder::default();
+        let mut id = build(&mut exported, &source);
+        let exprs = ExprBuilder::finish(exported, ExprBuilder::private());
+        let mut calls = 0;
+        while let Expr::Call(_, [argument]) = exprs.get(id) {
+            calls += 1;
+            id = *argument;
+        }
+        assert!((10..40).contains(&calls), "{calls} levels kept");
+        assert_eq!(exprs.get(id), Expr::Other);
+    }
+}
