@@ -13,7 +13,7 @@
 //!
 //! An [`ExprId`] means something only with the [`Exprs`] of the module it came from.
 
-use std::hash::Hasher;
+use std::hash::{Hash, Hasher};
 
 use hashbrown::HashTable;
 use ruff_python_ast::{self as ast, Expr as SyntaxExpr};
@@ -267,10 +267,20 @@ pub struct ExprBuilder {
     arena: Arena,
     /// Interned names, by symbol, hashed by their text.
     symbols: HashTable<u32>,
+    /// Stored nodes, by index, hashed by their content.
+    node_table: HashTable<u32>,
+    /// Stored lists, by start, hashed by their members.
+    list_table: HashTable<u32>,
     /// [`PRIVATE`] for the private arena, else 0.
     tag: u32,
     /// Members of the lists being built (nested lists stack up here).
     scratch: Vec<ExprId>,
+}
+
+fn hash_of<T: std::hash::Hash + ?Sized>(value: &T) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    value.hash(&mut hasher);
+    hasher.finish()
 }
 
 fn hash_name(name: &str) -> u64 {
@@ -282,6 +292,25 @@ fn hash_name(name: &str) -> u64 {
 impl ExprBuilder {
     pub fn private() -> ExprBuilder {
         ExprBuilder { tag: PRIVATE, ..ExprBuilder::default() }
+    }
+
+    /// Builders sized for a module of `source_len` bytes, so that their tables rarely grow:
+    /// modules hold about one distinct exported node per 140 bytes and far fewer private ones.
+    pub fn for_source(source_len: usize) -> (ExprBuilder, ExprBuilder) {
+        let sized = |builder: ExprBuilder, per_node: usize| {
+            let nodes = source_len / per_node;
+            let mut arena = builder.arena;
+            arena.nodes.reserve(nodes);
+            arena.text.reserve(nodes * 2);
+            ExprBuilder {
+                arena,
+                symbols: HashTable::with_capacity(nodes / 2),
+                node_table: HashTable::with_capacity(nodes),
+                list_table: HashTable::with_capacity(nodes / 4),
+                ..builder
+            }
+        };
+        (sized(ExprBuilder::default(), 128), sized(ExprBuilder::private(), 1024))
     }
 
     /// The finished arenas.
@@ -315,22 +344,49 @@ impl ExprBuilder {
         Symbol(index)
     }
 
+    /// The node's id: an equal node stored before is shared (a module writes `str`, `self.x`
+    /// or `Optional[int]` many times).
     fn push(&mut self, node: Node) -> ExprId {
-        let index = u32::try_from(self.arena.nodes.len()).ok().filter(|index| index & PRIVATE == 0);
+        let hash = hash_of(&node);
+        let nodes = &self.arena.nodes;
+        if let Some(found) = self.node_table.find(hash, |index| nodes[*index as usize] == node) {
+            return ExprId(*found | self.tag);
+        }
+        let index = u32::try_from(nodes.len()).ok().filter(|index| index & PRIVATE == 0);
         let index = index.expect("fewer than 2^31 expressions per module");
         self.arena.nodes.push(node);
+        let nodes = &self.arena.nodes;
+        self.node_table.insert_unique(hash, index, |index| hash_of(&nodes[*index as usize]));
         ExprId(index | self.tag)
     }
 
-    /// Stores the members pushed on `scratch` since `mark` as one list.
+    /// Stores the members pushed on `scratch` since `mark` as one list (an equal list stored
+    /// before is shared).
     fn list_from(&mut self, mark: usize) -> ListId {
         let len = self.scratch.len() - mark;
         if len == 0 {
             return EMPTY_LIST;
         }
+        let members = &self.scratch[mark..];
+        let hash = hash_of(members);
+        let lists = &self.arena.lists;
+        let stored = |start: u32| {
+            let start = start as usize;
+            &lists[start + 1..start + 1 + lists[start].0 as usize]
+        };
+        if let Some(found) = self.list_table.find(hash, |start| stored(*start) == members) {
+            let found = ListId(*found);
+            self.scratch.truncate(mark);
+            return found;
+        }
         let start = u32::try_from(self.arena.lists.len()).expect("fewer than 2^32 list members");
         self.arena.lists.push(ExprId(u32::try_from(len).expect("lists shorter than 2^32")));
         self.arena.lists.extend(self.scratch.drain(mark..));
+        let lists = &self.arena.lists;
+        self.list_table.insert_unique(hash, start, |start| {
+            let start = *start as usize;
+            hash_of(&lists[start + 1..start + 1 + lists[start].0 as usize])
+        });
         ListId(start)
     }
 
@@ -552,6 +608,24 @@ mod tests {
         let Expr::Call(callee, [argument]) = exprs.get(first) else { panic!("a call") };
         assert_eq!(exprs.last_name(callee), Some("session"));
         assert_eq!(exprs.name(*argument), Some("session"));
+    }
+
+    #[test]
+    fn equal_expressions_share_nodes_and_lists() {
+        let mut exported = ExprBuilder::default();
+        let first = build(&mut exported, "Optional[Session]");
+        let nodes = exported.arena.nodes.len();
+        let lists = exported.arena.lists.len();
+        assert_eq!(build(&mut exported, "Optional[Session]"), first);
+        assert_eq!((exported.arena.nodes.len(), exported.arena.lists.len()), (nodes, lists));
+        let other = build(&mut exported, "Optional[Engine]");
+        assert_ne!(other, first);
+        let lists = exported.arena.lists.len();
+        let list_call = build(&mut exported, "make(Session)");
+        assert_eq!(exported.arena.lists.len(), lists, "`[Session]` is stored once, for both");
+        let exprs = ExprBuilder::finish(exported, ExprBuilder::private());
+        assert!(matches!(exprs.get(other), Expr::Subscript(_, [engine]) if exprs.name(*engine) == Some("Engine")));
+        assert!(matches!(exprs.get(list_call), Expr::Call(_, [session]) if exprs.name(*session) == Some("Session")));
     }
 
     #[test]

@@ -827,6 +827,7 @@ pub fn extract(source: &str) -> ModuleFacts {
     let suppressions =
         crate::suppress::Suppressions::from_comments(source, comments, |offset| comment_lines.line(offset));
     let module = parsed.into_syntax();
+    let (exprs, private) = ExprBuilder::for_source(source.len());
     let mut extractor = Extractor {
         lines: LineCursor::new(source),
         source,
@@ -840,8 +841,8 @@ pub fn extract(source: &str) -> ModuleFacts {
         version_guards: Vec::new(),
         pending_bindings: vec![Vec::new()],
         name_arena: String::with_capacity(source.len() / 8),
-        exprs: ExprBuilder::default(),
-        private: ExprBuilder::private(),
+        exprs,
+        private,
     };
 
     extractor.facts.scopes.push(ScopeFact::new(ScopeKind::Module, None));
