@@ -10,8 +10,8 @@ use std::mem::{size_of, size_of_val};
 use std::path::PathBuf;
 
 use asyncsense_analysis::python::facts::{
-    extract, AttributeAssignment, Binding, CallFact, ClassFact, ExprId, FunctionFact, ModuleFacts, ParameterBinding,
-    ScopeFact, ScopeKind, UseSite,
+    extract, AttributeAssignment, Binding, CallFact, ClassFact, ExprId, FunctionFact, ModuleFacts, ScopeFact,
+    ScopeKind, UseSite,
 };
 use asyncsense_analysis::workspace::{discover_python_files, read_source};
 
@@ -36,14 +36,15 @@ impl Report {
 
 fn binding_heap(binding: &Binding) -> usize {
     match binding {
-        Binding::Function(_) | Binding::Class(_) | Binding::SelfParameter(_) | Binding::Opaque | Binding::Value(_) => 0,
+        Binding::Function(_)
+        | Binding::Class(_)
+        | Binding::SelfParameter(_)
+        | Binding::Opaque
+        | Binding::Value(_)
+        | Binding::Parameter(_) => 0,
         Binding::ImportModule(name) => name.len(),
         Binding::ImportFrom(import) => {
             size_of::<asyncsense_analysis::python::facts::ImportFrom>() + import.module.len() + import.name.len()
-        }
-        Binding::Parameter(parameter) => {
-            let ParameterBinding { slot, .. } = &**parameter;
-            size_of::<ParameterBinding>() + slot.as_ref().map_or(0, |slot| slot.name.len())
         }
     }
 }

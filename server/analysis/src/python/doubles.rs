@@ -15,8 +15,7 @@ use crate::diagnostic::{Finding, RelatedLocation};
 use crate::protocol::{Capability, CapabilitySet, Provided, ValueKind};
 use crate::python::check::{describe, describe_factory, CheckContext};
 use crate::python::facts::{
-    Binding, ConfiguredObject, DoubleArgument, DoubleFact, DoubleForm, DoubleTarget, ExprId, Exprs, ParameterBinding,
-    ScopeId, Shape,
+    Binding, ConfiguredObject, DoubleArgument, DoubleFact, DoubleForm, DoubleTarget, ExprId, Exprs, ScopeId, Shape,
 };
 use crate::python::resolve::{Origin, Resolver, Value};
 use crate::rules::Rule;
@@ -283,14 +282,14 @@ fn is_double_api(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>, doubl
 fn is_fixture_parameter(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>, scope: ScopeId, name: &str) -> bool {
     let facts = &module.facts;
     let Some((_, [Binding::Parameter(parameter)])) = facts.visible_bindings(scope, name) else { return false };
-    let ParameterBinding { annotation, slot: Some(slot) } = &**parameter else { return false };
+    let Some(slot) = parameter.slot() else { return false };
     let Some(function) = facts.function(slot.function) else { return false };
     if !(function.fixture_name.is_some() || function.name.starts_with("test")) {
         return false;
     }
-    if let Some(annotation) = annotation {
+    if let Some(annotation) = parameter.annotation {
         let parent_scope = function.parent_scope;
-        match resolver.evaluate(module, parent_scope, *annotation) {
+        match resolver.evaluate(module, parent_scope, annotation) {
             Value::External(declared) if FIXTURE_TYPES.contains(&declared.as_str()) => {}
             _ => return false,
         }

@@ -14,13 +14,15 @@
 //! An [`ExprId`] means something only with the [`Exprs`] of the module it came from.
 
 use std::hash::{Hash, Hasher};
+use std::num::NonZeroU32;
 
 use hashbrown::HashTable;
 use ruff_python_ast::{self as ast, Expr as SyntaxExpr};
 
-/// One expression of a module's [`Exprs`].
+/// One expression of a module's [`Exprs`]: its index plus one (so that `Option<ExprId>` takes
+/// four bytes), with [`PRIVATE`] set in the private arena.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ExprId(u32);
+pub struct ExprId(NonZeroU32);
 
 /// Ids with this bit set are in the private arena.
 const PRIVATE: u32 = 1 << 31;
@@ -28,9 +30,26 @@ const PRIVATE: u32 = 1 << 31;
 impl ExprId {
     /// Anything we do not follow (literals, operators, …): resolves to unknown. The same id in
     /// every arena.
-    pub const OTHER: ExprId = ExprId(0);
+    pub const OTHER: ExprId = ExprId(NonZeroU32::MIN);
     /// The `None` literal.
-    pub const NONE: ExprId = ExprId(1);
+    pub const NONE: ExprId = ExprId(NonZeroU32::MIN.saturating_add(1));
+
+    /// The id of the node at `index` of the arena tagged `tag`.
+    fn new(index: u32, tag: u32) -> ExprId {
+        let raw = index.checked_add(1).filter(|raw| raw & PRIVATE == 0).expect("fewer than 2^31 nodes per arena");
+        ExprId(NonZeroU32::new(raw | tag).expect("an index plus one"))
+    }
+
+    /// Whether the id is in the private arena, and its index there.
+    fn split(self) -> (bool, usize) {
+        let raw = self.0.get();
+        ((raw & PRIVATE) != 0, ((raw & !PRIVATE) - 1) as usize)
+    }
+
+    /// A list's length, stored in front of its members.
+    fn length(len: usize) -> ExprId {
+        ExprId::new(u32::try_from(len).expect("lists shorter than 2^31"), 0)
+    }
 }
 
 /// A name interned in one arena.
@@ -119,7 +138,7 @@ impl Default for Arena {
     fn default() -> Arena {
         Arena {
             nodes: vec![Node::Other, Node::NoneLiteral],
-            lists: vec![ExprId(0)],
+            lists: vec![ExprId::length(0)],
             text: String::new(),
             ends: Vec::new(),
         }
@@ -135,7 +154,7 @@ impl Arena {
 
     fn list(&self, list: ListId) -> &[ExprId] {
         let start = list.0 as usize + 1;
-        let len = self.lists[list.0 as usize].0 as usize;
+        let len = self.lists[list.0 as usize].split().1;
         &self.lists[start..start + len]
     }
 
@@ -253,10 +272,9 @@ impl Exprs {
     }
 
     fn arena_of(&self, id: ExprId) -> (&Arena, usize) {
-        if id.0 & PRIVATE == 0 {
-            (&self.exported, id.0 as usize)
-        } else {
-            (&self.private, (id.0 & !PRIVATE) as usize)
+        match id.split() {
+            (false, index) => (&self.exported, index),
+            (true, index) => (&self.private, index),
         }
     }
 }
@@ -350,14 +368,14 @@ impl ExprBuilder {
         let hash = hash_of(&node);
         let nodes = &self.arena.nodes;
         if let Some(found) = self.node_table.find(hash, |index| nodes[*index as usize] == node) {
-            return ExprId(*found | self.tag);
+            return ExprId::new(*found, self.tag);
         }
-        let index = u32::try_from(nodes.len()).ok().filter(|index| index & PRIVATE == 0);
-        let index = index.expect("fewer than 2^31 expressions per module");
+        let index = u32::try_from(nodes.len()).expect("fewer than 2^31 nodes per arena");
+        let id = ExprId::new(index, self.tag);
         self.arena.nodes.push(node);
         let nodes = &self.arena.nodes;
         self.node_table.insert_unique(hash, index, |index| hash_of(&nodes[*index as usize]));
-        ExprId(index | self.tag)
+        id
     }
 
     /// Stores the members pushed on `scratch` since `mark` as one list (an equal list stored
@@ -372,7 +390,7 @@ impl ExprBuilder {
         let lists = &self.arena.lists;
         let stored = |start: u32| {
             let start = start as usize;
-            &lists[start + 1..start + 1 + lists[start].0 as usize]
+            &lists[start + 1..start + 1 + lists[start].split().1]
         };
         if let Some(found) = self.list_table.find(hash, |start| stored(*start) == members) {
             let found = ListId(*found);
@@ -380,19 +398,22 @@ impl ExprBuilder {
             return found;
         }
         let start = u32::try_from(self.arena.lists.len()).expect("fewer than 2^32 list members");
-        self.arena.lists.push(ExprId(u32::try_from(len).expect("lists shorter than 2^32")));
+        self.arena.lists.push(ExprId::length(len));
         self.arena.lists.extend(self.scratch.drain(mark..));
         let lists = &self.arena.lists;
         self.list_table.insert_unique(hash, start, |start| {
             let start = *start as usize;
-            hash_of(&lists[start + 1..start + 1 + lists[start].0 as usize])
+            hash_of(&lists[start + 1..start + 1 + lists[start].split().1])
         });
         ListId(start)
     }
 
     /// The name of a `Name` expression built here (`None` for other shapes and other arenas).
     pub fn name_of(&self, id: ExprId) -> Option<&str> {
-        let index = id.0.checked_sub(self.tag).filter(|index| index & PRIVATE == 0)? as usize;
+        let (private, index) = id.split();
+        if private != (self.tag == PRIVATE) {
+            return None;
+        }
         match self.arena.nodes.get(index)? {
             Node::Name(name) => Some(self.arena.symbol(*name)),
             _ => None,

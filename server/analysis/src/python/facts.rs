@@ -44,7 +44,7 @@ pub enum Binding {
     /// The first parameter of a plain method: the instance of that class.
     SelfParameter(ClassId),
     /// Any other parameter.
-    Parameter(Box<ParameterBinding>),
+    Parameter(ParameterBinding),
     /// Bound in a way we do not follow (loop targets, unpacking, `del`, augmented assignment…).
     Opaque,
 }
@@ -58,11 +58,43 @@ pub struct ImportFrom {
 }
 
 /// A parameter other than `self`: its annotation (as written) when it has one, and where it
-/// sits in the signature (`None` for `*args`/`**kwargs` and lambdas).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// sits in the signature ([`ParameterBinding::slot`]). Sixteen bytes, kept in its binding:
+/// parameters are the most common binding of all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParameterBinding {
     pub annotation: Option<ExprId>,
-    pub slot: Option<ParameterSlot>,
+    default: Option<ExprId>,
+    /// The function, or [`NO_SLOT`] for `*args`/`**kwargs` and lambda parameters.
+    function: FunctionId,
+    /// See [`ParameterSlot::position`]; [`NO_POSITION`] for none.
+    position: u16,
+    by_keyword: bool,
+}
+
+const NO_SLOT: FunctionId = FunctionId::MAX;
+const NO_POSITION: u16 = u16::MAX;
+
+impl ParameterBinding {
+    /// A parameter no call reaches by name or position: `*args`, `**kwargs`.
+    fn variadic() -> ParameterBinding {
+        ParameterBinding {
+            annotation: None,
+            default: None,
+            function: NO_SLOT,
+            position: NO_POSITION,
+            by_keyword: false,
+        }
+    }
+
+    /// How calls reach it; `None` for `*args`/`**kwargs` and lambda parameters.
+    pub fn slot(&self) -> Option<ParameterSlot> {
+        (self.function != NO_SLOT).then_some(ParameterSlot {
+            function: self.function,
+            position: (self.position != NO_POSITION).then_some(u32::from(self.position)),
+            by_keyword: self.by_keyword,
+            default: self.default,
+        })
+    }
 }
 
 /// The order of names in [`ScopeBindings`]: by length, then bytewise. Most pairs differ in
@@ -174,11 +206,11 @@ impl ScopeBindings {
     }
 }
 
-/// How a call reaches a parameter: by position, by keyword, or by its default.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How a call reaches a parameter (named by its binding): by position, by keyword, or by its
+/// default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParameterSlot {
     pub function: FunctionId,
-    pub name: Box<str>,
     /// Index among the positional parameters (counting `self`), if it can be passed by position.
     pub position: Option<u32>,
     /// Whether it can be passed by keyword (not positional-only).
@@ -1095,22 +1127,20 @@ impl Extractor<'_> {
             let binding = match self_class {
                 Some(class_id) if idx == 0 && !parameter.is_variadic() => Binding::SelfParameter(class_id),
                 // `*args: T` is a tuple of T, `**kwargs: T` a dict: the annotation is not the value.
-                _ if parameter.is_variadic() => {
-                    Binding::Parameter(Box::new(ParameterBinding { annotation: None, slot: None }))
-                }
+                _ if parameter.is_variadic() => Binding::Parameter(ParameterBinding::variadic()),
                 _ => {
                     let position = (seen_positional < positional).then_some(seen_positional);
-                    let slot = function.map(|function| ParameterSlot {
-                        function,
-                        name: parameter.name().as_str().into(),
-                        position: position.map(to_u32),
-                        by_keyword: position.is_none_or(|position| position >= positional_only),
-                        default: parameter.default().map(|default| self.exprs.expr(default)),
-                    });
-                    Binding::Parameter(Box::new(ParameterBinding {
-                        annotation: parameter.annotation().map(|annotation| self.exprs.annotation(annotation)),
-                        slot,
-                    }))
+                    let mut binding = ParameterBinding::variadic();
+                    if let Some(function) = function {
+                        binding.function = function;
+                        // A parameter past the 65,534th is passed by keyword only, as far as we follow.
+                        binding.position =
+                            position.and_then(|position| u16::try_from(position).ok()).unwrap_or(NO_POSITION);
+                        binding.by_keyword = position.is_none_or(|position| position >= positional_only);
+                        binding.default = parameter.default().map(|default| self.exprs.expr(default));
+                    }
+                    binding.annotation = parameter.annotation().map(|annotation| self.exprs.annotation(annotation));
+                    Binding::Parameter(binding)
                 }
             };
             if !parameter.is_variadic() && seen_positional < positional {

@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 use crate::protocol::{Capability, CapabilitySet, Provided, ValueKind};
 use crate::python::facts::{
-    Binding, ClassId, ExprId, FunctionId, Mention, ParameterBinding, ParameterSlot, ScopeId, ScopeKind, Shape,
-    MODULE_SCOPE,
+    Binding, ClassId, ExprId, FunctionId, Mention, ParameterSlot, ScopeId, ScopeKind, Shape, MODULE_SCOPE,
 };
 use crate::python::library::{self, Known, Versions};
 use crate::workspace::{IndexedModule, Lookup, ModuleIndex};
@@ -504,7 +503,7 @@ impl<'a> Resolver<'a> {
         // `global name` in the scope sends the name to the module's own binding.
         let scope = if starting.is_global(name) { MODULE_SCOPE } else { scope };
         if let Some((holder, bindings)) = module.facts.visible_bindings(scope, name) {
-            return self.bindings_value(module, holder, bindings);
+            return self.bindings_value(module, holder, name, bindings);
         }
         match self.star_imported(module, name) {
             Some(value) => value,
@@ -540,19 +539,25 @@ impl<'a> Resolver<'a> {
     }
 
     /// What a name bound by `bindings` (in `scope`) holds: all of them must agree.
-    fn bindings_value(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, bindings: &[Binding]) -> Value {
+    fn bindings_value(
+        &mut self,
+        module: &Arc<IndexedModule>,
+        scope: ScopeId,
+        name: &str,
+        bindings: &[Binding],
+    ) -> Value {
         // Most names are bound once: no vector for those.
         if let [binding] = bindings {
-            return self.binding_value(module, scope, binding);
+            return self.binding_value(module, scope, name, binding);
         }
-        combine(bindings.iter().map(|binding| self.binding_value(module, scope, binding)).collect())
+        combine(bindings.iter().map(|binding| self.binding_value(module, scope, name, binding)).collect())
     }
 
     /// A module's top-level binding of `name`, or `None` when the module does not bind it.
     fn top_level(&mut self, module: &Arc<IndexedModule>, name: &str) -> Option<Value> {
         self.memoised(module, name, false, |resolver| {
             if let Some(bindings) = module.facts.scope(MODULE_SCOPE).and_then(|scope| scope.bindings.get(name)) {
-                return Some(resolver.bindings_value(module, MODULE_SCOPE, bindings));
+                return Some(resolver.bindings_value(module, MODULE_SCOPE, name, bindings));
             }
             resolver.star_imported_uncached(module, name)
         })
@@ -586,14 +591,15 @@ impl<'a> Resolver<'a> {
         result
     }
 
-    fn binding_value(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, binding: &Binding) -> Value {
+    /// What `binding` of `name` in `scope` holds.
+    fn binding_value(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, name: &str, binding: &Binding) -> Value {
         match binding {
             Binding::Function(id) => Value::Function(Arc::clone(module), *id),
             Binding::Class(id) => Value::Class(Arc::clone(module), *id),
             Binding::SelfParameter(class_id) => {
                 Value::Instance { module: Arc::clone(module), class: *class_id, exact: false }
             }
-            Binding::ImportModule(name) => self.module_value(name),
+            Binding::ImportModule(imported) => self.module_value(imported),
             Binding::ImportFrom(import) => {
                 let Some(target) = absolute_module(module, &import.module, import.level, self.index) else {
                     return Value::Unknown;
@@ -601,22 +607,22 @@ impl<'a> Resolver<'a> {
                 self.import_from(&target, &import.name)
             }
             Binding::Value(expr) => self.eval(module, scope, *expr),
-            Binding::Parameter(parameter) => match &**parameter {
-                ParameterBinding { annotation: Some(annotation), .. } => {
+            Binding::Parameter(parameter) => match (parameter.annotation, parameter.slot()) {
+                (Some(annotation), _) => {
                     // Annotations are evaluated where the `def` is, not among its own locals.
                     let outer = module.facts.scope(scope).and_then(|scope| scope.parent).unwrap_or(MODULE_SCOPE);
-                    self.annotation(module, outer, *annotation)
+                    self.annotation(module, outer, annotation)
                 }
-                ParameterBinding { annotation: None, slot: Some(slot) } => {
+                (None, Some(slot)) => {
                     let is_constructor =
                         module.facts.function(slot.function).is_some_and(|function| &*function.name == "__init__");
                     if is_constructor {
-                        self.constructor_argument(module, slot)
+                        self.constructor_argument(module, name, &slot)
                     } else {
-                        self.injected_fixture(module, slot)
+                        self.injected_fixture(module, name, &slot)
                     }
                 }
-                ParameterBinding { annotation: None, slot: None } => Value::Unknown,
+                (None, None) => Value::Unknown,
             },
             Binding::Opaque => Value::Unknown,
         }
@@ -626,7 +632,7 @@ impl<'a> Resolver<'a> {
     /// in the workspace passes (or the default, where a call leaves it out). Unknown when the
     /// class has workspace subclasses (their `super().__init__` calls pass values too), when a
     /// call unpacks `*args`/`**kwargs`, or when no call is visible at all.
-    fn constructor_argument(&mut self, module: &Arc<IndexedModule>, slot: &ParameterSlot) -> Value {
+    fn constructor_argument(&mut self, module: &Arc<IndexedModule>, name: &str, slot: &ParameterSlot) -> Value {
         let facts = &module.facts;
         let Some(function) = facts.function(slot.function) else { return Value::Unknown };
         if &*function.name != "__init__" {
@@ -636,7 +642,7 @@ impl<'a> Resolver<'a> {
             return Value::Unknown;
         };
         let argument = ConstructorArgument {
-            name: slot.name.clone(),
+            name: name.into(),
             // Position 0 is `self`; the call's first argument lands on position 1.
             call_index: slot.position.and_then(|position| position.checked_sub(1)),
             by_keyword: slot.by_keyword,
@@ -649,7 +655,7 @@ impl<'a> Resolver<'a> {
     /// nearest definition (the test's class, its module, then `conftest.py` files up the tree).
     /// Unknown when the test is parametrized, has other decorators, or no fixture is visible
     /// (it may come from a plugin).
-    fn injected_fixture(&mut self, module: &Arc<IndexedModule>, slot: &ParameterSlot) -> Value {
+    fn injected_fixture(&mut self, module: &Arc<IndexedModule>, name: &str, slot: &ParameterSlot) -> Value {
         let Some(function) = module.facts.function(slot.function) else { return Value::Unknown };
         let file_name = module.path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
         let in_test_file =
@@ -684,9 +690,10 @@ impl<'a> Resolver<'a> {
             directory = dir.parent();
         }
         for (place, scope) in places {
-            let fixture = place.facts.functions.iter().find(|candidate| {
-                candidate.parent_scope == scope && candidate.fixture_name.as_deref() == Some(&*slot.name)
-            });
+            let fixture =
+                place.facts.functions.iter().find(|candidate| {
+                    candidate.parent_scope == scope && candidate.fixture_name.as_deref() == Some(name)
+                });
             let Some(fixture) = fixture.cloned() else { continue };
             let is_pytest_fixture = fixture.decorators.iter().any(|decorator| {
                 let head = place.facts.exprs.uncalled(*decorator);
@@ -719,16 +726,14 @@ impl<'a> Resolver<'a> {
             return None;
         }
         let scope = module.facts.scope(function.scope)?;
-        let annotation = scope.bindings.all().find_map(|binding| match binding {
-            Binding::Parameter(parameter) => {
-                let ParameterBinding { annotation: Some(annotation), slot: Some(slot) } = &**parameter else {
-                    return None;
-                };
+        let annotation = scope.bindings.iter().find_map(|(name, bindings)| {
+            bindings.iter().find_map(|binding| {
+                let Binding::Parameter(parameter) = binding else { return None };
+                let (Some(annotation), Some(slot)) = (parameter.annotation, parameter.slot()) else { return None };
                 let by_position = position.is_some() && slot.position == position;
-                let by_keyword = slot.by_keyword && keyword.is_some_and(|keyword| *slot.name == *keyword);
-                (by_position || by_keyword).then_some(*annotation)
-            }
-            _ => None,
+                let by_keyword = slot.by_keyword && keyword == Some(name);
+                (by_position || by_keyword).then_some(annotation)
+            })
         })?;
         Some(self.annotation(module, function.parent_scope, annotation))
     }
@@ -1027,7 +1032,7 @@ impl<'a> Resolver<'a> {
                 class_module.facts.scope(class.scope).and_then(|scope| scope.bindings.get(attribute))
             {
                 for binding in bindings {
-                    sources.push(self.binding_value(&class_module, class.scope, binding));
+                    sources.push(self.binding_value(&class_module, class.scope, attribute, binding));
                 }
             }
             if on_instance {
