@@ -288,11 +288,12 @@ fn top_level_spelling(
     module: &Arc<IndexedModule>,
     mut pick: impl FnMut(&str, &str) -> Option<String>,
 ) -> Option<String> {
-    let scope = module.facts.scope(crate::python::facts::MODULE_SCOPE)?;
+    module.facts.scope(crate::python::facts::MODULE_SCOPE)?;
     // Only imports and plain aliases (`acm = contextlib.asynccontextmanager`) can name a library
     // object; evaluating every top-level name of a large module costs more than the check.
-    let mut names: Vec<&str> = scope
-        .bindings
+    let mut names: Vec<&str> = module
+        .facts
+        .bindings(crate::python::facts::MODULE_SCOPE)
         .iter()
         .filter(|(_, bindings)| {
             bindings.iter().any(|binding| {

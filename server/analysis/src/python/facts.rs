@@ -97,84 +97,93 @@ impl ParameterBinding {
     }
 }
 
-/// The order of names in [`ScopeBindings`]: by length, then bytewise. Most pairs differ in
+/// The order of names in [`BindingTable`]: by length, then bytewise. Most pairs differ in
 /// length, so most comparisons never look at the bytes.
 fn name_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
-/// The names a scope binds, each with its bindings in source order.
-///
-/// Built once per scope when extraction ends: names sorted (looked up by binary search) and
-/// stored end to end in one string, so a scope costs three allocations however many names it
-/// binds. A hash map of boxed names to vectors cost five times the memory on large workspaces.
+/// Every scope's bindings, scope after scope: names sorted within each scope (looked up by
+/// binary search) and stored end to end in one string, with one entry per name and one array
+/// of bindings. A module's bindings cost three allocations however many scopes and names it
+/// has; a hash map of boxed names to vectors per scope cost five times the memory.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ScopeBindings {
-    /// Every name, sorted, end to end.
-    text: Box<str>,
+pub struct BindingTable {
+    /// Every name, end to end.
+    text: String,
     /// Per name: where it ends in `text` and where its bindings start in `bindings`.
-    entries: Box<[(u32, u32)]>,
-    bindings: Box<[Binding]>,
+    entries: Vec<(u32, u32)>,
+    bindings: Vec<Binding>,
 }
 
-impl ScopeBindings {
-    /// Sorts `pending` bindings by name, keeping each name's bindings in order. Names are
-    /// ranges of `arena`.
-    fn build(arena: &str, mut pending: Vec<PendingBinding>) -> ScopeBindings {
+impl BindingTable {
+    /// Appends one scope's `pending` bindings (names are ranges of `arena`), sorted by name
+    /// with each name's bindings in order, and returns the scope's entries.
+    fn push_scope(&mut self, arena: &str, mut pending: Vec<PendingBinding>) -> (u32, u32) {
         let name = |binding: &PendingBinding| &arena.as_bytes()[binding.range()];
         pending.sort_by(|a, b| name_order(name(a), name(b)));
-        // Sized exactly (the distinct names and their length), so boxing does not reallocate.
-        let (mut count, mut length) = (0, 0);
-        for (idx, binding) in pending.iter().enumerate() {
-            if idx == 0 || name(&pending[idx - 1]) != name(binding) {
-                count += 1;
-                length += binding.range().len();
-            }
-        }
-        let mut text = String::with_capacity(length);
-        let mut entries: Vec<(u32, u32)> = Vec::with_capacity(count);
-        let mut bindings = Vec::with_capacity(pending.len());
+        let first = to_u32(self.entries.len());
         let mut previous = None;
         for pending in pending {
             let range = pending.range();
             if previous != Some(&arena.as_bytes()[range.clone()]) {
-                text.push_str(&arena[range.clone()]);
-                entries.push((to_u32(text.len()), to_u32(bindings.len())));
+                self.text.push_str(&arena[range.clone()]);
+                self.entries.push((to_u32(self.text.len()), to_u32(self.bindings.len())));
                 previous = Some(&arena.as_bytes()[range]);
             }
-            bindings.push(pending.binding);
+            self.bindings.push(pending.binding);
         }
-        ScopeBindings { text: text.into(), entries: entries.into(), bindings: bindings.into() }
+        (first, to_u32(self.entries.len()))
     }
 
-    /// Where the `idx`-th name lies in `text`.
+    fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.entries.shrink_to_fit();
+        self.bindings.shrink_to_fit();
+    }
+}
+
+/// The names one scope binds, each with its bindings in source order (a view of the module's
+/// [`BindingTable`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ScopeBindings<'a> {
+    table: &'a BindingTable,
+    /// The scope's entries.
+    first: usize,
+    end: usize,
+}
+
+impl<'a> ScopeBindings<'a> {
+    /// Where the `idx`-th entry's name lies in the text.
     fn name_range(&self, idx: usize) -> std::ops::Range<usize> {
-        let start = if idx == 0 { 0 } else { self.entries[idx - 1].0 as usize };
-        start..self.entries[idx].0 as usize
+        let entries = &self.table.entries;
+        let start = if idx == 0 { 0 } else { entries[idx - 1].0 as usize };
+        start..entries[idx].0 as usize
     }
 
-    fn name_at(&self, idx: usize) -> &str {
-        &self.text[self.name_range(idx)]
+    fn name_at(&self, idx: usize) -> &'a str {
+        &self.table.text[self.name_range(idx)]
     }
 
-    fn bindings_at(&self, idx: usize) -> &[Binding] {
-        let start = self.entries[idx].1 as usize;
-        let end = self.entries.get(idx + 1).map_or(self.bindings.len(), |next| next.1 as usize);
-        &self.bindings[start..end]
+    fn bindings_at(&self, idx: usize) -> &'a [Binding] {
+        let (entries, bindings) = (&self.table.entries, &self.table.bindings);
+        let start = entries[idx].1 as usize;
+        let end = entries.get(idx + 1).map_or(bindings.len(), |next| next.1 as usize);
+        &bindings[start..end]
     }
 
     /// The bindings of `name`, if the scope binds it.
-    pub fn get(&self, name: &str) -> Option<&[Binding]> {
+    pub fn get(&self, name: &str) -> Option<&'a [Binding]> {
         let idx = self.position(name)?;
         Some(self.bindings_at(idx))
     }
 
     fn position(&self, name: &str) -> Option<usize> {
-        let (mut low, mut high) = (0, self.entries.len());
+        let (mut low, mut high) = (self.first, self.end);
         while low < high {
             let middle = low + (high - low) / 2;
             // Bytes, not `name_at`: the search needs no character-boundary checks.
-            match name_order(&self.text.as_bytes()[self.name_range(middle)], name.as_bytes()) {
+            match name_order(&self.table.text.as_bytes()[self.name_range(middle)], name.as_bytes()) {
                 std::cmp::Ordering::Less => low = middle + 1,
                 std::cmp::Ordering::Greater => high = middle,
                 std::cmp::Ordering::Equal => return Some(middle),
@@ -188,21 +197,29 @@ impl ScopeBindings {
     }
 
     /// Each name with its bindings (shortest names first).
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &[Binding])> + '_ {
-        (0..self.entries.len()).map(|idx| (self.name_at(idx), self.bindings_at(idx)))
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a [Binding])> + 'a {
+        let this = *self;
+        (self.first..self.end).map(move |idx| (this.name_at(idx), this.bindings_at(idx)))
     }
 
     /// Every binding of the scope.
-    pub fn all(&self) -> impl Iterator<Item = &Binding> + '_ {
-        self.bindings.iter()
+    pub fn all(&self) -> impl Iterator<Item = &'a Binding> + 'a {
+        let bindings: &'a [Binding] = if self.first == self.end {
+            &[]
+        } else {
+            let start = self.table.entries[self.first].1 as usize;
+            let end = self.table.entries.get(self.end).map_or(self.table.bindings.len(), |next| next.1 as usize);
+            &self.table.bindings[start..end]
+        };
+        bindings.iter()
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.end - self.first
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.first == self.end
     }
 }
 
@@ -277,7 +294,8 @@ pub enum ScopeKind {
 pub struct ScopeFact {
     pub kind: ScopeKind,
     pub parent: Option<ScopeId>,
-    pub bindings: ScopeBindings,
+    /// Its entries in the module's [`BindingTable`] (see [`ModuleFacts::bindings`]).
+    names: (u32, u32),
     /// `global` and `nonlocal` statements, which few scopes have.
     declarations: Option<Box<Declarations>>,
 }
@@ -292,7 +310,7 @@ struct Declarations {
 
 impl ScopeFact {
     fn new(kind: ScopeKind, parent: Option<ScopeId>) -> ScopeFact {
-        ScopeFact { kind, parent, bindings: ScopeBindings::default(), declarations: None }
+        ScopeFact { kind, parent, names: (0, 0), declarations: None }
     }
 
     /// Whether the scope declares `name` global.
@@ -759,11 +777,26 @@ pub struct ModuleFacts {
     pub doubles: Vec<DoubleFact>,
     /// Every expression the facts above refer to.
     pub exprs: Exprs,
+    /// Every scope's bindings (see [`ModuleFacts::bindings`]).
+    binding_table: BindingTable,
 }
 
 impl ModuleFacts {
     pub fn scope(&self, id: ScopeId) -> Option<&ScopeFact> {
         self.scopes.get(id as usize)
+    }
+
+    /// The names scope `id` binds (none for an unknown scope).
+    pub fn bindings(&self, id: ScopeId) -> ScopeBindings<'_> {
+        bindings_of(&self.scopes, &self.binding_table, id)
+    }
+
+    /// Each scope with the names it binds, in scope order.
+    pub fn scopes_with_bindings(&self) -> impl Iterator<Item = (&ScopeFact, ScopeBindings<'_>)> {
+        let table = &self.binding_table;
+        self.scopes.iter().map(move |scope| {
+            (scope, ScopeBindings { table, first: scope.names.0 as usize, end: scope.names.1 as usize })
+        })
     }
 
     pub fn function(&self, id: FunctionId) -> Option<&FunctionFact> {
@@ -801,8 +834,8 @@ impl ModuleFacts {
                 }
             }
         }
-        for scope in &self.scopes {
-            for (bound, bindings) in scope.bindings.iter() {
+        for (_, scope) in self.scopes_with_bindings() {
+            for (bound, bindings) in scope.iter() {
                 for binding in bindings {
                     if let Binding::ImportFrom(import) = binding {
                         if &*import.name != bound {
@@ -821,12 +854,12 @@ impl ModuleFacts {
     /// itself, then its enclosing scopes, skipping class bodies (they do not enclose the
     /// functions defined in them). `None` when no scope of the chain binds it.
     pub fn visible_bindings(&self, scope: ScopeId, name: &str) -> Option<(ScopeId, &[Binding])> {
-        visible_bindings(&self.scopes, scope, name)
+        visible_bindings(&self.scopes, &self.binding_table, scope, name)
     }
 
     /// Whether the module binds `name` at top level (for star-import resolution).
     pub fn binds_at_top_level(&self, name: &str) -> bool {
-        self.scopes.first().is_some_and(|scope| scope.bindings.contains(name))
+        self.bindings(MODULE_SCOPE).contains(name)
     }
 
     /// Whether two fact sets export the same things: a dependent module needs re-checking only
@@ -835,6 +868,7 @@ impl ModuleFacts {
         // Other modules read everything but this module's own use sites: definitions, bindings,
         // constructor calls, escapes, application state, and the lines shown in messages.
         self.exprs.same_exported(&other.exprs)
+            && self.binding_table == other.binding_table
             && self.scopes == other.scopes
             && self.functions == other.functions
             && self.classes == other.classes
@@ -881,9 +915,15 @@ pub fn extract(source: &str) -> ModuleFacts {
     extractor.scope_stack.push(MODULE_SCOPE);
     extractor.visit_body(&module.body);
     extractor.facts.import_insertion = import_insertion(&module.body, source, &mut extractor.lines);
+    let table = &mut extractor.facts.binding_table;
+    let pending_count = extractor.pending_bindings.iter().map(Vec::len).sum();
+    table.bindings.reserve_exact(pending_count);
+    table.entries.reserve_exact(pending_count);
+    table.text.reserve_exact(extractor.name_arena.len());
     for (scope, pending) in extractor.facts.scopes.iter_mut().zip(std::mem::take(&mut extractor.pending_bindings)) {
-        scope.bindings = ScopeBindings::build(&extractor.name_arena, pending);
+        scope.names = table.push_scope(&extractor.name_arena, pending);
     }
+    table.shrink_to_fit();
     extractor.finish();
     extractor.attach_configurations();
     extractor.facts.doubles.shrink_to_fit();
@@ -934,7 +974,7 @@ struct Extractor<'src> {
     version_guards: Vec<VersionCondition>,
     /// Attribute chains assigned so far that may configure a mock (see `attach_configurations`).
     pending_configurations: Vec<PendingConfiguration>,
-    /// Per scope, the names bound so far and how: sorted into [`ScopeFact::bindings`] at the end.
+    /// Per scope, the names bound so far and how: sorted into the [`BindingTable`] at the end.
     pending_bindings: Vec<Vec<PendingBinding>>,
     /// The text of the names in `pending_bindings`, end to end.
     name_arena: String,
@@ -959,13 +999,18 @@ impl PendingBinding {
 
 /// See [`ModuleFacts::visible_bindings`]; a function over the scopes alone, so that extraction
 /// can use it while it edits other facts.
-fn visible_bindings<'a>(scopes: &'a [ScopeFact], scope: ScopeId, name: &str) -> Option<(ScopeId, &'a [Binding])> {
+fn visible_bindings<'a>(
+    scopes: &'a [ScopeFact],
+    table: &'a BindingTable,
+    scope: ScopeId,
+    name: &str,
+) -> Option<(ScopeId, &'a [Binding])> {
     let mut current = Some(scope);
     let mut first = true;
     while let Some(id) = current {
         let fact = scopes.get(id as usize)?;
         if first || !matches!(fact.kind, ScopeKind::Class(_)) {
-            if let Some(bindings) = fact.bindings.get(name) {
+            if let Some(bindings) = bindings_of(scopes, table, id).get(name) {
                 return Some((id, bindings));
             }
         }
@@ -973,6 +1018,13 @@ fn visible_bindings<'a>(scopes: &'a [ScopeFact], scope: ScopeId, name: &str) -> 
         current = fact.parent;
     }
     None
+}
+
+/// See [`ModuleFacts::bindings`]; a function over the scopes and the table alone, like
+/// [`visible_bindings`].
+fn bindings_of<'a>(scopes: &[ScopeFact], table: &'a BindingTable, id: ScopeId) -> ScopeBindings<'a> {
+    let (first, end) = scopes.get(id as usize).map_or((0, 0), |scope| scope.names);
+    ScopeBindings { table, first: first as usize, end: end as usize }
 }
 
 /// The bindings of `name` among `pending` ones (names in `arena`), in order.
@@ -1408,10 +1460,10 @@ impl Extractor<'_> {
     /// Drops passed names that are plain variables: only names bound to a `def` or an import
     /// (looked up through the scope chain) can be function references worth checking.
     fn finish(&mut self) {
-        let (scopes, private) = (&self.facts.scopes, &self.private);
+        let (scopes, table, private) = (&self.facts.scopes, &self.facts.binding_table, &self.private);
         self.facts.passed_functions.retain(|passed| {
             let Some(name) = private.name_of(passed.argument) else { return false };
-            visible_bindings(scopes, passed.scope, name).is_some_and(|(_, bindings)| {
+            visible_bindings(scopes, table, passed.scope, name).is_some_and(|(_, bindings)| {
                 bindings.iter().all(|binding| matches!(binding, Binding::Function(_) | Binding::ImportFrom(_)))
             })
         });
@@ -2269,7 +2321,7 @@ mod tests {
         let facts = extract(
             "import ab\nba = 1\nfrom m import ab\nzz = ab\ndef ab(): pass\nx = 2\nlong_name = ba\nglobal_only = 3\n",
         );
-        let module = &facts.scopes[MODULE_SCOPE as usize].bindings;
+        let module = facts.bindings(MODULE_SCOPE);
         assert_eq!(module.len(), 6);
         let ab = module.get("ab").expect("ab is bound");
         assert!(matches!(ab, [Binding::ImportModule(_), Binding::ImportFrom(_), Binding::Function(_)]), "{ab:?}");
@@ -2281,7 +2333,28 @@ mod tests {
         let names: Vec<&str> = module.iter().map(|(name, _)| name).collect();
         assert_eq!(names, ["x", "ab", "ba", "zz", "long_name", "global_only"]);
         assert_eq!(module.all().count(), 8);
-        assert!(facts.scopes[1].bindings.is_empty(), "`ab`'s own scope binds nothing");
+        assert!(facts.bindings(1).is_empty(), "`ab`'s own scope binds nothing");
+    }
+
+    #[test]
+    fn scope_lookups_stay_within_their_scope() {
+        // Scopes share one table: a lookup must not run into a neighbour's entries.
+        let facts = extract("a = 1\ndef f(b):\n    c = b\ndef g():\n    pass\nclass K:\n    d = 2\nz = 3\n");
+        let module = facts.bindings(MODULE_SCOPE);
+        let names: Vec<&str> = module.iter().map(|(name, _)| name).collect();
+        assert_eq!(names, ["K", "a", "f", "g", "z"]);
+        assert_eq!(module.all().count(), 5);
+        let f = facts.bindings(function(&facts, "f").scope);
+        assert!(f.get("b").is_some() && f.get("c").is_some());
+        for elsewhere in ["a", "d", "z", "K"] {
+            assert!(f.get(elsewhere).is_none(), "{elsewhere} is not bound in f");
+        }
+        assert!(module.get("b").is_none() && module.get("d").is_none());
+        assert!(facts.bindings(function(&facts, "g").scope).is_empty());
+        assert_eq!(facts.bindings(function(&facts, "g").scope).all().count(), 0);
+        let class_scope = facts.classes[0].scope;
+        assert_eq!(facts.bindings(class_scope).iter().map(|(name, _)| name).collect::<Vec<_>>(), ["d"]);
+        assert!(facts.bindings(999).is_empty(), "an unknown scope binds nothing");
     }
 
     #[test]
@@ -2292,10 +2365,10 @@ mod tests {
         let bump = &facts.scopes[function(&facts, "bump").scope as usize];
         assert!(bump.is_global("total") && !bump.is_global("counter"));
         assert!(bump.is_nonlocal("counter") && !bump.is_nonlocal("total"));
-        assert!(bump.bindings.is_empty(), "both assignments land elsewhere");
-        assert!(facts.scopes[MODULE_SCOPE as usize].bindings.contains("total"));
-        let outer = &facts.scopes[function(&facts, "outer").scope as usize];
-        assert_eq!(outer.bindings.get("counter").map(<[Binding]>::len), Some(2));
+        assert!(facts.bindings(function(&facts, "bump").scope).is_empty(), "both assignments land elsewhere");
+        assert!(facts.bindings(MODULE_SCOPE).contains("total"));
+        let outer = facts.bindings(function(&facts, "outer").scope);
+        assert_eq!(outer.get("counter").map(<[Binding]>::len), Some(2));
     }
 
     #[test]

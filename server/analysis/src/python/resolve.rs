@@ -556,7 +556,7 @@ impl<'a> Resolver<'a> {
     /// A module's top-level binding of `name`, or `None` when the module does not bind it.
     fn top_level(&mut self, module: &Arc<IndexedModule>, name: &str) -> Option<Value> {
         self.memoised(module, name, false, |resolver| {
-            if let Some(bindings) = module.facts.scope(MODULE_SCOPE).and_then(|scope| scope.bindings.get(name)) {
+            if let Some(bindings) = module.facts.bindings(MODULE_SCOPE).get(name) {
                 return Some(resolver.bindings_value(module, MODULE_SCOPE, name, bindings));
             }
             resolver.star_imported_uncached(module, name)
@@ -725,8 +725,8 @@ impl<'a> Resolver<'a> {
         if is_method || !function.decorators.is_empty() {
             return None;
         }
-        let scope = module.facts.scope(function.scope)?;
-        let annotation = scope.bindings.iter().find_map(|(name, bindings)| {
+        module.facts.scope(function.scope)?;
+        let annotation = module.facts.bindings(function.scope).iter().find_map(|(name, bindings)| {
             bindings.iter().find_map(|binding| {
                 let Binding::Parameter(parameter) = binding else { return None };
                 let (Some(annotation), Some(slot)) = (parameter.annotation, parameter.slot()) else { return None };
@@ -776,13 +776,12 @@ impl<'a> Resolver<'a> {
         }
         let class = module.facts.class(class_id)?;
         let name = class.fields.get(field_index)?.clone();
-        let default_binding =
-            module.facts.scope(class.scope).and_then(|scope| scope.bindings.get(&name)).and_then(|bindings| {
-                bindings.iter().find_map(|binding| match binding {
-                    Binding::Value(value) => Some((*value, class.scope)),
-                    _ => None,
-                })
-            });
+        let default_binding = module.facts.bindings(class.scope).get(&name).and_then(|bindings| {
+            bindings.iter().find_map(|binding| match binding {
+                Binding::Value(value) => Some((*value, class.scope)),
+                _ => None,
+            })
+        });
         let argument = ConstructorArgument {
             name,
             call_index: u32::try_from(field_index).ok(),
@@ -805,12 +804,10 @@ impl<'a> Resolver<'a> {
         let class_name = class.name.clone();
         // Only capitalised classes have every call recorded; a classmethod may construct with
         // `cls(...)`, which no recorded call shows.
-        let has_classmethod = facts.scope(class.scope).is_some_and(|scope| {
-            scope.bindings.all().any(|binding| {
-                matches!(binding, Binding::Function(id) if facts.function(*id).is_some_and(|method| {
-                    method.decorators.iter().any(|decorator| facts.exprs.name(*decorator) == Some("classmethod"))
-                }))
-            })
+        let has_classmethod = facts.bindings(class.scope).all().any(|binding| {
+            matches!(binding, Binding::Function(id) if facts.function(*id).is_some_and(|method| {
+                method.decorators.iter().any(|decorator| facts.exprs.name(*decorator) == Some("classmethod"))
+            }))
         });
         if !crate::python::facts::is_class_like(&class_name) || has_classmethod {
             return Value::Unknown;
@@ -832,8 +829,8 @@ impl<'a> Resolver<'a> {
         // The class may be called under an alias (`from app import UserService as Users`).
         let mut callee_names = vec![class_name.clone()];
         for aliasing in self.index.mentioning(Mention::Alias, &class_name) {
-            for scope in &aliasing.facts.scopes {
-                for (bound, bindings) in scope.bindings.iter() {
+            for (_, scope) in aliasing.facts.scopes_with_bindings() {
+                for (bound, bindings) in scope.iter() {
                     let aliases_class = bindings
                         .iter()
                         .any(|binding| matches!(binding, Binding::ImportFrom(import) if import.name == class_name));
@@ -855,8 +852,7 @@ impl<'a> Resolver<'a> {
                 let mut escapes_here = false;
                 for scope_id in 0..escaping.facts.scopes.len() {
                     let Ok(scope_id) = u32::try_from(scope_id) else { break };
-                    let bound =
-                        escaping.facts.scope(scope_id).is_some_and(|scope| scope.bindings.contains(callee_name));
+                    let bound = escaping.facts.bindings(scope_id).contains(callee_name);
                     if (bound || scope_id == MODULE_SCOPE)
                         && is_this_class(&self.lookup_name(&escaping, scope_id, callee_name))
                     {
@@ -1028,9 +1024,7 @@ impl<'a> Resolver<'a> {
                     }
                 }
             }
-            if let Some(bindings) =
-                class_module.facts.scope(class.scope).and_then(|scope| scope.bindings.get(attribute))
-            {
+            if let Some(bindings) = class_module.facts.bindings(class.scope).get(attribute) {
                 for binding in bindings {
                     sources.push(self.binding_value(&class_module, class.scope, attribute, binding));
                 }
