@@ -232,7 +232,7 @@ fn decorate_definition(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>,
     let (function_id, function) =
         defining.facts.functions.iter().enumerate().find(|(_, function)| function.name_range == origin.range)?;
     let function_id = u32::try_from(function_id).ok()?;
-    if !(function.is_async && function.is_generator && only_transparent_decorators(&module.facts.exprs, function)) {
+    if !(function.is_async && function.is_generator && only_transparent_decorators(&defining.facts.exprs, function)) {
         return None;
     }
     let is_this = |value: &Value| matches!(value, Value::Function(found, id) if *id == function_id && found.path == defining.path);

@@ -1010,6 +1010,14 @@ fn apm101_decorate_fix_only_when_every_use_enters() {
     ] {
         assert!(decorate(&[("app/service.py", service), ("app/db.py", AGEN), ("app/other.py", other)]).is_none());
     }
+    // The definition's decorators are read in its own module's facts, not the user's.
+    let decorated = "import abc\n\n\n@abc.abstractmethod\nasync def get_session():\n    yield 1\n";
+    let fix = decorate(&[("app/service.py", service), ("app/db.py", decorated)]).expect("offered");
+    let (_, edits) = &fix.other_files[0];
+    assert_eq!(
+        apply_edits(decorated, edits).0,
+        "import abc\nimport contextlib\n\n\n@abc.abstractmethod\n@contextlib.asynccontextmanager\nasync def get_session():\n    yield 1\n"
+    );
 }
 
 #[test]
