@@ -159,10 +159,10 @@ impl Arena {
     }
 
     fn shrink_to_fit(&mut self) {
-        self.nodes.shrink_to_fit();
-        self.lists.shrink_to_fit();
-        self.text.shrink_to_fit();
-        self.ends.shrink_to_fit();
+        super::shrink(&mut self.nodes);
+        super::shrink(&mut self.lists);
+        super::shrink_string(&mut self.text);
+        super::shrink(&mut self.ends);
     }
 
     fn heap_bytes(&self) -> usize {

@@ -137,9 +137,9 @@ impl BindingTable {
     }
 
     fn shrink_to_fit(&mut self) {
-        self.text.shrink_to_fit();
-        self.entries.shrink_to_fit();
-        self.bindings.shrink_to_fit();
+        super::shrink_string(&mut self.text);
+        super::shrink(&mut self.entries);
+        super::shrink(&mut self.bindings);
     }
 }
 
@@ -847,6 +847,7 @@ impl ModuleFacts {
         }
         mentions.sort_unstable();
         mentions.dedup();
+        super::shrink(&mut mentions);
         mentions
     }
 
@@ -926,24 +927,26 @@ pub fn extract(source: &str) -> ModuleFacts {
     table.shrink_to_fit();
     extractor.finish();
     extractor.attach_configurations();
-    extractor.facts.doubles.shrink_to_fit();
+    super::shrink(&mut extractor.facts.doubles);
     extractor.facts.escapes = std::mem::take(&mut extractor.escaped).into_iter().collect();
     let facts = &mut extractor.facts;
     facts.escapes.sort_unstable();
     // Facts outlive the parse for every file of the workspace: give back spare capacity.
-    facts.escapes.shrink_to_fit();
-    facts.passed_functions.shrink_to_fit();
-    facts.calls.shrink_to_fit();
-    facts.use_sites.shrink_to_fit();
-    facts.functions.shrink_to_fit();
+    super::shrink(&mut facts.escapes);
+    super::shrink(&mut facts.passed_functions);
+    super::shrink(&mut facts.calls);
+    super::shrink(&mut facts.use_sites);
+    super::shrink(&mut facts.functions);
     // What functions return is pushed as the walk meets it: a first push reserves four.
     for function in &mut facts.functions {
-        function.produced.shrink_to_fit();
+        super::shrink(&mut function.produced);
     }
     for class in &mut facts.classes {
-        class.fields.shrink_to_fit();
+        super::shrink(&mut class.fields);
     }
-    facts.scopes.shrink_to_fit();
+    super::shrink(&mut facts.scopes);
+    super::shrink(&mut facts.classes);
+    super::shrink(&mut facts.state_assignments);
     facts.exprs = ExprBuilder::finish(extractor.exprs, extractor.private);
     facts.mentions = facts.compute_mentions();
     extractor.facts

@@ -17,6 +17,24 @@ use crate::workspace::{module_names, IndexedModule};
 /// for testing that one file's failure is isolated (CLI and server); never set it otherwise.
 pub const FAILPOINT_PANIC_ENV: &str = "ASYNCSENSE_FAILPOINT_PANIC";
 
+/// Gives a vector's spare capacity back for real. `shrink_to_fit` asks the allocator to
+/// shrink the block in place, and mimalloc keeps a block that would shrink by less than half:
+/// facts, kept for the whole session, would hold up to twice their size.
+pub(crate) fn shrink<T>(vec: &mut Vec<T>) {
+    if vec.capacity() > vec.len() {
+        let mut exact = Vec::with_capacity(vec.len());
+        exact.append(vec);
+        *vec = exact;
+    }
+}
+
+/// [`shrink`] for a string.
+pub(crate) fn shrink_string(text: &mut String) {
+    if text.capacity() > text.len() {
+        *text = text.as_str().to_owned();
+    }
+}
+
 /// Parses `source` (the text of `path`) and packages its facts for the index.
 pub fn index_source(path: &Path, source: &str, roots: &[PathBuf]) -> IndexedModule {
     if let Some(fragment) = std::env::var_os(FAILPOINT_PANIC_ENV) {
