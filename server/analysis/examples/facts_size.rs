@@ -10,8 +10,8 @@ use std::mem::{size_of, size_of_val};
 use std::path::PathBuf;
 
 use asyncsense_analysis::python::facts::{
-    extract, AttributeAssignment, Binding, CallFact, ClassFact, ExprId, FunctionFact, ModuleFacts, ScopeFact,
-    ScopeKind, UseSite,
+    extract, AttributeAssignment, Binding, CallFact, ClassFact, FunctionFact, ModuleFacts, ScopeFact, ScopeKind,
+    UseSite,
 };
 use asyncsense_analysis::workspace::{discover_python_files, read_source};
 
@@ -69,8 +69,7 @@ fn tally_module(facts: &ModuleFacts, report: &mut Report) {
         }
     }
     for function in &facts.functions {
-        let lists = size_of_val(&*function.decorators) + function.produced.capacity() * size_of::<ExprId>();
-        report.add("functions", 1, size_of::<FunctionFact>() + function.name.len() + function.indent.len() + lists);
+        report.add("functions", 1, size_of::<FunctionFact>() + function.name.len());
     }
     for class in &facts.classes {
         let mut bytes = size_of::<ClassFact>() + class.name.len() + size_of_val(&*class.bases);

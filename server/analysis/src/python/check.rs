@@ -127,7 +127,7 @@ fn check_factory_names(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>)
         let Some((path, range)) = entered_at else { continue };
         findings.push(Finding {
             rule: Rule::AmbiguousFactoryName,
-            range: function.name_range.clone(),
+            range: function.name_range(),
             message: format!(
                 "`{}` is an async generator (it produces values with `yield`), but its name reads like a context-manager getter, and it is entered with `async with` elsewhere; name it for what it yields (for example `iter_{}`) or make it a context manager with `@contextlib.asynccontextmanager`",
                 function.name,
@@ -230,7 +230,7 @@ fn decorate_definition(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>,
     let defining =
         if origin.path == module.path { Arc::clone(module) } else { resolver.index().at_path(&origin.path)? };
     let (function_id, function) =
-        defining.facts.functions.iter().enumerate().find(|(_, function)| function.name_range == origin.range)?;
+        defining.facts.functions.iter().enumerate().find(|(_, function)| function.name_range() == origin.range)?;
     let function_id = u32::try_from(function_id).ok()?;
     if !(function.is_async && function.is_generator && only_transparent_decorators(&defining.facts.exprs, function)) {
         return None;
@@ -269,8 +269,8 @@ fn decorate_definition(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>,
     }
     let decorator = reference.unwrap_or_else(|| "contextlib.asynccontextmanager".to_owned());
     edits.push(crate::Edit {
-        range: function.def_line_start..function.def_line_start,
-        content: format!("{}@{decorator}\n", function.indent),
+        range: function.def_line_start()..function.def_line_start(),
+        content: format!("{}@{decorator}\n", defining.facts.exprs.text(function.indent)),
     });
     let title = format!("Decorate `{}` with `@{decorator}` (every use, {entered} in all, enters it)", function.name);
     let (edits, other_files) = if defining.path == module.path {
@@ -621,8 +621,8 @@ fn check_annotation(
     source: &str,
 ) -> Option<Finding> {
     let function: &FunctionFact = module.facts.function(function_id)?;
-    let (returns, range) = function.returns.as_ref()?;
-    let returns = *returns;
+    let returns = function.returns?;
+    let range = &function.returns_range();
     if !function.is_async || !only_transparent_decorators(&module.facts.exprs, function) {
         return None;
     }
@@ -702,7 +702,7 @@ fn async_iterator_annotation(
 
 /// Decorators that leave the function's own kind in place (so its annotation must match it).
 fn only_transparent_decorators(exprs: &Exprs, function: &FunctionFact) -> bool {
-    function.decorators.iter().all(|decorator| match exprs.get(*decorator) {
+    exprs.list(function.decorators).iter().all(|decorator| match exprs.get(*decorator) {
         Shape::Name(name) => matches!(name, "staticmethod" | "classmethod" | "abstractmethod" | "override"),
         Shape::Attribute(_, name) => matches!(name, "abstractmethod" | "override"),
         _ => false,
@@ -745,7 +745,7 @@ pub fn hover(
     }
     // A definition's name.
     let (idx, function) =
-        module.facts.functions.iter().enumerate().find(|(_, function)| function.name_range.contains(&offset))?;
+        module.facts.functions.iter().enumerate().find(|(_, function)| function.name_range().contains(&offset))?;
     let function_id = u32::try_from(idx).ok()?;
     let (made, origin) = resolver.call_result(&Value::Function(Arc::clone(module), function_id))?;
     Some(format!(

@@ -52,6 +52,23 @@ impl ExprId {
     }
 }
 
+/// A list of expressions kept in a module's [`Exprs`] (with [`PRIVATE`] set in the private
+/// arena): four bytes where a boxed slice takes sixteen plus its block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ExprList(u32);
+
+impl ExprList {
+    pub const EMPTY: ExprList = ExprList(EMPTY_LIST.0);
+
+    pub fn is_empty(self) -> bool {
+        self.0 & !PRIVATE == EMPTY_LIST.0
+    }
+}
+
+/// A text interned in a module's [`Exprs`] (with [`PRIVATE`] set in the private arena).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TextId(u32);
+
 /// A name interned in one arena.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Symbol(u32);
@@ -199,6 +216,18 @@ impl Exprs {
             Node::Keyword(name, value) => Expr::Keyword(arena.symbol(name), value),
             Node::Collection(elements) => Expr::Collection(arena.list(elements)),
         }
+    }
+
+    /// The members of a list.
+    pub fn list(&self, list: ExprList) -> &[ExprId] {
+        let arena = if list.0 & PRIVATE == 0 { &self.exported } else { &self.private };
+        arena.list(ListId(list.0 & !PRIVATE))
+    }
+
+    /// An interned text.
+    pub fn text(&self, text: TextId) -> &str {
+        let arena = if text.0 & PRIVATE == 0 { &self.exported } else { &self.private };
+        arena.symbol(Symbol(text.0 & !PRIVATE))
     }
 
     /// The name of a `Name` expression.
@@ -418,6 +447,18 @@ impl ExprBuilder {
             Node::Name(name) => Some(self.arena.symbol(*name)),
             _ => None,
         }
+    }
+
+    /// Stores `members` as one list.
+    pub fn list(&mut self, members: &[ExprId]) -> ExprList {
+        let mark = self.scratch.len();
+        self.scratch.extend_from_slice(members);
+        ExprList(self.list_from(mark).0 | self.tag)
+    }
+
+    /// Interns `text` (any text: names, indentation).
+    pub fn intern(&mut self, text: &str) -> TextId {
+        TextId(self.symbol(text).0 | self.tag)
     }
 
     pub fn name(&mut self, name: &str) -> ExprId {
@@ -647,6 +688,24 @@ mod tests {
         let exprs = ExprBuilder::finish(exported, ExprBuilder::private());
         assert!(matches!(exprs.get(other), Expr::Subscript(_, [engine]) if exprs.name(*engine) == Some("Engine")));
         assert!(matches!(exprs.get(list_call), Expr::Call(_, [session]) if exprs.name(*session) == Some("Session")));
+    }
+
+    #[test]
+    fn lists_and_texts_read_back_from_their_arena() {
+        let mut exported = ExprBuilder::default();
+        let mut private = ExprBuilder::private();
+        let a = build(&mut exported, "a");
+        let b = build(&mut private, "b");
+        let public = exported.list(&[a, a]);
+        let hidden = private.list(&[b]);
+        let (empty, private_empty) = (exported.list(&[]), private.list(&[]));
+        let (indent, label) = (exported.intern("    "), private.intern("label"));
+        let exprs = ExprBuilder::finish(exported, private);
+        assert_eq!(exprs.list(public), [a, a]);
+        assert_eq!(exprs.list(hidden), [b]);
+        assert!(empty.is_empty() && private_empty.is_empty() && !public.is_empty() && !hidden.is_empty());
+        assert!(exprs.list(empty).is_empty() && exprs.list(private_empty).is_empty());
+        assert_eq!((exprs.text(indent), exprs.text(label)), ("    ", "label"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use ruff_python_ast::{self as ast, ExceptHandler, Expr, Parameters, Pattern, Stm
 use ruff_text_size::{Ranged, TextRange};
 
 use super::expr::ExprBuilder;
-pub use super::expr::{Expr as Shape, ExprId, Exprs, KEPT_KEYWORDS};
+pub use super::expr::{Expr as Shape, ExprId, ExprList, Exprs, TextId, KEPT_KEYWORDS};
 use crate::line_index::LineCursor;
 use crate::protocol::UseSiteKind;
 
@@ -332,17 +332,18 @@ impl ScopeFact {
 #[expect(clippy::struct_excessive_bools, reason = "independent facts about one definition")]
 pub struct FunctionFact {
     pub name: Box<str>,
-    /// The name in `def name(...)`.
-    pub name_range: Range<usize>,
+    /// The name in `def name(...)` (see [`FunctionFact::name_range`]).
+    name_span: (u32, u32),
     /// 1-based line of the name, for messages about this definition from other files.
     pub line: u32,
     pub is_async: bool,
     /// Contains `yield`/`yield from` in its own body (not in nested functions or classes).
     pub is_generator: bool,
     /// Outermost first, as written.
-    pub decorators: Box<[ExprId]>,
-    /// The return annotation, and where it is written.
-    pub returns: Option<(ExprId, Range<usize>)>,
+    pub decorators: ExprList,
+    /// The return annotation (see [`FunctionFact::returns_range`] for where it is written).
+    pub returns: Option<ExprId>,
+    returns_span: (u32, u32),
     /// The body only declares (docstring, `...`, `pass`, `raise NotImplementedError`): an
     /// interface for overrides, not behaviour.
     pub is_stub: bool,
@@ -351,17 +352,34 @@ pub struct FunctionFact {
     pub returns_first_parameter: bool,
     /// What `return x` and `yield x` in its own body hand out: for a pytest fixture, the value a
     /// test receives.
-    pub produced: Vec<ExprId>,
+    pub produced: ExprList,
     /// The name it is registered under when decorated as a pytest fixture (`name=` honoured).
     pub fixture_name: Option<Box<str>>,
     /// Start of the line of the `def` keyword, and that line's indentation: where a decorator
     /// goes (inside any existing decorators).
-    pub def_line_start: usize,
-    pub indent: Box<str>,
+    def_line_start: u32,
+    pub indent: TextId,
     /// The function's own scope (its parameters and locals).
     pub scope: ScopeId,
     /// The scope the `def` statement binds its name in.
     pub parent_scope: ScopeId,
+}
+
+impl FunctionFact {
+    /// The name in `def name(...)`.
+    pub fn name_range(&self) -> Range<usize> {
+        self.name_span.0 as usize..self.name_span.1 as usize
+    }
+
+    /// Where the return annotation is written (empty without one).
+    pub fn returns_range(&self) -> Range<usize> {
+        self.returns_span.0 as usize..self.returns_span.1 as usize
+    }
+
+    /// Start of the line of the `def` keyword.
+    pub fn def_line_start(&self) -> usize {
+        self.def_line_start as usize
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -910,6 +928,7 @@ pub fn extract(source: &str) -> ModuleFacts {
         name_arena: String::with_capacity(source.len() / 8),
         exprs,
         private,
+        produced: Vec::new(),
     };
 
     extractor.facts.scopes.push(ScopeFact::new(ScopeKind::Module, None));
@@ -937,16 +956,15 @@ pub fn extract(source: &str) -> ModuleFacts {
     super::shrink(&mut facts.calls);
     super::shrink(&mut facts.use_sites);
     super::shrink(&mut facts.functions);
-    // What functions return is pushed as the walk meets it: a first push reserves four.
-    for function in &mut facts.functions {
-        super::shrink(&mut function.produced);
-    }
     for class in &mut facts.classes {
         super::shrink(&mut class.fields);
     }
     super::shrink(&mut facts.scopes);
     super::shrink(&mut facts.classes);
     super::shrink(&mut facts.state_assignments);
+    for (function, produced) in facts.functions.iter_mut().zip(&extractor.produced) {
+        function.produced = extractor.exprs.list(produced);
+    }
     facts.exprs = ExprBuilder::finish(extractor.exprs, extractor.private);
     facts.mentions = facts.compute_mentions();
     extractor.facts
@@ -983,6 +1001,8 @@ struct Extractor<'src> {
     name_arena: String,
     /// Expressions other modules read: bindings, definitions, calls, application state.
     exprs: ExprBuilder,
+    /// Per function, what its `return` and `yield` statements hand out so far.
+    produced: Vec<Vec<ExprId>>,
     /// Expressions only this module's checks read: use sites, passed names, test doubles.
     private: ExprBuilder,
 }
@@ -1227,8 +1247,9 @@ impl Extractor<'_> {
         let parent_scope = self.current_scope();
         let function_id = to_u32(self.facts.functions.len());
         let scope = self.push_scope(ScopeKind::Function(function_id));
-        let decorators: Box<[ExprId]> =
+        let decorators: Vec<ExprId> =
             function.decorator_list.iter().map(|decorator| self.exprs.expr(&decorator.expression)).collect();
+        let decorators = self.exprs.list(&decorators);
         let name_range = to_range(function.name.range);
         let def_line_start = self.lines.line_start_of(name_range.start);
         // A plain method (defined directly in a class body, not static or class method) gets
@@ -1238,22 +1259,28 @@ impl Extractor<'_> {
             && !function.decorator_list.iter().any(|decorator| {
                 matches!(&decorator.expression, Expr::Name(name) if matches!(name.id.as_str(), "staticmethod" | "classmethod"))
             });
-        let returns =
-            function.returns.as_deref().map(|returns| (self.exprs.annotation(returns), to_range(returns.range())));
+        let returns = function.returns.as_deref().map(|returns| self.exprs.annotation(returns));
+        let returns_span = function
+            .returns
+            .as_deref()
+            .map_or((0, 0), |returns| (u32::from(returns.range().start()), u32::from(returns.range().end())));
+        let indent = self.exprs.intern(indentation(self.source, def_line_start));
+        self.produced.push(Vec::new());
         self.facts.functions.push(FunctionFact {
             name: function.name.as_str().into(),
             line: self.lines.line_number(name_range.start),
-            name_range,
+            name_span: (to_u32(name_range.start), to_u32(name_range.end)),
             is_async: function.is_async,
             is_generator: false,
             decorators,
             returns,
+            returns_span,
             is_stub: body_is_stub(&function.body),
             returns_first_parameter: body_returns_first_parameter(function),
-            produced: Vec::new(),
+            produced: ExprList::EMPTY,
             fixture_name: fixture_name(function),
-            def_line_start,
-            indent: indentation(self.source, def_line_start),
+            def_line_start: to_u32(def_line_start),
+            indent,
             scope,
             parent_scope,
         });
@@ -1983,7 +2010,7 @@ impl<'a> Visitor<'a> for Extractor<'_> {
             Stmt::Return(ast::StmtReturn { value: Some(value), .. }) => {
                 if let Some(Frame::Function(id)) = self.frames.last() {
                     let produced = self.exprs.expr(value);
-                    self.facts.functions[*id as usize].produced.push(produced);
+                    self.produced[*id as usize].push(produced);
                 }
                 visitor::walk_stmt(self, statement);
             }
@@ -2069,10 +2096,10 @@ impl<'a> Visitor<'a> for Extractor<'_> {
             }
             Expr::Yield(_) | Expr::YieldFrom(_) => {
                 if let Some(Frame::Function(id)) = self.frames.last() {
-                    let function = &mut self.facts.functions[*id as usize];
-                    function.is_generator = true;
+                    self.facts.functions[*id as usize].is_generator = true;
                     if let Expr::Yield(ast::ExprYield { value: Some(value), .. }) = expr {
-                        function.produced.push(self.exprs.expr(value));
+                        let produced = self.exprs.expr(value);
+                        self.produced[*id as usize].push(produced);
                     }
                 }
                 visitor::walk_expr(self, expr);
@@ -2226,10 +2253,10 @@ fn import_insertion(body: &[Stmt], source: &str, lines: &mut LineCursor<'_>) -> 
 }
 
 /// The spaces and tabs at `line_start`.
-fn indentation(source: &str, line_start: usize) -> Box<str> {
+fn indentation(source: &str, line_start: usize) -> &str {
     let rest = source.get(line_start..).unwrap_or_default();
     let width = rest.len() - rest.trim_start_matches([' ', '\t']).len();
-    rest[..width].into()
+    &rest[..width]
 }
 
 /// Capitalised names: the only classes whose constructor calls are recorded and followed.

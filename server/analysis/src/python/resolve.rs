@@ -664,7 +664,7 @@ impl<'a> Resolver<'a> {
         if !in_test_file || !(is_test || function.fixture_name.is_some()) {
             return Value::Unknown;
         }
-        for decorator in &function.decorators {
+        for decorator in module.facts.exprs.list(function.decorators) {
             let head = module.facts.exprs.uncalled(*decorator);
             match self.eval(module, function.parent_scope, head) {
                 Value::External(name) if name == "pytest.fixture" || name == "pytest_asyncio.fixture" => {}
@@ -695,7 +695,7 @@ impl<'a> Resolver<'a> {
                     candidate.parent_scope == scope && candidate.fixture_name.as_deref() == Some(name)
                 });
             let Some(fixture) = fixture.cloned() else { continue };
-            let is_pytest_fixture = fixture.decorators.iter().any(|decorator| {
+            let is_pytest_fixture = place.facts.exprs.list(fixture.decorators).iter().any(|decorator| {
                 let head = place.facts.exprs.uncalled(*decorator);
                 matches!(
                     self.eval(&place, fixture.parent_scope, head),
@@ -705,7 +705,13 @@ impl<'a> Resolver<'a> {
             if !is_pytest_fixture {
                 return Value::Unknown;
             }
-            let values = fixture.produced.iter().map(|produced| self.eval(&place, fixture.scope, *produced)).collect();
+            let values = place
+                .facts
+                .exprs
+                .list(fixture.produced)
+                .iter()
+                .map(|produced| self.eval(&place, fixture.scope, *produced))
+                .collect();
             return combine(values);
         }
         Value::Unknown
@@ -806,7 +812,7 @@ impl<'a> Resolver<'a> {
         // `cls(...)`, which no recorded call shows.
         let has_classmethod = facts.bindings(class.scope).all().any(|binding| {
             matches!(binding, Binding::Function(id) if facts.function(*id).is_some_and(|method| {
-                method.decorators.iter().any(|decorator| facts.exprs.name(*decorator) == Some("classmethod"))
+                facts.exprs.list(method.decorators).iter().any(|decorator| facts.exprs.name(*decorator) == Some("classmethod"))
             }))
         });
         if !crate::python::facts::is_class_like(&class_name) || has_classmethod {
@@ -1086,7 +1092,7 @@ impl<'a> Resolver<'a> {
         let prefix = if function.is_async { "async def" } else { "def" };
         let origin = Some(Arc::new(Origin {
             path: module.path.clone(),
-            range: function.name_range.clone(),
+            range: function.name_range(),
             line: function.line,
             description: format!("{prefix} {}", function.name),
             name: function.name.to_string(),
@@ -1094,7 +1100,7 @@ impl<'a> Resolver<'a> {
         // Decorators apply innermost (last written) first; any we do not understand makes the
         // result unknown, wherever it sits.
         let mut made_by_decorator = None;
-        for decorator in function.decorators.iter().rev() {
+        for decorator in module.facts.exprs.list(function.decorators).iter().rev() {
             match self.decorator_effect(module, function.parent_scope, *decorator) {
                 DecoratorEffect::Transparent => {}
                 DecoratorEffect::Makes(provided) => made_by_decorator = Some(provided),
@@ -1126,7 +1132,7 @@ impl<'a> Resolver<'a> {
             (false, true) => Provided::known(ValueKind::Generator, CapabilitySet::of(&[Capability::Iter])),
             (false, false) => {
                 // A plain function makes what its return annotation declares.
-                let Some((returns, _)) = function.returns else { return Value::Unknown };
+                let Some(returns) = function.returns else { return Value::Unknown };
                 return match self.annotation(module, function.parent_scope, returns) {
                     Value::Made(provided, _) => Value::Made(provided, origin),
                     Value::Factory(provided, _) => Value::Factory(provided, origin),
@@ -1152,7 +1158,7 @@ impl<'a> Resolver<'a> {
             };
             return Value::Made(provided, origin);
         }
-        let Some((returns, _)) = function.returns else { return Value::Unknown };
+        let Some(returns) = function.returns else { return Value::Unknown };
         match self.annotation(module, function.parent_scope, returns) {
             Value::Made(provided, _) => Value::Made(provided, origin),
             Value::Factory(provided, _) => Value::Factory(provided, origin),
@@ -1167,7 +1173,7 @@ impl<'a> Resolver<'a> {
         module: &Arc<IndexedModule>,
         function: &crate::python::facts::FunctionFact,
     ) -> Option<CapabilitySet> {
-        let (returns, _) = function.returns.clone()?;
+        let returns = function.returns?;
         match self.annotation(module, function.parent_scope, returns) {
             Value::Made(Provided::Known { capabilities, .. }, _) => Some(capabilities),
             Value::Instance { module: class_module, class, .. } => match self.instance_provided(&class_module, class) {
