@@ -34,21 +34,6 @@ impl Report {
     }
 }
 
-fn binding_heap(binding: &Binding) -> usize {
-    match binding {
-        Binding::Function(_)
-        | Binding::Class(_)
-        | Binding::SelfParameter(_)
-        | Binding::Opaque
-        | Binding::Value(_)
-        | Binding::Parameter(_) => 0,
-        Binding::ImportModule(name) => name.len(),
-        Binding::ImportFrom(import) => {
-            size_of::<asyncsense_analysis::python::facts::ImportFrom>() + import.module.len() + import.name.len()
-        }
-    }
-}
-
 fn binding_kind(scope: &ScopeFact, binding: &Binding) -> &'static str {
     let local = matches!(scope.kind, ScopeKind::Function(_) | ScopeKind::Anonymous);
     match (local, binding) {
@@ -65,7 +50,7 @@ fn tally_module(facts: &ModuleFacts, report: &mut Report) {
         let names: usize = bindings.iter().map(|(name, _)| name.len() + 8).sum();
         report.add("scopes (struct + name table)", 1, size_of::<ScopeFact>() + names);
         for binding in bindings.all() {
-            report.add(binding_kind(scope, binding), 1, size_of::<Binding>() + binding_heap(binding));
+            report.add(binding_kind(scope, binding), 1, size_of::<Binding>());
         }
     }
     for function in &facts.functions {

@@ -30,15 +30,16 @@ pub const MODULE_SCOPE: ScopeId = 0;
 /// of them agree.
 ///
 /// Every module of the workspace keeps its bindings for as long as it is indexed, and they are
-/// the bulk of its facts: the rare, large variants are boxed so that a binding is three words.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// the bulk of its facts: names are interned and expressions are arena ids, so that a binding
+/// is sixteen bytes and owns no block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Binding {
     Function(FunctionId),
     Class(ClassId),
     /// `import a.b` binds `a` to module `a`; `import a.b as m` binds `m` to module `a.b`.
-    ImportModule(Box<str>),
+    ImportModule(TextId),
     /// `from <level dots><module> import <name>`.
-    ImportFrom(Box<ImportFrom>),
+    ImportFrom(ImportFrom),
     /// `x = <expr>` (or `x: T = <expr>`) with a single name target.
     Value(ExprId),
     /// The first parameter of a plain method: the instance of that class.
@@ -49,12 +50,14 @@ pub enum Binding {
     Opaque,
 }
 
+const _: () = assert!(std::mem::size_of::<Binding>() == 16);
+
 /// `from <level dots><module> import <name>`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ImportFrom {
-    pub module: Box<str>,
+    pub module: TextId,
     pub level: u32,
-    pub name: Box<str>,
+    pub name: TextId,
 }
 
 /// A parameter other than `self`: its annotation (as written) when it has one, and where it
@@ -856,8 +859,9 @@ impl ModuleFacts {
             for (bound, bindings) in scope.iter() {
                 for binding in bindings {
                     if let Binding::ImportFrom(import) = binding {
-                        if &*import.name != bound {
-                            mentions.push((Mention::Alias, import.name.clone()));
+                        let imported = self.exprs.text(import.name);
+                        if imported != bound {
+                            mentions.push((Mention::Alias, imported.into()));
                         }
                     }
                 }
@@ -1913,31 +1917,28 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 for alias in &import.names {
                     let dotted = alias.name.as_str();
                     if let Some(asname) = &alias.asname {
-                        self.bind(asname.as_str(), Binding::ImportModule(dotted.into()));
+                        let imported = self.exprs.intern(dotted);
+                        self.bind(asname.as_str(), Binding::ImportModule(imported));
                     } else {
                         let top = dotted.split('.').next().unwrap_or(dotted);
-                        self.bind(top, Binding::ImportModule(top.into()));
+                        let imported = self.exprs.intern(top);
+                        self.bind(top, Binding::ImportModule(imported));
                     }
                 }
             }
             Stmt::ImportFrom(import) => {
-                let module: Box<str> = import.module.as_ref().map_or("", |module| module.as_str()).into();
+                let module_name = import.module.as_ref().map_or("", |module| module.as_str());
+                let module = self.exprs.intern(module_name);
                 for alias in &import.names {
                     if alias.name.as_str() == "*" {
                         if self.current_scope() == MODULE_SCOPE {
-                            self.facts.star_imports.push((module.clone(), import.level));
+                            self.facts.star_imports.push((module_name.into(), import.level));
                         }
                         continue;
                     }
                     let bound = alias.asname.as_ref().unwrap_or(&alias.name);
-                    self.bind(
-                        bound.as_str(),
-                        Binding::ImportFrom(Box::new(ImportFrom {
-                            module: module.clone(),
-                            level: import.level,
-                            name: alias.name.as_str().into(),
-                        })),
-                    );
+                    let name = self.exprs.intern(alias.name.as_str());
+                    self.bind(bound.as_str(), Binding::ImportFrom(ImportFrom { module, level: import.level, name }));
                 }
             }
             Stmt::Assign(assign) => {

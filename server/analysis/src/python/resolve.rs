@@ -599,12 +599,13 @@ impl<'a> Resolver<'a> {
             Binding::SelfParameter(class_id) => {
                 Value::Instance { module: Arc::clone(module), class: *class_id, exact: false }
             }
-            Binding::ImportModule(imported) => self.module_value(imported),
+            Binding::ImportModule(imported) => self.module_value(module.facts.exprs.text(*imported)),
             Binding::ImportFrom(import) => {
-                let Some(target) = absolute_module(module, &import.module, import.level, self.index) else {
+                let exprs = &module.facts.exprs;
+                let Some(target) = absolute_module(module, exprs.text(import.module), import.level, self.index) else {
                     return Value::Unknown;
                 };
-                self.import_from(&target, &import.name)
+                self.import_from(&target, exprs.text(import.name))
             }
             Binding::Value(expr) => self.eval(module, scope, *expr),
             Binding::Parameter(parameter) => match (parameter.annotation, parameter.slot()) {
@@ -839,7 +840,7 @@ impl<'a> Resolver<'a> {
                 for (bound, bindings) in scope.iter() {
                     let aliases_class = bindings
                         .iter()
-                        .any(|binding| matches!(binding, Binding::ImportFrom(import) if import.name == class_name));
+                        .any(|binding| matches!(binding, Binding::ImportFrom(import) if aliasing.facts.exprs.text(import.name) == &*class_name));
                     if aliases_class && !callee_names.iter().any(|name| &**name == bound) {
                         if !crate::python::facts::is_class_like(bound) {
                             // Calls through a lowercase alias are not recorded.
