@@ -47,7 +47,7 @@ fn binding_kind(scope: &ScopeFact, binding: &Binding) -> &'static str {
 fn tally_module(facts: &ModuleFacts, report: &mut Report) {
     report.add("expressions (nodes, lists, names)", facts.exprs.node_count(), facts.exprs.heap_bytes());
     for (scope, bindings) in facts.scopes_with_bindings() {
-        let names: usize = bindings.iter().map(|(name, _)| name.len() + 8).sum();
+        let names = bindings.len() * 8;
         report.add("scopes (struct + name table)", 1, size_of::<ScopeFact>() + names);
         for binding in bindings.all() {
             report.add(binding_kind(scope, binding), 1, size_of::<Binding>());

@@ -164,9 +164,18 @@ impl Default for Arena {
 
 impl Arena {
     fn symbol(&self, symbol: Symbol) -> &str {
+        &self.text[self.symbol_range(symbol)]
+    }
+
+    /// The bytes of a symbol: no character-boundary checks, for comparisons.
+    fn symbol_bytes(&self, symbol: Symbol) -> &[u8] {
+        &self.text.as_bytes()[self.symbol_range(symbol)]
+    }
+
+    fn symbol_range(&self, symbol: Symbol) -> std::ops::Range<usize> {
         let index = symbol.0 as usize;
         let start = if index == 0 { 0 } else { self.ends[index - 1] as usize };
-        &self.text[start..self.ends[index] as usize]
+        start..self.ends[index] as usize
     }
 
     fn list(&self, list: ListId) -> &[ExprId] {
@@ -228,6 +237,12 @@ impl Exprs {
     pub fn text(&self, text: TextId) -> &str {
         let arena = if text.0 & PRIVATE == 0 { &self.exported } else { &self.private };
         arena.symbol(Symbol(text.0 & !PRIVATE))
+    }
+
+    /// The bytes of an interned text (cheaper than [`Exprs::text`] for comparisons).
+    pub fn text_bytes(&self, text: TextId) -> &[u8] {
+        let arena = if text.0 & PRIVATE == 0 { &self.exported } else { &self.private };
+        arena.symbol_bytes(Symbol(text.0 & !PRIVATE))
     }
 
     /// The name of a `Name` expression.
@@ -368,26 +383,35 @@ impl ExprBuilder {
         Exprs { exported, private }
     }
 
+    /// The id of `text` if it was interned here.
+    pub fn find_text(&self, text: &str) -> Option<TextId> {
+        let arena = &self.arena;
+        let found =
+            self.symbols.find(hash_name(text), |index| arena.symbol_bytes(Symbol(*index)) == text.as_bytes())?;
+        Some(TextId(*found | self.tag))
+    }
+
+    /// An interned text of this builder.
+    pub fn text(&self, text: TextId) -> &str {
+        self.arena.symbol(Symbol(text.0 & !PRIVATE))
+    }
+
+    /// The bytes of an interned text of this builder.
+    pub fn text_bytes(&self, text: TextId) -> &[u8] {
+        self.arena.symbol_bytes(Symbol(text.0 & !PRIVATE))
+    }
+
     fn symbol(&mut self, name: &str) -> Symbol {
         let hash = hash_name(name);
         let arena = &self.arena;
-        let symbol = |index: &u32| {
-            let index = *index as usize;
-            let start = if index == 0 { 0 } else { arena.ends[index - 1] as usize };
-            &arena.text[start..arena.ends[index] as usize]
-        };
-        if let Some(found) = self.symbols.find(hash, |index| symbol(index) == name) {
+        if let Some(found) = self.symbols.find(hash, |index| arena.symbol_bytes(Symbol(*index)) == name.as_bytes()) {
             return Symbol(*found);
         }
         let index = u32::try_from(self.arena.ends.len()).expect("fewer than 2^32 names");
         self.arena.text.push_str(name);
         self.arena.ends.push(u32::try_from(self.arena.text.len()).expect("names shorter than 4 GiB"));
         let arena = &self.arena;
-        self.symbols.insert_unique(hash, index, |index| {
-            let index = *index as usize;
-            let start = if index == 0 { 0 } else { arena.ends[index - 1] as usize };
-            hash_name(&arena.text[start..arena.ends[index] as usize])
-        });
+        self.symbols.insert_unique(hash, index, |index| hash_name(arena.symbol(Symbol(*index))));
         Symbol(index)
     }
 
@@ -435,18 +459,6 @@ impl ExprBuilder {
             hash_of(&lists[start + 1..start + 1 + lists[start].split().1])
         });
         ListId(start)
-    }
-
-    /// The name of a `Name` expression built here (`None` for other shapes and other arenas).
-    pub fn name_of(&self, id: ExprId) -> Option<&str> {
-        let (private, index) = id.split();
-        if private != (self.tag == PRIVATE) {
-            return None;
-        }
-        match self.arena.nodes.get(index)? {
-            Node::Name(name) => Some(self.arena.symbol(*name)),
-            _ => None,
-        }
     }
 
     /// Stores `members` as one list.

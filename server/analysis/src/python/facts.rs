@@ -112,27 +112,24 @@ fn name_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
 /// has; a hash map of boxed names to vectors per scope cost five times the memory.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BindingTable {
-    /// Every name, end to end.
-    text: String,
-    /// Per name: where it ends in `text` and where its bindings start in `bindings`.
-    entries: Vec<(u32, u32)>,
+    /// Per name: the name (interned in the module's exported expressions) and where its
+    /// bindings start in `bindings`.
+    entries: Vec<(TextId, u32)>,
     bindings: Vec<Binding>,
 }
 
 impl BindingTable {
-    /// Appends one scope's `pending` bindings (names are ranges of `arena`), sorted by name
+    /// Appends one scope's `pending` bindings (names interned in `texts`), sorted by name
     /// with each name's bindings in order, and returns the scope's entries.
-    fn push_scope(&mut self, arena: &str, mut pending: Vec<PendingBinding>) -> (u32, u32) {
-        let name = |binding: &PendingBinding| &arena.as_bytes()[binding.range()];
+    fn push_scope(&mut self, texts: &ExprBuilder, mut pending: Vec<PendingBinding>) -> (u32, u32) {
+        let name = |binding: &PendingBinding| texts.text_bytes(binding.name);
         pending.sort_by(|a, b| name_order(name(a), name(b)));
         let first = to_u32(self.entries.len());
         let mut previous = None;
         for pending in pending {
-            let range = pending.range();
-            if previous != Some(&arena.as_bytes()[range.clone()]) {
-                self.text.push_str(&arena[range.clone()]);
-                self.entries.push((to_u32(self.text.len()), to_u32(self.bindings.len())));
-                previous = Some(&arena.as_bytes()[range]);
+            if previous != Some(pending.name) {
+                self.entries.push((pending.name, to_u32(self.bindings.len())));
+                previous = Some(pending.name);
             }
             self.bindings.push(pending.binding);
         }
@@ -140,7 +137,6 @@ impl BindingTable {
     }
 
     fn shrink_to_fit(&mut self) {
-        super::shrink_string(&mut self.text);
         super::shrink(&mut self.entries);
         super::shrink(&mut self.bindings);
     }
@@ -151,21 +147,15 @@ impl BindingTable {
 #[derive(Clone, Copy, Debug)]
 pub struct ScopeBindings<'a> {
     table: &'a BindingTable,
+    exprs: &'a Exprs,
     /// The scope's entries.
     first: usize,
     end: usize,
 }
 
 impl<'a> ScopeBindings<'a> {
-    /// Where the `idx`-th entry's name lies in the text.
-    fn name_range(&self, idx: usize) -> std::ops::Range<usize> {
-        let entries = &self.table.entries;
-        let start = if idx == 0 { 0 } else { entries[idx - 1].0 as usize };
-        start..entries[idx].0 as usize
-    }
-
     fn name_at(&self, idx: usize) -> &'a str {
-        &self.table.text[self.name_range(idx)]
+        self.exprs.text(self.table.entries[idx].0)
     }
 
     fn bindings_at(&self, idx: usize) -> &'a [Binding] {
@@ -186,7 +176,7 @@ impl<'a> ScopeBindings<'a> {
         while low < high {
             let middle = low + (high - low) / 2;
             // Bytes, not `name_at`: the search needs no character-boundary checks.
-            match name_order(&self.table.text.as_bytes()[self.name_range(middle)], name.as_bytes()) {
+            match name_order(self.exprs.text_bytes(self.table.entries[middle].0), name.as_bytes()) {
                 std::cmp::Ordering::Less => low = middle + 1,
                 std::cmp::Ordering::Greater => high = middle,
                 std::cmp::Ordering::Equal => return Some(middle),
@@ -809,14 +799,14 @@ impl ModuleFacts {
 
     /// The names scope `id` binds (none for an unknown scope).
     pub fn bindings(&self, id: ScopeId) -> ScopeBindings<'_> {
-        bindings_of(&self.scopes, &self.binding_table, id)
+        bindings_of(&self.scopes, &self.binding_table, &self.exprs, id)
     }
 
     /// Each scope with the names it binds, in scope order.
     pub fn scopes_with_bindings(&self) -> impl Iterator<Item = (&ScopeFact, ScopeBindings<'_>)> {
-        let table = &self.binding_table;
+        let (table, exprs) = (&self.binding_table, &self.exprs);
         self.scopes.iter().map(move |scope| {
-            (scope, ScopeBindings { table, first: scope.names.0 as usize, end: scope.names.1 as usize })
+            (scope, ScopeBindings { table, exprs, first: scope.names.0 as usize, end: scope.names.1 as usize })
         })
     }
 
@@ -877,7 +867,7 @@ impl ModuleFacts {
     /// itself, then its enclosing scopes, skipping class bodies (they do not enclose the
     /// functions defined in them). `None` when no scope of the chain binds it.
     pub fn visible_bindings(&self, scope: ScopeId, name: &str) -> Option<(ScopeId, &[Binding])> {
-        visible_bindings(&self.scopes, &self.binding_table, scope, name)
+        visible_bindings(&self.scopes, &self.binding_table, &self.exprs, scope, name)
     }
 
     /// Whether the module binds `name` at top level (for star-import resolution).
@@ -929,7 +919,6 @@ pub fn extract(source: &str) -> ModuleFacts {
         pending_configurations: Vec::new(),
         version_guards: Vec::new(),
         pending_bindings: vec![Vec::new()],
-        name_arena: String::with_capacity(source.len() / 8),
         exprs,
         private,
         produced: Vec::new(),
@@ -943,11 +932,15 @@ pub fn extract(source: &str) -> ModuleFacts {
     let pending_count = extractor.pending_bindings.iter().map(Vec::len).sum();
     table.bindings.reserve_exact(pending_count);
     table.entries.reserve_exact(pending_count);
-    table.text.reserve_exact(extractor.name_arena.len());
     for (scope, pending) in extractor.facts.scopes.iter_mut().zip(std::mem::take(&mut extractor.pending_bindings)) {
-        scope.names = table.push_scope(&extractor.name_arena, pending);
+        scope.names = table.push_scope(&extractor.exprs, pending);
     }
     table.shrink_to_fit();
+    for (function, produced) in extractor.facts.functions.iter_mut().zip(&extractor.produced) {
+        function.produced = extractor.exprs.list(produced);
+    }
+    extractor.facts.exprs =
+        ExprBuilder::finish(std::mem::take(&mut extractor.exprs), std::mem::take(&mut extractor.private));
     extractor.finish();
     extractor.attach_configurations();
     super::shrink(&mut extractor.facts.doubles);
@@ -966,10 +959,6 @@ pub fn extract(source: &str) -> ModuleFacts {
     super::shrink(&mut facts.scopes);
     super::shrink(&mut facts.classes);
     super::shrink(&mut facts.state_assignments);
-    for (function, produced) in facts.functions.iter_mut().zip(&extractor.produced) {
-        function.produced = extractor.exprs.list(produced);
-    }
-    facts.exprs = ExprBuilder::finish(extractor.exprs, extractor.private);
     facts.mentions = facts.compute_mentions();
     extractor.facts
 }
@@ -1001,8 +990,6 @@ struct Extractor<'src> {
     pending_configurations: Vec<PendingConfiguration>,
     /// Per scope, the names bound so far and how: sorted into the [`BindingTable`] at the end.
     pending_bindings: Vec<Vec<PendingBinding>>,
-    /// The text of the names in `pending_bindings`, end to end.
-    name_arena: String,
     /// Expressions other modules read: bindings, definitions, calls, application state.
     exprs: ExprBuilder,
     /// Per function, what its `return` and `yield` statements hand out so far.
@@ -1011,17 +998,10 @@ struct Extractor<'src> {
     private: ExprBuilder,
 }
 
-/// A binding recorded during extraction; its name is a range of the extractor's name arena.
+/// A binding recorded during extraction, with its name interned in the exported expressions.
 struct PendingBinding {
-    name: (u32, u32),
+    name: TextId,
     binding: Binding,
-}
-
-impl PendingBinding {
-    /// Where its name lies in the extractor's name arena.
-    fn range(&self) -> std::ops::Range<usize> {
-        self.name.0 as usize..self.name.1 as usize
-    }
 }
 
 /// See [`ModuleFacts::visible_bindings`]; a function over the scopes alone, so that extraction
@@ -1029,6 +1009,7 @@ impl PendingBinding {
 fn visible_bindings<'a>(
     scopes: &'a [ScopeFact],
     table: &'a BindingTable,
+    exprs: &'a Exprs,
     scope: ScopeId,
     name: &str,
 ) -> Option<(ScopeId, &'a [Binding])> {
@@ -1037,7 +1018,7 @@ fn visible_bindings<'a>(
     while let Some(id) = current {
         let fact = scopes.get(id as usize)?;
         if first || !matches!(fact.kind, ScopeKind::Class(_)) {
-            if let Some(bindings) = bindings_of(scopes, table, id).get(name) {
+            if let Some(bindings) = bindings_of(scopes, table, exprs, id).get(name) {
                 return Some((id, bindings));
             }
         }
@@ -1049,21 +1030,14 @@ fn visible_bindings<'a>(
 
 /// See [`ModuleFacts::bindings`]; a function over the scopes and the table alone, like
 /// [`visible_bindings`].
-fn bindings_of<'a>(scopes: &[ScopeFact], table: &'a BindingTable, id: ScopeId) -> ScopeBindings<'a> {
+fn bindings_of<'a>(scopes: &[ScopeFact], table: &'a BindingTable, exprs: &'a Exprs, id: ScopeId) -> ScopeBindings<'a> {
     let (first, end) = scopes.get(id as usize).map_or((0, 0), |scope| scope.names);
-    ScopeBindings { table, first: first as usize, end: end as usize }
+    ScopeBindings { table, exprs, first: first as usize, end: end as usize }
 }
 
-/// The bindings of `name` among `pending` ones (names in `arena`), in order.
-fn bound_in<'p>(
-    arena: &'p str,
-    pending: &'p [PendingBinding],
-    name: &'p str,
-) -> impl Iterator<Item = &'p Binding> + 'p {
-    pending
-        .iter()
-        .filter(move |pending| &arena.as_bytes()[pending.range()] == name.as_bytes())
-        .map(|pending| &pending.binding)
+/// The bindings of `name` among `pending` ones, in order (none when `name` was never interned).
+fn bound_in(pending: &[PendingBinding], name: Option<TextId>) -> impl Iterator<Item = &Binding> + '_ {
+    pending.iter().filter(move |pending| Some(pending.name) == name).map(|pending| &pending.binding)
 }
 
 fn to_range(range: TextRange) -> Range<usize> {
@@ -1087,15 +1061,13 @@ impl Extractor<'_> {
     }
 
     fn pend(&mut self, scope: ScopeId, name: &str, binding: Binding) {
-        let start = to_u32(self.name_arena.len());
-        self.name_arena.push_str(name);
-        let name = (start, to_u32(self.name_arena.len()));
+        let name = self.exprs.intern(name);
         self.pending_bindings[scope as usize].push(PendingBinding { name, binding });
     }
 
     /// How `name` is bound so far in `scope` (during extraction, before bindings are sorted).
-    fn bound_so_far<'s>(&'s self, scope: ScopeId, name: &'s str) -> impl Iterator<Item = &'s Binding> + 's {
-        bound_in(&self.name_arena, self.pending_bindings.get(scope as usize).map_or(&[][..], Vec::as_slice), name)
+    fn bound_so_far<'s>(&'s self, scope: ScopeId, name: &str) -> impl Iterator<Item = &'s Binding> + 's {
+        bound_in(self.pending_bindings.get(scope as usize).map_or(&[][..], Vec::as_slice), self.exprs.find_text(name))
     }
 
     /// Records `name` as bound in the current scope, honouring `global`/`nonlocal`.
@@ -1447,9 +1419,9 @@ impl Extractor<'_> {
         let scope_id = self.current_scope();
         let is_module = matches!(self.facts.scopes[scope_id as usize].kind, ScopeKind::Module);
         // Reads only the pending bindings (disjoint from the passed functions pushed below).
-        let (arena, pending) = (&self.name_arena, &self.pending_bindings[scope_id as usize]);
+        let (texts, pending) = (&self.exprs, &self.pending_bindings[scope_id as usize]);
         let is_local = |name: &str| {
-            let mut bindings = bound_in(arena, pending, name).peekable();
+            let mut bindings = bound_in(pending, texts.find_text(name)).peekable();
             !is_module
                 && bindings.peek().is_some()
                 && bindings.all(|binding| !matches!(binding, Binding::Function(_) | Binding::ImportFrom(_)))
@@ -1494,10 +1466,11 @@ impl Extractor<'_> {
     /// Drops passed names that are plain variables: only names bound to a `def` or an import
     /// (looked up through the scope chain) can be function references worth checking.
     fn finish(&mut self) {
-        let (scopes, table, private) = (&self.facts.scopes, &self.facts.binding_table, &self.private);
-        self.facts.passed_functions.retain(|passed| {
-            let Some(name) = private.name_of(passed.argument) else { return false };
-            visible_bindings(scopes, table, passed.scope, name).is_some_and(|(_, bindings)| {
+        let facts = &mut self.facts;
+        let (scopes, table, exprs) = (&facts.scopes, &facts.binding_table, &facts.exprs);
+        facts.passed_functions.retain(|passed| {
+            let Some(name) = exprs.name(passed.argument) else { return false };
+            visible_bindings(scopes, table, exprs, passed.scope, name).is_some_and(|(_, bindings)| {
                 bindings.iter().all(|binding| matches!(binding, Binding::Function(_) | Binding::ImportFrom(_)))
             })
         });
@@ -1858,10 +1831,11 @@ impl Extractor<'_> {
                     .unwrap_or(usize::MAX);
                 roots.push((ConfiguredObject::Mock, double.mock_scope, name.clone(), double.bound_at..end));
             }
-            if let Some(name) = double.new.as_ref().and_then(|new| self.private.name_of(new.value)) {
+            if let Some(name) = double.new.as_ref().and_then(|new| self.facts.exprs.name(new.value)) {
                 roots.push((ConfiguredObject::New, double.scope, name.into(), 0..usize::MAX));
             }
-            if let Some(name) = double.return_value.as_ref().and_then(|returned| self.private.name_of(returned.value)) {
+            if let Some(name) = double.return_value.as_ref().and_then(|returned| self.facts.exprs.name(returned.value))
+            {
                 roots.push((ConfiguredObject::ReturnValue, double.scope, name.into(), 0..usize::MAX));
             }
             let mut configurations = Vec::new();
@@ -1883,7 +1857,7 @@ impl Extractor<'_> {
                         && configuration.path.len() == 1
                         && &*configuration.path[0] == "return_value"
                     {
-                        if let Some(returned) = self.private.name_of(configuration.value) {
+                        if let Some(returned) = self.facts.exprs.name(configuration.value) {
                             roots.push((ConfiguredObject::ReturnValue, scope, returned.into(), 0..usize::MAX));
                         }
                     }
