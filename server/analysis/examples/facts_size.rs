@@ -53,11 +53,9 @@ fn tally_module(facts: &ModuleFacts, report: &mut Report) {
             report.add(binding_kind(scope, binding), 1, size_of::<Binding>());
         }
     }
-    for function in &facts.functions {
-        report.add("functions", 1, size_of::<FunctionFact>() + function.name.len());
-    }
+    report.add("functions", facts.functions.len(), facts.functions.len() * size_of::<FunctionFact>());
     for class in &facts.classes {
-        let mut bytes = size_of::<ClassFact>() + class.name.len() + size_of_val(&*class.bases);
+        let mut bytes = size_of::<ClassFact>() + size_of_val(&*class.bases);
         bytes += size_of_val(&*class.decorators);
         for (name, assignments) in &class.instance_attributes {
             bytes += name.len() + 40 + assignments.capacity() * size_of::<AttributeAssignment>();

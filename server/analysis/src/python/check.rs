@@ -103,7 +103,8 @@ fn sounds_like_context_manager_getter(name: &str) -> bool {
 fn check_factory_names(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (idx, function) in module.facts.functions.iter().enumerate() {
-        if !(function.is_async && function.is_generator && sounds_like_context_manager_getter(&function.name)) {
+        let name = module.facts.exprs.text(function.name);
+        if !(function.is_async && function.is_generator && sounds_like_context_manager_getter(name)) {
             continue;
         }
         let Ok(function_id) = u32::try_from(idx) else { break };
@@ -130,8 +131,8 @@ fn check_factory_names(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>)
             range: function.name_range(),
             message: format!(
                 "`{}` is an async generator (it produces values with `yield`), but its name reads like a context-manager getter, and it is entered with `async with` elsewhere; name it for what it yields (for example `iter_{}`) or make it a context manager with `@contextlib.asynccontextmanager`",
-                function.name,
-                function.name.trim_start_matches("get_"),
+                name,
+                name.trim_start_matches("get_"),
             ),
             fixes: Vec::new(),
             related: vec![RelatedLocation { path, range, message: "entered here".to_owned() }],
@@ -272,7 +273,10 @@ fn decorate_definition(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>,
         range: function.def_line_start()..function.def_line_start(),
         content: format!("{}@{decorator}\n", defining.facts.exprs.text(function.indent)),
     });
-    let title = format!("Decorate `{}` with `@{decorator}` (every use, {entered} in all, enters it)", function.name);
+    let title = format!(
+        "Decorate `{}` with `@{decorator}` (every use, {entered} in all, enters it)",
+        defining.facts.exprs.text(function.name)
+    );
     let (edits, other_files) = if defining.path == module.path {
         (edits, Vec::new())
     } else {
@@ -638,13 +642,14 @@ fn check_annotation(
         }
         format!(
             "`async def {}` contains `yield`, so calling it gives an async generator, but its return annotation `{annotation}` says {}; annotate it `AsyncIterator[...]` (or `AsyncGenerator[...]`), or decorate it with `@contextlib.asynccontextmanager` if it is meant to be entered",
-            function.name,
+            module.facts.exprs.text(function.name),
             capability_names(declared),
         )
     } else if function.is_stub && declared.contains(Capability::AsyncIter) {
         format!(
             "`async def {}` has no `yield`, so calling it gives a coroutine whose result is `{annotation}`, and callers must write `async for x in await ...`; if implementations are async generators, declare it with plain `def {}(...) -> {annotation}`",
-            function.name, function.name,
+            module.facts.exprs.text(function.name),
+            module.facts.exprs.text(function.name),
         )
     } else {
         return None;
@@ -750,7 +755,7 @@ pub fn hover(
     let (made, origin) = resolver.call_result(&Value::Function(Arc::clone(module), function_id))?;
     Some(format!(
         "`{}` is {}.\n\n{}",
-        function.name,
+        module.facts.exprs.text(function.name),
         describe_factory(made, origin.as_deref(), context),
         how_to_use(made, true)
     ))

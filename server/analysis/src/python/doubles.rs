@@ -284,7 +284,7 @@ fn is_fixture_parameter(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>
     let Some((_, [Binding::Parameter(parameter)])) = facts.visible_bindings(scope, name) else { return false };
     let Some(slot) = parameter.slot() else { return false };
     let Some(function) = facts.function(slot.function) else { return false };
-    if !(function.fixture_name.is_some() || function.name.starts_with("test")) {
+    if !(function.fixture_name.is_some() || facts.exprs.text(function.name).starts_with("test")) {
         return false;
     }
     if let Some(annotation) = parameter.annotation {

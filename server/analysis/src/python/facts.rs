@@ -324,7 +324,8 @@ impl ScopeFact {
 #[derive(Clone, Debug, PartialEq)]
 #[expect(clippy::struct_excessive_bools, reason = "independent facts about one definition")]
 pub struct FunctionFact {
-    pub name: Box<str>,
+    /// Interned in the module's exported expressions (see [`Exprs::text`]).
+    pub name: TextId,
     /// The name in `def name(...)` (see [`FunctionFact::name_range`]).
     name_span: (u32, u32),
     /// 1-based line of the name, for messages about this definition from other files.
@@ -428,7 +429,8 @@ impl Dunders {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClassFact {
-    pub name: Box<str>,
+    /// Interned in the module's exported expressions (see [`Exprs::text`]).
+    pub name: TextId,
     pub name_range: Range<usize>,
     pub line: u32,
     pub bases: Box<[ExprId]>,
@@ -1243,7 +1245,7 @@ impl Extractor<'_> {
         let indent = self.exprs.intern(indentation(self.source, def_line_start));
         self.produced.push(Vec::new());
         self.facts.functions.push(FunctionFact {
-            name: function.name.as_str().into(),
+            name: self.exprs.intern(function.name.as_str()),
             line: self.lines.line_number(name_range.start),
             name_span: (to_u32(name_range.start), to_u32(name_range.end)),
             is_async: function.is_async,
@@ -1340,7 +1342,7 @@ impl Extractor<'_> {
         let bases = class.bases().iter().map(|base| self.exprs.expr(base)).collect();
         let decorators = class.decorator_list.iter().map(|decorator| self.exprs.expr(&decorator.expression)).collect();
         self.facts.classes.push(ClassFact {
-            name: class.name.as_str().into(),
+            name: self.exprs.intern(class.name.as_str()),
             line: self.lines.line_number(name_range.start),
             name_range,
             bases,
@@ -2316,7 +2318,7 @@ mod tests {
     use super::*;
 
     fn function<'a>(facts: &'a ModuleFacts, name: &str) -> &'a FunctionFact {
-        facts.functions.iter().find(|function| &*function.name == name).expect("function exists")
+        facts.functions.iter().find(|function| facts.exprs.text(function.name) == name).expect("function exists")
     }
 
     #[test]

@@ -615,8 +615,10 @@ impl<'a> Resolver<'a> {
                     self.annotation(module, outer, annotation)
                 }
                 (None, Some(slot)) => {
-                    let is_constructor =
-                        module.facts.function(slot.function).is_some_and(|function| &*function.name == "__init__");
+                    let is_constructor = module
+                        .facts
+                        .function(slot.function)
+                        .is_some_and(|function| module.facts.exprs.text(function.name) == "__init__");
                     if is_constructor {
                         self.constructor_argument(module, name, &slot)
                     } else {
@@ -636,7 +638,7 @@ impl<'a> Resolver<'a> {
     fn constructor_argument(&mut self, module: &Arc<IndexedModule>, name: &str, slot: &ParameterSlot) -> Value {
         let facts = &module.facts;
         let Some(function) = facts.function(slot.function) else { return Value::Unknown };
-        if &*function.name != "__init__" {
+        if facts.exprs.text(function.name) != "__init__" {
             return Value::Unknown;
         }
         let Some(ScopeKind::Class(class_id)) = facts.scope(function.parent_scope).map(|scope| scope.kind) else {
@@ -661,7 +663,7 @@ impl<'a> Resolver<'a> {
         let file_name = module.path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
         let in_test_file =
             file_name == "conftest.py" || file_name.starts_with("test_") || file_name.ends_with("_test.py");
-        let is_test = function.name.starts_with("test") && function.fixture_name.is_none();
+        let is_test = module.facts.exprs.text(function.name).starts_with("test") && function.fixture_name.is_none();
         if !in_test_file || !(is_test || function.fixture_name.is_some()) {
             return Value::Unknown;
         }
@@ -808,7 +810,7 @@ impl<'a> Resolver<'a> {
     ) -> Value {
         let facts = &module.facts;
         let Some(class) = facts.class(class_id) else { return Value::Unknown };
-        let class_name = class.name.clone();
+        let class_name: Box<str> = facts.exprs.text(class.name).into();
         // Only capitalised classes have every call recorded; a classmethod may construct with
         // `cls(...)`, which no recorded call shows.
         let has_classmethod = facts.bindings(class.scope).all().any(|binding| {
@@ -1095,8 +1097,8 @@ impl<'a> Resolver<'a> {
             path: module.path.clone(),
             range: function.name_range(),
             line: function.line,
-            description: format!("{prefix} {}", function.name),
-            name: function.name.to_string(),
+            description: format!("{prefix} {}", module.facts.exprs.text(function.name)),
+            name: module.facts.exprs.text(function.name).to_owned(),
         }));
         // Decorators apply innermost (last written) first; any we do not understand makes the
         // result unknown, wherever it sits.
@@ -1311,8 +1313,8 @@ impl<'a> Resolver<'a> {
             path: module.path.clone(),
             range: class.name_range.clone(),
             line: class.line,
-            description: format!("class {}", class.name),
-            name: class.name.to_string(),
+            description: format!("class {}", module.facts.exprs.text(class.name)),
+            name: module.facts.exprs.text(class.name).to_owned(),
         };
         Value::Made(Provided::known(ValueKind::Instance, capabilities), Some(Arc::new(origin)))
     }
