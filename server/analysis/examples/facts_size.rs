@@ -10,8 +10,7 @@ use std::mem::{size_of, size_of_val};
 use std::path::PathBuf;
 
 use asyncsense_analysis::python::facts::{
-    extract, AttributeAssignment, Binding, CallFact, ClassFact, FunctionFact, ModuleFacts, ScopeFact, ScopeKind,
-    UseSite,
+    extract, Binding, CallFact, ClassFact, FunctionFact, ModuleFacts, ScopeFact, ScopeKind, UseSite,
 };
 use asyncsense_analysis::workspace::{discover_python_files, read_source};
 
@@ -55,19 +54,15 @@ fn tally_module(facts: &ModuleFacts, report: &mut Report) {
     }
     report.add("functions", facts.functions.len(), facts.functions.len() * size_of::<FunctionFact>());
     for class in &facts.classes {
-        let mut bytes = size_of::<ClassFact>() + size_of_val(&*class.bases);
-        bytes += size_of_val(&*class.decorators);
-        for (name, assignments) in &class.instance_attributes {
-            bytes += name.len() + 40 + assignments.capacity() * size_of::<AttributeAssignment>();
-        }
+        let bytes = size_of::<ClassFact>()
+            + size_of_val(&*class.bases)
+            + size_of_val(&*class.decorators)
+            + size_of_val(&*class.fields)
+            + size_of_val(class.instance_attributes());
         report.add("classes", 1, bytes);
     }
     report.add("use sites", facts.use_sites.len(), facts.use_sites.len() * size_of::<UseSite>());
-    for call in &facts.calls {
-        let keywords: usize = call.keywords.iter().map(|(name, _)| name.len()).sum();
-        let bytes = size_of::<CallFact>() + size_of_val(&*call.arguments) + size_of_val(&*call.keywords) + keywords;
-        report.add("calls", 1, bytes);
-    }
+    report.add("calls", facts.calls.len(), facts.calls.len() * size_of::<CallFact>());
     report.add(
         "passed functions",
         facts.passed_functions.len(),

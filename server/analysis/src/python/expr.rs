@@ -478,6 +478,12 @@ impl ExprBuilder {
         self.push(Node::Name(symbol))
     }
 
+    /// `name=value`, as a call's keyword argument.
+    pub fn keyword(&mut self, name: &str, value: ExprId) -> ExprId {
+        let name = self.symbol(name);
+        self.push(Node::Keyword(name, value))
+    }
+
     pub fn element(&mut self, made: ExprId, index: u32) -> ExprId {
         self.push(Node::Element(made, index))
     }

@@ -5,9 +5,6 @@
 //! ranges. Resolution (`resolve.rs`) works on facts only, so a module that is not open in the
 //! editor costs its facts, never its syntax tree.
 
-// Facts maps are small and keyed by identifiers: FxHash, not SipHash (no untrusted keys here
-// can cause harm beyond a slower lookup).
-use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
 
 use ruff_python_ast::visitor::{self, Visitor};
@@ -260,8 +257,9 @@ pub enum Mention {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CallFact {
     pub callee: ExprId,
-    pub arguments: Box<[ExprId]>,
-    pub keywords: Box<[(Box<str>, ExprId)]>,
+    pub arguments: ExprList,
+    /// Keyword arguments, as [`Shape::Keyword`] expressions.
+    pub keywords: ExprList,
     /// `*args` or `**kwargs` at the call: any parameter may receive anything.
     pub unpacks: bool,
     pub scope: ScopeId,
@@ -440,10 +438,31 @@ pub struct ClassFact {
     pub scope: ScopeId,
     pub parent_scope: ScopeId,
     pub dunders: Dunders,
-    /// `self.<name> = <value>` anywhere in the class's plain methods.
-    pub instance_attributes: HashMap<Box<str>, Vec<AttributeAssignment>>,
+    /// `self.<name> = <value>` anywhere in the class's plain methods, in source order (see
+    /// [`ClassFact::instance_attribute`]).
+    instance_attributes: Vec<(TextId, AttributeAssignment)>,
     /// Annotated names in the class body, in order (dataclass-style fields; `ClassVar`s left out).
-    pub fields: Vec<Box<str>>,
+    pub fields: Box<[TextId]>,
+}
+
+impl ClassFact {
+    /// The assignments of `self.<name>` in the class's plain methods, in source order (`exprs`
+    /// are the class's module's).
+    pub fn instance_attribute<'a>(
+        &'a self,
+        exprs: &'a Exprs,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a AttributeAssignment> + 'a {
+        self.instance_attributes
+            .iter()
+            .filter(move |(attribute, _)| exprs.text_bytes(*attribute) == name.as_bytes())
+            .map(|(_, assignment)| assignment)
+    }
+
+    /// Every `self.<name>` assignment, with its name.
+    pub fn instance_attributes(&self) -> &[(TextId, AttributeAssignment)] {
+        &self.instance_attributes
+    }
 }
 
 /// Syntax details of a use site that fixes need.
@@ -956,7 +975,7 @@ pub fn extract(source: &str) -> ModuleFacts {
     super::shrink(&mut facts.use_sites);
     super::shrink(&mut facts.functions);
     for class in &mut facts.classes {
-        super::shrink(&mut class.fields);
+        super::shrink(&mut class.instance_attributes);
     }
     super::shrink(&mut facts.scopes);
     super::shrink(&mut facts.classes);
@@ -1163,12 +1182,9 @@ impl Extractor<'_> {
         let class_id = *class_id;
         let scope = self.current_scope();
         let value = value.map_or(ExprId::OTHER, |value| self.exprs.expr(value));
+        let name = self.exprs.intern(attribute.attr.as_str());
         if let Some(class) = self.facts.classes.get_mut(class_id as usize) {
-            class
-                .instance_attributes
-                .entry(attribute.attr.as_str().into())
-                .or_insert_with(|| Vec::with_capacity(1))
-                .push(AttributeAssignment { value, scope });
+            class.instance_attributes.push((name, AttributeAssignment { value, scope }));
         }
     }
 
@@ -1317,7 +1333,7 @@ impl Extractor<'_> {
                     other => is_named(other, "ClassVar"),
                 };
                 if let (Expr::Name(name), false) = (&*assign.target, is_class_var) {
-                    fields.push(name.id.as_str().into());
+                    fields.push(self.exprs.intern(name.id.as_str()));
                 }
             }
             match statement {
@@ -1351,8 +1367,8 @@ impl Extractor<'_> {
             scope,
             parent_scope,
             dunders,
-            instance_attributes: HashMap::default(),
-            fields,
+            instance_attributes: Vec::new(),
+            fields: fields.into(),
         });
         self.bind(class.name.as_str(), Binding::Class(class_id));
         self.scope_stack.push(scope);
@@ -1502,15 +1518,18 @@ impl Extractor<'_> {
         let mut keywords = Vec::with_capacity(call.arguments.keywords.len());
         for keyword in &call.arguments.keywords {
             match &keyword.arg {
-                Some(name) => keywords.push((name.as_str().into(), self.exprs.expr(&keyword.value))),
+                Some(name) => {
+                    let value = self.exprs.expr(&keyword.value);
+                    keywords.push(self.exprs.keyword(name.as_str(), value));
+                }
                 None => unpacks = true,
             }
         }
         let callee = self.exprs.expr(&call.func);
         self.facts.calls.push(CallFact {
             callee,
-            arguments: arguments.into(),
-            keywords: keywords.into(),
+            arguments: self.exprs.list(&arguments),
+            keywords: self.exprs.list(&keywords),
             unpacks,
             scope: self.current_scope(),
         });
@@ -2407,9 +2426,9 @@ mod tests {
             "class S:\n    def __init__(self, f):\n        self.factory = get\n        self.other = f\n    @staticmethod\n    def s(x):\n        x.nope = 1\n",
         );
         let class = &facts.classes[0];
-        assert!(class.instance_attributes.contains_key("factory"));
-        assert!(class.instance_attributes.contains_key("other"));
-        assert!(!class.instance_attributes.contains_key("nope"));
+        for (name, assigned) in [("factory", 1), ("other", 1), ("nope", 0)] {
+            assert_eq!(class.instance_attribute(&facts.exprs, name).count(), assigned, "{name}");
+        }
     }
 
     #[test]

@@ -784,7 +784,7 @@ impl<'a> Resolver<'a> {
             return None;
         }
         let class = module.facts.class(class_id)?;
-        let name = class.fields.get(field_index)?.clone();
+        let name: Box<str> = module.facts.exprs.text(*class.fields.get(field_index)?).into();
         let default_binding = module.facts.bindings(class.scope).get(&name).and_then(|bindings| {
             bindings.iter().find_map(|binding| match binding {
                 Binding::Value(value) => Some((*value, class.scope)),
@@ -891,10 +891,17 @@ impl<'a> Resolver<'a> {
                     if call.unpacks {
                         return Value::Unknown;
                     }
-                    let positional = argument.call_index.and_then(|index| call.arguments.get(index as usize));
+                    let exprs = &calling.facts.exprs;
+                    let positional =
+                        argument.call_index.and_then(|index| exprs.list(call.arguments).get(index as usize));
                     let keyword = argument
                         .by_keyword
-                        .then(|| call.keywords.iter().find(|(name, _)| *name == argument.name).map(|(_, value)| *value))
+                        .then(|| {
+                            exprs.list(call.keywords).iter().find_map(|keyword| match exprs.get(*keyword) {
+                                Shape::Keyword(name, value) if name == &*argument.name => Some(value),
+                                _ => None,
+                            })
+                        })
                         .flatten();
                     let source = match (positional.copied(), keyword, argument.default) {
                         (Some(passed), _, _) | (None, Some(passed), _) => self.eval(&calling, call.scope, passed),
@@ -1021,7 +1028,8 @@ impl<'a> Resolver<'a> {
             visited.push((class_module.path.clone(), id));
             let Some(class) = class_module.facts.class(id) else { continue };
             if on_instance {
-                if let Some(field_index) = class.fields.iter().position(|field| &**field == attribute) {
+                let exprs = &class_module.facts.exprs;
+                if let Some(field_index) = class.fields.iter().position(|field| exprs.text(*field) == attribute) {
                     if let Some(constructed) = self.field_sources(&class_module, id, field_index) {
                         sources.push(constructed);
                     }
@@ -1039,10 +1047,8 @@ impl<'a> Resolver<'a> {
                 }
             }
             if on_instance {
-                if let Some(assignments) = class.instance_attributes.get(attribute) {
-                    for assignment in assignments {
-                        sources.push(self.eval(&class_module, assignment.scope, assignment.value));
-                    }
+                for assignment in class.instance_attribute(&class_module.facts.exprs, attribute) {
+                    sources.push(self.eval(&class_module, assignment.scope, assignment.value));
                 }
             }
             for base in &class.bases {
