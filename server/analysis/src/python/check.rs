@@ -117,7 +117,7 @@ fn check_factory_names(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>)
                 let Shape::Call(callee, _) = using.facts.exprs.get(site.operand) else { continue };
                 let callee = resolver.evaluate(&using, site.scope, callee);
                 if matches!(&callee, Value::Function(found, id) if *id == function_id && found.path == module.path) {
-                    entered_at = Some((using.path.clone(), site.range.clone()));
+                    entered_at = Some((using.path.clone(), site.range.range()));
                     break;
                 }
             }
@@ -181,7 +181,7 @@ fn check_use_site(
     let value = resolver.settle(value);
     let (provided, origin) = value.provided();
     if let Some(rule) = classify(site.kind, provided) {
-        let operand = excerpt(source.get(site.range.clone())?);
+        let operand = excerpt(source.get(site.range.range())?);
         let message = message(rule, site, provided, origin.as_deref(), &operand, source, context);
         let mut fixes = fixes::for_use_site(rule, site, &module.facts.exprs, source, provided);
         if rule == Rule::AsyncWithOnAsyncGenerator
@@ -198,7 +198,7 @@ fn check_use_site(
                 fixes.extend(decorate_definition(resolver, module, origin));
             }
         }
-        return Some(finding(rule, site.range.clone(), message, fixes, origin.as_deref()));
+        return Some(finding(rule, site.range.range(), message, fixes, origin.as_deref()));
     }
     // A factory used where its product was meant: `async with get_session:`.
     if provided == Provided::Unknown
@@ -210,7 +210,7 @@ fn check_use_site(
         if !capabilities.contains(site.kind.requires()) {
             return None;
         }
-        let operand = excerpt(source.get(site.range.clone())?);
+        let operand = excerpt(source.get(site.range.range())?);
         let message = format!(
             "`{operand}` is {}, not the object it makes; `{}` needs {}, which its call returns. Call it: `{}`",
             describe_factory(made, origin.as_deref(), context),
@@ -219,7 +219,7 @@ fn check_use_site(
             usage(site.kind, &format!("{operand}()"), target_text(site, source)),
         );
         let fixes = fixes::add_call(site, &module.facts.exprs).into_iter().collect();
-        return Some(finding(Rule::UncalledFactory, site.range.clone(), message, fixes, origin.as_deref()));
+        return Some(finding(Rule::UncalledFactory, site.range.range(), message, fixes, origin.as_deref()));
     }
     None
 }
@@ -524,7 +524,7 @@ pub(crate) fn describe_factory(made: Provided, origin: Option<&Origin>, context:
 fn target_text<'s>(site: &UseSite, source: &'s str) -> Option<&'s str> {
     match &site.shape {
         UseSiteShape::WithItem { target: Some(target), .. } | UseSiteShape::ForIterable { target, .. } => {
-            source.get(target.clone())
+            source.get(target.range())
         }
         _ => None,
     }
@@ -734,12 +734,12 @@ pub fn hover(
     }
     let mut resolver = Resolver::new(context.index);
     // A use site's operand: describe what it is and what the use site needs.
-    if let Some(site) = module.facts.use_sites.iter().find(|site| site.range.contains(&offset)) {
+    if let Some(site) = module.facts.use_sites.iter().find(|site| site.range.contains(offset)) {
         let value = resolver.evaluate(module, site.scope, site.operand);
         let value = resolver.settle(value);
         let (provided, origin) = value.provided();
         if let Provided::Known { .. } = provided {
-            let operand = excerpt(source.get(site.range.clone())?);
+            let operand = excerpt(source.get(site.range.range())?);
             return Some(format!(
                 "`{operand}` is {}.\n\n{}",
                 describe(provided, origin.as_deref(), context),

@@ -465,36 +465,65 @@ impl ClassFact {
     }
 }
 
+/// A byte range of a module's text in eight bytes: use sites keep several.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    fn of(range: TextRange) -> Span {
+        Span { start: range.start().into(), end: range.end().into() }
+    }
+
+    pub fn start(self) -> usize {
+        self.start as usize
+    }
+
+    pub fn end(self) -> usize {
+        self.end as usize
+    }
+
+    pub fn range(self) -> Range<usize> {
+        self.start()..self.end()
+    }
+
+    pub fn contains(self, offset: usize) -> bool {
+        self.range().contains(&offset)
+    }
+}
+
 /// Syntax details of a use site that fixes need.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UseSiteShape {
     /// One item of a `with`/`async with` statement.
     WithItem {
-        statement_start: usize,
-        item_index: usize,
-        item_count: usize,
+        statement_start: u32,
+        item_index: u32,
+        item_count: u32,
         /// The whole item (`expr as target`).
-        item_range: Range<usize>,
+        item_range: Span,
         /// The `as` target, if any.
-        target: Option<Range<usize>>,
+        target: Option<Span>,
         /// The body has a `break`/`continue` that would bind to a loop written in its place.
         body_has_loop_control: bool,
     },
     /// The iterable of a `for`/`async for` statement.
     ForIterable {
-        statement_start: usize,
+        statement_start: u32,
         has_else: bool,
         /// The loop target (`x` in `for x in …`).
-        target: Range<usize>,
+        target: Span,
         /// The body has a `break`/`continue` for this loop.
         body_has_loop_control: bool,
     },
     /// The iterable of a comprehension clause; `clause_start` is its `for` (or `async for`).
-    ComprehensionIterable { clause_start: usize },
+    ComprehensionIterable { clause_start: u32 },
     /// The argument of a protocol API call: `anext(x)`, `stack.enter_async_context(x)`.
-    CallArgument { callee: ExprId, method: Box<str> },
+    CallArgument { callee: ExprId, method: &'static str },
     /// The operand of `await`.
-    AwaitOperand { await_start: usize },
+    AwaitOperand { await_start: u32 },
 }
 
 #[derive(Clone, Debug)]
@@ -502,14 +531,14 @@ pub struct UseSite {
     pub kind: UseSiteKind,
     pub operand: ExprId,
     /// The operand expression.
-    pub range: Range<usize>,
+    pub range: Span,
     /// The scope the operand is evaluated in.
     pub scope: ScopeId,
     /// The innermost enclosing `def` is an `async def`.
     pub in_async_function: bool,
     pub shape: UseSiteShape,
     /// For a call operand, the callee (`get_session` in `get_session()`), for wrapping fixes.
-    pub callee_range: Option<Range<usize>>,
+    pub callee_range: Option<Span>,
     /// The version guards around the use (`if sys.version_info >= (3, 11):`), outermost first.
     pub guards: Box<[VersionCondition]>,
 }
@@ -1393,12 +1422,12 @@ impl Extractor<'_> {
         self.facts.use_sites.push(UseSite {
             kind,
             operand: operand_expr,
-            range: to_range(operand.range()),
+            range: Span::of(operand.range()),
             scope: self.current_scope(),
             in_async_function: self.in_async_function(),
             shape,
             callee_range: match operand {
-                Expr::Call(call) => Some(to_range(call.func.range())),
+                Expr::Call(call) => Some(Span::of(call.func.range())),
                 _ => None,
             },
             guards: self.version_guards.clone().into_boxed_slice(),
@@ -1423,7 +1452,7 @@ impl Extractor<'_> {
             return;
         }
         let callee = self.private.expr(&call.func);
-        self.add_use_site(kind, argument, UseSiteShape::CallArgument { callee, method: method.into() });
+        self.add_use_site(kind, argument, UseSiteShape::CallArgument { callee, method });
     }
 
     /// Records names passed to calls; `finish` keeps those that name a function or an import.
@@ -1545,11 +1574,11 @@ impl Extractor<'_> {
                 kind,
                 &item.context_expr,
                 UseSiteShape::WithItem {
-                    statement_start: usize::from(with.range.start()),
-                    item_index,
-                    item_count: with.items.len(),
-                    item_range: to_range(item.range),
-                    target: item.optional_vars.as_deref().map(|target| to_range(target.range())),
+                    statement_start: with.range.start().into(),
+                    item_index: to_u32(item_index),
+                    item_count: to_u32(with.items.len()),
+                    item_range: Span::of(item.range),
+                    target: item.optional_vars.as_deref().map(|target| Span::of(target.range())),
                     body_has_loop_control,
                 },
             );
@@ -1575,9 +1604,9 @@ impl Extractor<'_> {
             kind,
             &for_statement.iter,
             UseSiteShape::ForIterable {
-                statement_start: usize::from(for_statement.range.start()),
+                statement_start: for_statement.range.start().into(),
                 has_else: !for_statement.orelse.is_empty(),
-                target: to_range(for_statement.target.range()),
+                target: Span::of(for_statement.target.range()),
                 body_has_loop_control: has_loop_control(&for_statement.body),
             },
         );
@@ -1606,7 +1635,7 @@ impl Extractor<'_> {
             self.add_use_site(
                 kind,
                 &generator.iter,
-                UseSiteShape::ComprehensionIterable { clause_start: usize::from(generator.range.start()) },
+                UseSiteShape::ComprehensionIterable { clause_start: generator.range.start().into() },
             );
             if pushed {
                 self.bind_target(&generator.target, None);
@@ -2105,7 +2134,7 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 self.add_use_site(
                     UseSiteKind::Await,
                     &await_expr.value,
-                    UseSiteShape::AwaitOperand { await_start: usize::from(await_expr.range.start()) },
+                    UseSiteShape::AwaitOperand { await_start: await_expr.range.start().into() },
                 );
             }
             Expr::Call(call) => {
@@ -2413,11 +2442,11 @@ mod tests {
         let facts = extract(source);
         let sites: Vec<_> = facts.use_sites.iter().filter(|site| site.kind == UseSiteKind::AsyncWith).collect();
         assert_eq!(sites.len(), 2);
-        assert_eq!(&source[sites[0].range.clone()], "a()");
-        assert_eq!(&source[sites[1].range.clone()], "b()");
+        assert_eq!(&source[sites[0].range.range()], "a()");
+        assert_eq!(&source[sites[1].range.range()], "b()");
         let UseSiteShape::WithItem { item_count, target, .. } = &sites[0].shape else { panic!("with item") };
         assert_eq!(*item_count, 2);
-        assert_eq!(&source[target.clone().expect("target")], "x");
+        assert_eq!(&source[target.expect("target").range()], "x");
     }
 
     #[test]

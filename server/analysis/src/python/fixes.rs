@@ -73,13 +73,13 @@ pub fn swap_guard_for_iteration(source: &str, site: &UseSite) -> Option<Fix> {
     };
     if *item_count != 1
         || *body_has_loop_control
-        || !is_words(source, *statement_start, item_range.start, &["async", "with"])
+        || !is_words(source, *statement_start as usize, item_range.start(), &["async", "with"])
     {
         return None;
     }
-    let expression = source.get(site.range.clone())?;
+    let expression = source.get(site.range.range())?;
     let target_text = match target {
-        Some(target) => source.get(target.clone())?,
+        Some(target) => source.get(target.range())?,
         None => "_",
     };
     Some(fix(
@@ -87,7 +87,7 @@ pub fn swap_guard_for_iteration(source: &str, site: &UseSite) -> Option<Fix> {
             "Swap the scope guard for stream iteration: `async for {target_text} in …` (cleanup after `yield` runs when the loop ends)"
         ),
         Applicability::Safe,
-        vec![edit(*statement_start..item_range.end, format!("async for {target_text} in {expression}"))],
+        vec![edit((*statement_start as usize)..item_range.end(), format!("async for {target_text} in {expression}"))],
     ))
 }
 
@@ -99,17 +99,17 @@ fn swap_iteration_for_guard(source: &str, site: &UseSite) -> Option<Fix> {
     };
     if *has_else
         || *body_has_loop_control
-        || !is_words(source, *statement_start, target.start, &["async", "for"])
-        || !is_words(source, target.end, site.range.start, &["in"])
+        || !is_words(source, *statement_start as usize, target.start(), &["async", "for"])
+        || !is_words(source, target.end(), site.range.start(), &["in"])
     {
         return None;
     }
-    let target_text = source.get(target.clone())?;
-    let expression = source.get(site.range.clone())?;
+    let target_text = source.get(target.range())?;
+    let expression = source.get(site.range.range())?;
     Some(fix(
         format!("Enter it instead: `async with … as {target_text}`"),
         Applicability::Safe,
-        vec![edit(*statement_start..site.range.end, format!("async with {expression} as {target_text}"))],
+        vec![edit((*statement_start as usize)..site.range.end(), format!("async with {expression} as {target_text}"))],
     ))
 }
 
@@ -121,13 +121,13 @@ fn add_async(source: &str, site: &UseSite, rule: Rule) -> Option<Fix> {
     }
     let (start, keyword) = match &site.shape {
         UseSiteShape::WithItem { statement_start, item_count: 1, .. } if rule == Rule::WithOnAsyncObject => {
-            (*statement_start, "with")
+            (*statement_start as usize, "with")
         }
         UseSiteShape::ForIterable { statement_start, .. } if rule == Rule::ForOnAsyncIterable => {
-            (*statement_start, "for")
+            (*statement_start as usize, "for")
         }
         UseSiteShape::ComprehensionIterable { clause_start } if rule == Rule::ForOnAsyncIterable => {
-            (*clause_start, "for")
+            ((*clause_start as usize), "for")
         }
         _ => return None,
     };
@@ -140,9 +140,9 @@ fn add_async(source: &str, site: &UseSite, rule: Rule) -> Option<Fix> {
 /// `async for` → `for`, `async with` → `with` (one item only).
 fn remove_async(source: &str, site: &UseSite) -> Option<Fix> {
     let (start, keyword) = match &site.shape {
-        UseSiteShape::WithItem { statement_start, item_count: 1, .. } => (*statement_start, "with"),
-        UseSiteShape::ForIterable { statement_start, .. } => (*statement_start, "for"),
-        UseSiteShape::ComprehensionIterable { clause_start } => (*clause_start, "for"),
+        UseSiteShape::WithItem { statement_start, item_count: 1, .. } => (*statement_start as usize, "with"),
+        UseSiteShape::ForIterable { statement_start, .. } => (*statement_start as usize, "for"),
+        UseSiteShape::ComprehensionIterable { clause_start } => ((*clause_start as usize), "for"),
         _ => return None,
     };
     let keyword_start = after_async(source, start)?;
@@ -158,7 +158,7 @@ fn take_one_item(site: &UseSite) -> Option<Fix> {
     Some(fix(
         "Take one item: `await anext(…)`",
         Applicability::Unsafe,
-        vec![edit(site.range.start..site.range.start, "anext("), edit(site.range.end..site.range.end, ")")],
+        vec![edit(site.range.start()..site.range.start(), "anext("), edit(site.range.end()..site.range.end(), ")")],
     ))
 }
 
@@ -173,7 +173,7 @@ fn add_await(site: &UseSite, exprs: &Exprs) -> Option<Fix> {
         | UseSiteShape::ComprehensionIterable { .. } => Some(fix(
             "Await it first: insert `await`",
             Applicability::Safe,
-            vec![edit(site.range.start..site.range.start, "await ")],
+            vec![edit(site.range.start()..site.range.start(), "await ")],
         )),
         _ => None,
     }
@@ -184,7 +184,7 @@ pub fn add_call(site: &UseSite, exprs: &Exprs) -> Option<Fix> {
     if !matches!(exprs.get(site.operand), Shape::Name(_) | Shape::Attribute(..)) {
         return None;
     }
-    Some(fix("Call it: add `()`", Applicability::Safe, vec![edit(site.range.end..site.range.end, "()")]))
+    Some(fix("Call it: add `()`", Applicability::Safe, vec![edit(site.range.end()..site.range.end(), "()")]))
 }
 
 /// `async with f() as s:` → `async with contextlib.asynccontextmanager(f)() as s:`: the
@@ -198,7 +198,7 @@ pub fn wrap_with_asynccontextmanager(
     import_insertion: usize,
 ) -> Option<Fix> {
     let UseSiteShape::WithItem { .. } = site.shape else { return None };
-    let callee = site.callee_range.clone()?;
+    let callee = site.callee_range?.range();
     let callee_text = source.get(callee.clone())?;
     let wrapper = reference.unwrap_or("contextlib.asynccontextmanager");
     let mut edits = Vec::new();
