@@ -2392,6 +2392,22 @@ mod tests {
     }
 
     #[test]
+    fn exports_ignore_use_site_edits_but_not_definition_edits() {
+        let module = |body: &str, returns: &str, imported: &str| {
+            extract(&format!(
+                "from db import get_a, {imported}\n\nasync def use(){returns}:\n    async with {body}():\n        pass\n"
+            ))
+        };
+        let base = module("get_a", "", "get_b");
+        // Only a use site changes: its expressions are private, dependents need no re-check.
+        assert!(base.same_exports(&module("get_b", "", "get_b")));
+        assert!(base.same_exports(&module("get_a", "", "get_b")));
+        // What the module binds or declares changes: they do.
+        assert!(!base.same_exports(&module("get_a", "", "get_c")));
+        assert!(!base.same_exports(&module("get_a", " -> T", "get_b")));
+    }
+
+    #[test]
     fn scope_lookups_stay_within_their_scope() {
         // Scopes share one table: a lookup must not run into a neighbour's entries.
         let facts = extract("a = 1\ndef f(b):\n    c = b\ndef g():\n    pass\nclass K:\n    d = 2\nz = 3\n");
