@@ -281,15 +281,21 @@ pub enum ScopeKind {
     Anonymous,
 }
 
+/// One scope: twenty bytes (a module has one per function, class, lambda and comprehension).
+/// Its names are in [`ModuleFacts::bindings`], its `global` and `nonlocal` statements in
+/// [`ModuleFacts::is_global`] and [`ModuleFacts::is_nonlocal`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScopeFact {
     pub kind: ScopeKind,
-    pub parent: Option<ScopeId>,
-    /// Its entries in the module's [`BindingTable`] (see [`ModuleFacts::bindings`]).
+    /// The enclosing scope, or [`NO_PARENT`] for the module (see [`ScopeFact::parent`]).
+    parent: ScopeId,
+    /// Its entries in the module's [`BindingTable`].
     names: (u32, u32),
-    /// `global` and `nonlocal` statements, which few scopes have.
-    declarations: Option<Box<Declarations>>,
 }
+
+const NO_PARENT: ScopeId = ScopeId::MAX;
+
+const _: () = assert!(std::mem::size_of::<ScopeFact>() == 20);
 
 /// Names a scope declares `global` (assignments go to the module scope) or `nonlocal`
 /// (assignments go to an enclosing function).
@@ -301,21 +307,12 @@ struct Declarations {
 
 impl ScopeFact {
     fn new(kind: ScopeKind, parent: Option<ScopeId>) -> ScopeFact {
-        ScopeFact { kind, parent, names: (0, 0), declarations: None }
+        ScopeFact { kind, parent: parent.unwrap_or(NO_PARENT), names: (0, 0) }
     }
 
-    /// Whether the scope declares `name` global.
-    pub fn is_global(&self, name: &str) -> bool {
-        self.declarations.as_ref().is_some_and(|declared| declared.globals.iter().any(|global| &**global == name))
-    }
-
-    /// Whether the scope declares `name` nonlocal.
-    pub fn is_nonlocal(&self, name: &str) -> bool {
-        self.declarations.as_ref().is_some_and(|declared| declared.nonlocals.iter().any(|nonlocal| &**nonlocal == name))
-    }
-
-    fn declarations(&mut self) -> &mut Declarations {
-        self.declarations.get_or_insert_with(Box::default)
+    /// The enclosing scope; `None` for the module.
+    pub fn parent(&self) -> Option<ScopeId> {
+        (self.parent != NO_PARENT).then_some(self.parent)
     }
 }
 
@@ -840,11 +837,39 @@ pub struct ModuleFacts {
     pub exprs: Exprs,
     /// Every scope's bindings (see [`ModuleFacts::bindings`]).
     binding_table: BindingTable,
+    /// `global` and `nonlocal` statements, by scope: few scopes have any.
+    declarations: Vec<(ScopeId, Declarations)>,
 }
 
 impl ModuleFacts {
     pub fn scope(&self, id: ScopeId) -> Option<&ScopeFact> {
         self.scopes.get(id as usize)
+    }
+
+    /// Whether scope `id` declares `name` global.
+    pub fn is_global(&self, id: ScopeId, name: &str) -> bool {
+        self.declarations
+            .iter()
+            .any(|(scope, declared)| *scope == id && declared.globals.iter().any(|global| &**global == name))
+    }
+
+    /// Whether scope `id` declares `name` nonlocal.
+    pub fn is_nonlocal(&self, id: ScopeId, name: &str) -> bool {
+        self.declarations
+            .iter()
+            .any(|(scope, declared)| *scope == id && declared.nonlocals.iter().any(|nonlocal| &**nonlocal == name))
+    }
+
+    /// The declarations of scope `id`, made on first use.
+    fn declarations_of(&mut self, id: ScopeId) -> &mut Declarations {
+        let idx = match self.declarations.iter().position(|(scope, _)| *scope == id) {
+            Some(idx) => idx,
+            None => {
+                self.declarations.push((id, Declarations::default()));
+                self.declarations.len() - 1
+            }
+        };
+        &mut self.declarations[idx].1
     }
 
     /// The names scope `id` binds (none for an unknown scope).
@@ -932,6 +957,7 @@ impl ModuleFacts {
         // constructor calls, escapes, application state, and the lines shown in messages.
         self.exprs.same_exported(&other.exprs)
             && self.binding_table == other.binding_table
+            && self.declarations == other.declarations
             && self.scopes == other.scopes
             && self.functions == other.functions
             && self.classes == other.classes
@@ -1073,7 +1099,7 @@ fn visible_bindings<'a>(
             }
         }
         first = false;
-        current = fact.parent;
+        current = fact.parent();
     }
     None
 }
@@ -1124,12 +1150,12 @@ impl Extractor<'_> {
     fn bind(&mut self, name: &str, binding: Binding) {
         let mut scope_id = self.current_scope();
         let scope = &self.facts.scopes[scope_id as usize];
-        if scope.is_global(name) {
+        if self.facts.is_global(scope_id, name) {
             scope_id = MODULE_SCOPE;
-        } else if scope.is_nonlocal(name) {
+        } else if self.facts.is_nonlocal(scope_id, name) {
             // The binding lives in an enclosing function; we do not follow it there, but the
             // enclosing scope must see a second, unknown source.
-            let mut parent = scope.parent;
+            let mut parent = scope.parent();
             while let Some(parent_id) = parent {
                 let parent_scope = &self.facts.scopes[parent_id as usize];
                 if self.bound_so_far(parent_id, name).next().is_some()
@@ -1137,7 +1163,7 @@ impl Extractor<'_> {
                 {
                     break;
                 }
-                parent = parent_scope.parent;
+                parent = parent_scope.parent();
             }
             scope_id = parent.unwrap_or(MODULE_SCOPE);
         }
@@ -2016,16 +2042,12 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 }
             }
             Stmt::Global(global) => {
-                let scope = self.current_scope() as usize;
-                for name in &global.names {
-                    self.facts.scopes[scope].declarations().globals.push(name.as_str().into());
-                }
+                let declared = self.facts.declarations_of(self.current_scope());
+                declared.globals.extend(global.names.iter().map(|name| name.as_str().into()));
             }
             Stmt::Nonlocal(nonlocal) => {
-                let scope = self.current_scope() as usize;
-                for name in &nonlocal.names {
-                    self.facts.scopes[scope].declarations().nonlocals.push(name.as_str().into());
-                }
+                let declared = self.facts.declarations_of(self.current_scope());
+                declared.nonlocals.extend(nonlocal.names.iter().map(|name| name.as_str().into()));
             }
             Stmt::TypeAlias(alias) => {
                 if let Expr::Name(name) = &*alias.name {
@@ -2433,9 +2455,9 @@ mod tests {
         let facts = extract(
             "def outer():\n    counter = 0\n    def bump():\n        nonlocal counter\n        global total\n        counter = 1\n        total = counter\n",
         );
-        let bump = &facts.scopes[function(&facts, "bump").scope as usize];
-        assert!(bump.is_global("total") && !bump.is_global("counter"));
-        assert!(bump.is_nonlocal("counter") && !bump.is_nonlocal("total"));
+        let bump = function(&facts, "bump").scope;
+        assert!(facts.is_global(bump, "total") && !facts.is_global(bump, "counter"));
+        assert!(facts.is_nonlocal(bump, "counter") && !facts.is_nonlocal(bump, "total"));
         assert!(facts.bindings(function(&facts, "bump").scope).is_empty(), "both assignments land elsewhere");
         assert!(facts.bindings(MODULE_SCOPE).contains("total"));
         let outer = facts.bindings(function(&facts, "outer").scope);

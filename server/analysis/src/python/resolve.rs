@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::protocol::{Capability, CapabilitySet, Provided, ValueKind};
 use crate::python::facts::{
-    Binding, ClassId, ExprId, FunctionId, Mention, ParameterSlot, ScopeId, ScopeKind, Shape, MODULE_SCOPE,
+    Binding, ClassId, ExprId, FunctionId, Mention, ParameterSlot, ScopeFact, ScopeId, ScopeKind, Shape, MODULE_SCOPE,
 };
 use crate::python::library::{self, Known, Versions};
 use crate::workspace::{IndexedModule, Lookup, ModuleIndex};
@@ -499,9 +499,11 @@ impl<'a> Resolver<'a> {
     }
 
     fn lookup_name(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, name: &str) -> Value {
-        let Some(starting) = module.facts.scope(scope) else { return Value::Unknown };
+        if module.facts.scope(scope).is_none() {
+            return Value::Unknown;
+        }
         // `global name` in the scope sends the name to the module's own binding.
-        let scope = if starting.is_global(name) { MODULE_SCOPE } else { scope };
+        let scope = if module.facts.is_global(scope, name) { MODULE_SCOPE } else { scope };
         if let Some((holder, bindings)) = module.facts.visible_bindings(scope, name) {
             return self.bindings_value(module, holder, name, bindings);
         }
@@ -611,7 +613,7 @@ impl<'a> Resolver<'a> {
             Binding::Parameter(parameter) => match (parameter.annotation, parameter.slot()) {
                 (Some(annotation), _) => {
                     // Annotations are evaluated where the `def` is, not among its own locals.
-                    let outer = module.facts.scope(scope).and_then(|scope| scope.parent).unwrap_or(MODULE_SCOPE);
+                    let outer = module.facts.scope(scope).and_then(ScopeFact::parent).unwrap_or(MODULE_SCOPE);
                     self.annotation(module, outer, annotation)
                 }
                 (None, Some(slot)) => {
