@@ -1,12 +1,20 @@
-import { test } from "node:test";
+import { after, test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { expandHome, findServer } from "../src/serverPath";
 
+// Every folder a test makes is removed when the file's tests end.
+const made: string[] = [];
+after(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "asyncsense-lookup-"));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "asyncsense-lookup-"));
+  made.push(dir);
+  return dir;
 }
 function exe(dir: string, name = "asyncsense"): string {
   fs.mkdirSync(dir, { recursive: true });
