@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use asyncsense_analysis::config::{self, find_config, Config};
-use asyncsense_analysis::python::check::{check_module, CheckContext};
+use asyncsense_analysis::python::check::{check_module, check_module_with, CheckContext, Source};
 use asyncsense_analysis::python::index_source;
 use asyncsense_analysis::rules::RuleSet;
 use asyncsense_analysis::workspace::{
@@ -232,7 +232,8 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
         rust_index.load_package_of(path);
     }
     // Sources are not kept: every module's facts are, and the texts would add as much again as
-    // the files weigh. The check reads each target again and keeps the texts with findings.
+    // the files weigh. The check reads a Python target again only when it has a finding (for
+    // excerpts and fixes), and keeps the texts with findings.
     let mut targets: Vec<PathBuf> = all_files
         .into_iter()
         .zip(loaded)
@@ -244,7 +245,7 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
 }
 
 /// Checks every target. The texts of files with findings are kept in `project.sources` (for
-/// the report and for fixes); the others are dropped as soon as they are checked.
+/// the report and for fixes); Python files without findings are not read again at all.
 fn check_all(project: &mut Project) -> Vec<Vec<Finding>> {
     let cwd = std::env::current_dir().ok();
     let shared: &Project = project;
@@ -268,6 +269,11 @@ fn check_all(project: &mut Project) -> Vec<Vec<Finding>> {
 
 /// The findings of one target, and its text when it was read here and has findings.
 fn check_one(project: &Project, path: &Path, cwd: Option<&Path>) -> (Vec<Finding>, Option<String>) {
+    if !is_rust_file(path) && !project.sources.contains_key(path) {
+        if let Some(checked) = check_python_unread(project, path, cwd) {
+            return checked;
+        }
+    }
     // A file fixed by `--fix` has its new text here; any other is read again.
     let read;
     let source = match project.sources.get(path) {
@@ -290,6 +296,39 @@ fn check_one(project: &Project, path: &Path, cwd: Option<&Path>) -> (Vec<Finding
     };
     let keep = (!findings.is_empty() && !project.sources.contains_key(path)).then(|| source.clone());
     (findings, keep)
+}
+
+/// A Python target checked against the facts of the index, its text read again only if a
+/// finding needs it (most files have none). `None` when the text read differs from the one
+/// indexed: the caller then analyses it afresh.
+fn check_python_unread(project: &Project, path: &Path, cwd: Option<&Path>) -> Option<(Vec<Finding>, Option<String>)> {
+    let module = project.index.get(path)?;
+    let changed = std::cell::Cell::new(false);
+    let read = || match read_source(path) {
+        Ok(text) if text.len() == module.facts.source_len => Some(text),
+        Ok(_) => {
+            changed.set(true);
+            None
+        }
+        Err(error) => {
+            tracing::warn!("{error}");
+            None
+        }
+    };
+    let source = Source::lazy(&read);
+    let rules = project.config.rules_for(project.rules, path);
+    let context = CheckContext { index: &project.index, display_root: cwd, rules, workspace_fixes: false };
+    let checked =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_module_with(&module, &source, &context)));
+    let findings = checked.unwrap_or_else(|payload| {
+        tracing::error!("internal error while checking {}: {}; skipped", path.display(), panic_text(&*payload));
+        Vec::new()
+    });
+    if changed.get() {
+        return None;
+    }
+    let text = source.into_read().filter(|_| !findings.is_empty());
+    Some((findings, text))
 }
 
 fn check_python_file(project: &Project, path: &Path, source: &str, cwd: Option<&Path>) -> Vec<Finding> {

@@ -27,9 +27,48 @@ pub struct CheckContext<'a> {
     pub workspace_fixes: bool,
 }
 
+/// A module's text for its checks, read only when a finding needs it (for its excerpt, its
+/// fixes, or its line among the suppressions). Most modules have no finding, so the CLI, which
+/// keeps facts but not texts, reads them once instead of twice.
+pub struct Source<'a> {
+    loaded: Option<&'a str>,
+    read: Option<&'a dyn Fn() -> Option<String>>,
+    read_text: std::cell::OnceCell<Option<String>>,
+}
+
+impl<'a> Source<'a> {
+    /// A text already in hand.
+    pub fn loaded(text: &'a str) -> Source<'a> {
+        Source { loaded: Some(text), read: None, read_text: std::cell::OnceCell::new() }
+    }
+
+    /// A text `read` gives on first use (`None`: unreadable, and the findings that need it are
+    /// dropped).
+    pub fn lazy(read: &'a dyn Fn() -> Option<String>) -> Source<'a> {
+        Source { loaded: None, read: Some(read), read_text: std::cell::OnceCell::new() }
+    }
+
+    pub fn text(&self) -> Option<&str> {
+        if let Some(text) = self.loaded {
+            return Some(text);
+        }
+        self.read_text.get_or_init(|| self.read.and_then(|read| read())).as_deref()
+    }
+
+    /// The text, if `read` was called and gave one.
+    pub fn into_read(self) -> Option<String> {
+        self.read_text.into_inner().flatten()
+    }
+}
+
 /// Checks every use site and definition of `module`, whose text is `source`. Findings come out
 /// in source order.
 pub fn check_module(module: &Arc<IndexedModule>, source: &str, context: &CheckContext<'_>) -> Vec<Finding> {
+    check_module_with(module, &Source::loaded(source), context)
+}
+
+/// [`check_module`] with a text that may be read only if a finding needs it.
+pub fn check_module_with(module: &Arc<IndexedModule>, source: &Source<'_>, context: &CheckContext<'_>) -> Vec<Finding> {
     let mut resolver = Resolver::new(context.index);
     let mut findings = Vec::new();
     for site in &module.facts.use_sites {
@@ -52,11 +91,12 @@ pub fn check_module(module: &Arc<IndexedModule>, source: &str, context: &CheckCo
         findings.extend(check_factory_names(&mut resolver, module));
     }
     if context.rules.contains(Rule::TestDoubleProtocolMismatch) {
-        findings.extend(crate::python::doubles::check_doubles(&mut resolver, module, source, context));
+        findings.extend(crate::python::doubles::check_doubles(&mut resolver, module, context));
     }
     if findings.is_empty() {
         return findings;
     }
+    let Some(source) = source.text() else { return Vec::new() };
     // Sorted first, so that the line cursor only moves forward.
     findings.sort_by_key(|finding| (finding.range.start, finding.rule));
     let mut lines = crate::line_index::LineCursor::new(source);
@@ -161,7 +201,7 @@ fn check_use_site(
     resolver: &mut Resolver<'_>,
     module: &Arc<IndexedModule>,
     site: &UseSite,
-    source: &str,
+    source: &Source<'_>,
     context: &CheckContext<'_>,
 ) -> Option<Finding> {
     // Code behind a version guard runs only in some environments: check it only when the
@@ -181,6 +221,7 @@ fn check_use_site(
     let value = resolver.settle(value);
     let (provided, origin) = value.provided();
     if let Some(rule) = classify(site.kind, provided) {
+        let source = source.text()?;
         let operand = excerpt(source.get(site.range.range())?);
         let message = message(rule, site, provided, origin.as_deref(), &operand, source, context);
         let mut fixes = fixes::for_use_site(rule, site, &module.facts.exprs, source, provided);
@@ -210,6 +251,7 @@ fn check_use_site(
         if !capabilities.contains(site.kind.requires()) {
             return None;
         }
+        let source = source.text()?;
         let operand = excerpt(source.get(site.range.range())?);
         let message = format!(
             "`{operand}` is {}, not the object it makes; `{}` needs {}, which its call returns. Call it: `{}`",
@@ -352,7 +394,7 @@ fn check_passed_function(
     resolver: &mut Resolver<'_>,
     module: &Arc<IndexedModule>,
     passed: &PassedFunction,
-    source: &str,
+    source: &Source<'_>,
     context: &CheckContext<'_>,
 ) -> Option<Finding> {
     let argument = resolver.evaluate(module, passed.scope, passed.argument);
@@ -378,7 +420,7 @@ fn check_passed_function(
     .find(|(capability, _)| wanted.contains(*capability))
     .map(|(_, kind)| kind)?;
     let rule = classify(kind, made)?;
-    let name = excerpt(source.get(passed.range.clone())?);
+    let name = excerpt(source.text()?.get(passed.range.clone())?);
     let callee_text = module.facts.exprs.last_name(passed.callee).unwrap_or("the callee");
     let parameter = passed.keyword.as_deref().map_or_else(
         || format!("argument {}", passed.position.map_or(0, |position| position + 1)),
@@ -622,7 +664,7 @@ fn check_annotation(
     resolver: &mut Resolver<'_>,
     module: &Arc<IndexedModule>,
     function_id: u32,
-    source: &str,
+    source: &Source<'_>,
 ) -> Option<Finding> {
     let function: &FunctionFact = module.facts.function(function_id)?;
     let returns = function.returns?;
@@ -635,24 +677,28 @@ fn check_annotation(
     else {
         return None;
     };
+    let contradicts = if function.is_generator {
+        !declared.contains(Capability::AsyncIter)
+    } else {
+        function.is_stub && declared.contains(Capability::AsyncIter)
+    };
+    if !contradicts {
+        return None;
+    }
+    let source = source.text()?;
     let annotation = excerpt(source.get(range.clone())?);
     let message = if function.is_generator {
-        if declared.contains(Capability::AsyncIter) {
-            return None;
-        }
         format!(
             "`async def {}` contains `yield`, so calling it gives an async generator, but its return annotation `{annotation}` says {}; annotate it `AsyncIterator[...]` (or `AsyncGenerator[...]`), or decorate it with `@contextlib.asynccontextmanager` if it is meant to be entered",
             module.facts.exprs.text(function.name),
             capability_names(declared),
         )
-    } else if function.is_stub && declared.contains(Capability::AsyncIter) {
+    } else {
         format!(
             "`async def {}` has no `yield`, so calling it gives a coroutine whose result is `{annotation}`, and callers must write `async for x in await ...`; if implementations are async generators, declare it with plain `def {}(...) -> {annotation}`",
             module.facts.exprs.text(function.name),
             module.facts.exprs.text(function.name),
         )
-    } else {
-        return None;
     };
     let fixes = if function.is_generator {
         async_iterator_annotation(resolver, module, returns, range, source).into_iter().collect()

@@ -77,7 +77,6 @@ struct Setting<'a> {
 pub fn check_doubles(
     resolver: &mut Resolver<'_>,
     module: &Arc<IndexedModule>,
-    _source: &str,
     context: &CheckContext<'_>,
 ) -> Vec<Finding> {
     module.facts.doubles.iter().filter_map(|double| check_double(resolver, module, double, context)).collect()

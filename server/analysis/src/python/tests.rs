@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::diagnostic::apply_edits;
 use crate::line_index::LineIndex;
-use crate::python::check::{check_module, CheckContext};
+use crate::python::check::{check_module, check_module_with, CheckContext, Source};
 use crate::python::index_source;
 use crate::rules::{Rule, RuleSet};
 use crate::workspace::WorkspaceIndex;
@@ -988,6 +988,38 @@ fn fixes_on_every_fixture_parse_remove_their_finding_and_are_idempotent() {
         }
     }
     assert!(fixes_checked >= 12, "the fixtures exercise the fixes ({fixes_checked})");
+}
+
+#[test]
+fn the_text_is_read_only_when_a_finding_needs_it() {
+    let entered = format!("{AGEN}\nasync def use():\n    async with get_session() as s:\n        pass\n");
+    let iterated = format!("{AGEN}\nasync def use():\n    async for s in get_session():\n        pass\n");
+    let roots = vec![PathBuf::from(ROOT)];
+    for (source, has_finding) in [(entered.as_str(), true), (iterated.as_str(), false)] {
+        let index = WorkspaceIndex::new();
+        let module = Arc::new(index_source(&Path::new(ROOT).join("main.py"), source, &roots));
+        index.insert(Arc::clone(&module));
+        let context = CheckContext {
+            index: &index,
+            display_root: Some(Path::new(ROOT)),
+            rules: RuleSet::default(),
+            workspace_fixes: false,
+        };
+        let reads = std::cell::Cell::new(0);
+        let read = || {
+            reads.set(reads.get() + 1);
+            Some(source.to_owned())
+        };
+        let lazy = Source::lazy(&read);
+        let findings = check_module_with(&module, &lazy, &context);
+        assert_eq!(findings, check_module(&module, source, &context), "the same findings either way");
+        assert_eq!(findings.is_empty(), !has_finding);
+        assert_eq!(reads.get(), usize::from(has_finding), "read once, and only for a finding");
+        assert_eq!(lazy.into_read().is_some(), has_finding);
+        // A text that cannot be read (or changed) drops the findings that need it.
+        let unreadable = || None;
+        assert!(check_module_with(&module, &Source::lazy(&unreadable), &context).is_empty());
+    }
 }
 
 #[test]
