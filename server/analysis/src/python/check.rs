@@ -362,10 +362,12 @@ fn top_level_spelling(
 /// How the module already refers to `contextlib.asynccontextmanager` at top level
 /// (`asynccontextmanager`, `acm`, `contextlib.asynccontextmanager`, `cl.asynccontextmanager`).
 fn asynccontextmanager_reference(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>) -> Option<String> {
-    top_level_spelling(resolver, module, |name, qualified| match qualified {
-        "contextlib.asynccontextmanager" => Some(name.to_owned()),
-        "contextlib" => Some(format!("{name}.asynccontextmanager")),
-        _ => None,
+    resolver.spelling(module, "contextlib.asynccontextmanager", |resolver| {
+        top_level_spelling(resolver, module, |name, qualified| match qualified {
+            "contextlib.asynccontextmanager" => Some(name.to_owned()),
+            "contextlib" => Some(format!("{name}.asynccontextmanager")),
+            _ => None,
+        })
     })
 }
 

@@ -146,15 +146,41 @@ pub struct Resolver<'a> {
     memo: rustc_hash::FxHashMap<(usize, bool, Box<str>), Option<Value>>,
     /// Keeps the memoised modules alive, so their addresses stay unique while memoised.
     memo_modules: Vec<Arc<IndexedModule>>,
+    /// How modules spell library objects at top level (see [`Resolver::spelling`]).
+    spellings: rustc_hash::FxHashMap<(usize, &'static str), Option<String>>,
 }
 
 impl<'a> Resolver<'a> {
     pub fn new(index: &'a dyn ModuleIndex) -> Resolver<'a> {
-        Resolver { index, budget: BUDGET, memo: rustc_hash::FxHashMap::default(), memo_modules: Vec::new() }
+        Resolver {
+            index,
+            budget: BUDGET,
+            memo: rustc_hash::FxHashMap::default(),
+            memo_modules: Vec::new(),
+            spellings: rustc_hash::FxHashMap::default(),
+        }
     }
 
     pub fn index(&self) -> &'a dyn ModuleIndex {
         self.index
+    }
+
+    /// How `module` spells the library object `what` (for fixes that name it), computed once per
+    /// module for this resolver: a module with many findings asks once per finding.
+    pub fn spelling(
+        &mut self,
+        module: &Arc<IndexedModule>,
+        what: &'static str,
+        compute: impl FnOnce(&mut Self) -> Option<String>,
+    ) -> Option<String> {
+        let key = (Arc::as_ptr(module) as usize, what);
+        if let Some(known) = self.spellings.get(&key) {
+            return known.clone();
+        }
+        let found = compute(self);
+        self.memo_modules.push(Arc::clone(module));
+        self.spellings.insert(key, found.clone());
+        found
     }
 
     /// Evaluates `expr` as written in `scope` of `module`. Resets the step budget.
