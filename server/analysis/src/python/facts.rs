@@ -1012,8 +1012,12 @@ pub fn extract(source: &str) -> ModuleFacts {
         scope.names = table.push_scope(&extractor.exprs, pending);
     }
     table.shrink_to_fit();
-    for (function, produced) in extractor.facts.functions.iter_mut().zip(&extractor.produced) {
-        function.produced = extractor.exprs.list(produced);
+    // Grouped by function, each function's values in source order (a stable sort).
+    extractor.produced.sort_by_key(|(function, _)| *function);
+    for group in extractor.produced.chunk_by(|a, b| a.0 == b.0) {
+        let values: Vec<ExprId> = group.iter().map(|(_, value)| *value).collect();
+        let list = extractor.exprs.list(&values);
+        extractor.facts.functions[group[0].0 as usize].produced = list;
     }
     extractor.facts.exprs =
         ExprBuilder::finish(std::mem::take(&mut extractor.exprs), std::mem::take(&mut extractor.private));
@@ -1068,8 +1072,8 @@ struct Extractor<'src> {
     pending_bindings: Vec<Vec<PendingBinding>>,
     /// Expressions other modules read: bindings, definitions, calls, application state.
     exprs: ExprBuilder,
-    /// Per function, what its `return` and `yield` statements hand out so far.
-    produced: Vec<Vec<ExprId>>,
+    /// What `return` and `yield` statements hand out so far, with their function, in source order.
+    produced: Vec<(FunctionId, ExprId)>,
     /// Expressions only this module's checks read: use sites, passed names, test doubles.
     private: ExprBuilder,
 }
@@ -1314,7 +1318,6 @@ impl Extractor<'_> {
             .as_deref()
             .map_or((0, 0), |returns| (u32::from(returns.range().start()), u32::from(returns.range().end())));
         let indent = self.exprs.intern(indentation(self.source, def_line_start));
-        self.produced.push(Vec::new());
         self.facts.functions.push(FunctionFact {
             name: self.exprs.intern(function.name.as_str()),
             line: self.lines.line_number(name_range.start),
@@ -2057,7 +2060,7 @@ impl<'a> Visitor<'a> for Extractor<'_> {
             Stmt::Return(ast::StmtReturn { value: Some(value), .. }) => {
                 if let Some(Frame::Function(id)) = self.frames.last() {
                     let produced = self.exprs.expr(value);
-                    self.produced[*id as usize].push(produced);
+                    self.produced.push((*id, produced));
                 }
                 visitor::walk_stmt(self, statement);
             }
@@ -2146,7 +2149,7 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                     self.facts.functions[*id as usize].is_generator = true;
                     if let Expr::Yield(ast::ExprYield { value: Some(value), .. }) = expr {
                         let produced = self.exprs.expr(value);
-                        self.produced[*id as usize].push(produced);
+                        self.produced.push((*id, produced));
                     }
                 }
                 visitor::walk_expr(self, expr);

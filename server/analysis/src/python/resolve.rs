@@ -1046,14 +1046,15 @@ impl<'a> Resolver<'a> {
         let mut sources = Vec::new();
         let mut has_unknown_base = false;
         let mut pending = vec![(Arc::clone(module), class_id)];
-        let mut visited = Vec::new();
+        // Holding the modules keeps their addresses theirs while they are compared.
+        let mut visited: Vec<(Arc<IndexedModule>, ClassId)> = Vec::with_capacity(4);
         while let Some((class_module, id)) = pending.pop() {
-            if visited.iter().any(|(path, seen): &(PathBuf, ClassId)| *path == class_module.path && *seen == id)
+            if visited.iter().any(|(seen_module, seen)| Arc::ptr_eq(seen_module, &class_module) && *seen == id)
                 || !self.spend()
             {
                 continue;
             }
-            visited.push((class_module.path.clone(), id));
+            visited.push((Arc::clone(&class_module), id));
             let Some(class) = class_module.facts.class(id) else { continue };
             if on_instance {
                 let exprs = &class_module.facts.exprs;
@@ -1274,15 +1275,16 @@ impl<'a> Resolver<'a> {
         let mut found = crate::python::facts::Dunders::default();
         let mut from_known_bases = CapabilitySet::EMPTY;
         let mut pending = vec![(Arc::clone(module), class_id)];
-        let mut visited: Vec<(PathBuf, ClassId)> = Vec::new();
+        // Holding the modules keeps their addresses theirs while they are compared.
+        let mut visited: Vec<(Arc<IndexedModule>, ClassId)> = Vec::with_capacity(4);
         while let Some((class_module, id)) = pending.pop() {
-            if visited.iter().any(|(path, seen)| *path == class_module.path && *seen == id) {
+            if visited.iter().any(|(seen_module, seen)| Arc::ptr_eq(seen_module, &class_module) && *seen == id) {
                 continue;
             }
             if !self.spend() {
                 return Value::Unknown;
             }
-            visited.push((class_module.path.clone(), id));
+            visited.push((Arc::clone(&class_module), id));
             let Some(class) = class_module.facts.class(id) else { return Value::Unknown };
             if !class.decorators.is_empty() || class.has_keywords || class.dunders.new {
                 return Value::Unknown;
