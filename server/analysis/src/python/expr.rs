@@ -407,7 +407,9 @@ impl ExprBuilder {
         if let Some(found) = self.symbols.find(hash, |index| arena.symbol_bytes(Symbol(*index)) == name.as_bytes()) {
             return Symbol(*found);
         }
-        let index = u32::try_from(self.arena.ends.len()).expect("fewer than 2^32 names");
+        // Below the private bit, which `TextId` sets on top of the index.
+        let index = u32::try_from(self.arena.ends.len()).ok().filter(|index| index & PRIVATE == 0);
+        let index = index.expect("fewer than 2^31 names per arena");
         self.arena.text.push_str(name);
         self.arena.ends.push(u32::try_from(self.arena.text.len()).expect("names shorter than 4 GiB"));
         let arena = &self.arena;
@@ -450,7 +452,9 @@ impl ExprBuilder {
             self.scratch.truncate(mark);
             return found;
         }
-        let start = u32::try_from(self.arena.lists.len()).expect("fewer than 2^32 list members");
+        // Below the private bit, which `ExprList` sets on top of the start.
+        let start = u32::try_from(self.arena.lists.len()).ok().filter(|start| start & PRIVATE == 0);
+        let start = start.expect("fewer than 2^31 list members per arena");
         self.arena.lists.push(ExprId::length(len));
         self.arena.lists.extend(self.scratch.drain(mark..));
         let lists = &self.arena.lists;
