@@ -1,10 +1,11 @@
-//! The expressions facts keep, stored per module in one arena.
+//! The expressions facts keep, and the names they intern, stored per module in two arenas.
 //!
 //! Resolution needs only a small picture of an expression: names, attributes, calls with their
 //! first arguments, subscripts, unions and displays. Every module of a workspace keeps these for
 //! as long as it is indexed, and they are the bulk of its facts, so they are not trees of boxes:
 //! each node is 12 bytes in one vector, children are indices, lists sit end to end in another
-//! vector, and names are interned in one string per arena.
+//! vector, and names are interned in one string per arena. Binding names, definition names,
+//! imports and indentation are interned there too ([`TextId`]).
 //!
 //! A module has two arenas. The *exported* one holds what other modules read (bindings,
 //! definitions, constructor calls); the *private* one what only the module's own checks read
@@ -275,28 +276,6 @@ impl Exprs {
         match self.get(id) {
             Expr::Call(callee, _) => callee,
             _ => id,
-        }
-    }
-
-    /// Whether two expressions, each read in its own module's expressions, are written alike.
-    pub fn same(&self, id: ExprId, other: &Exprs, other_id: ExprId) -> bool {
-        let lists_same =
-            |a: &[ExprId], b: &[ExprId]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| self.same(*x, other, *y));
-        match (self.get(id), other.get(other_id)) {
-            (Expr::Name(a), Expr::Name(b)) => a == b,
-            (Expr::Attribute(x, a), Expr::Attribute(y, b)) | (Expr::Keyword(a, x), Expr::Keyword(b, y)) => {
-                a == b && self.same(x, other, y)
-            }
-            (Expr::Call(x, a), Expr::Call(y, b)) | (Expr::Subscript(x, a), Expr::Subscript(y, b)) => {
-                self.same(x, other, y) && lists_same(a, b)
-            }
-            (Expr::Union(a), Expr::Union(b))
-            | (Expr::Or(a), Expr::Or(b))
-            | (Expr::Collection(a), Expr::Collection(b)) => lists_same(a, b),
-            (Expr::Await(x), Expr::Await(y)) | (Expr::Entered(x), Expr::Entered(y)) => self.same(x, other, y),
-            (Expr::Element(x, a), Expr::Element(y, b)) => a == b && self.same(x, other, y),
-            (Expr::NoneLiteral, Expr::NoneLiteral) | (Expr::Other, Expr::Other) => true,
-            _ => false,
         }
     }
 
@@ -741,8 +720,7 @@ mod tests {
         assert!(matches!(exprs.get(public), Expr::Attribute(_, "b")));
         assert!(matches!(exprs.get(hidden), Expr::Attribute(base, "d") if exprs.name(base) == Some("c")));
         assert_eq!(opaque, ExprId::OTHER, "a display of literals says nothing");
-        assert!(!exprs.same(public, &exprs, hidden));
-        assert!(exprs.same(hidden, &exprs, hidden));
+        assert_ne!(public, hidden);
     }
 
     #[test]
