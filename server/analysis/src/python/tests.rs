@@ -890,13 +890,18 @@ fn apm101_wrap_fix_reuses_or_adds_the_import() {
     }
 }
 
+/// A workspace index holding `source` as `main.py`, and that module.
+fn index_main(source: &str) -> (WorkspaceIndex, Arc<crate::IndexedModule>) {
+    let index = WorkspaceIndex::new();
+    let module = Arc::new(index_source(&Path::new(ROOT).join("main.py"), source, &[PathBuf::from(ROOT)]));
+    index.insert(Arc::clone(&module));
+    (index, module)
+}
+
 #[test]
 fn hover_explains_definitions_use_sites_and_findings() {
     let source = format!("{AGEN}\nasync def f():\n    async for s in get_session():\n        pass\n    async with get_session():\n        pass\n");
-    let roots = vec![PathBuf::from(ROOT)];
-    let index = WorkspaceIndex::new();
-    let module = Arc::new(index_source(&Path::new(ROOT).join("main.py"), &source, &roots));
-    index.insert(Arc::clone(&module));
+    let (index, module) = index_main(&source);
     let context = CheckContext {
         index: &index,
         display_root: Some(Path::new(ROOT)),
@@ -994,11 +999,8 @@ fn fixes_on_every_fixture_parse_remove_their_finding_and_are_idempotent() {
 fn the_text_is_read_only_when_a_finding_needs_it() {
     let entered = format!("{AGEN}\nasync def use():\n    async with get_session() as s:\n        pass\n");
     let iterated = format!("{AGEN}\nasync def use():\n    async for s in get_session():\n        pass\n");
-    let roots = vec![PathBuf::from(ROOT)];
     for (source, has_finding) in [(entered.as_str(), true), (iterated.as_str(), false)] {
-        let index = WorkspaceIndex::new();
-        let module = Arc::new(index_source(&Path::new(ROOT).join("main.py"), source, &roots));
-        index.insert(Arc::clone(&module));
+        let (index, module) = index_main(source);
         let context = CheckContext {
             index: &index,
             display_root: Some(Path::new(ROOT)),
