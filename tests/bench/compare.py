@@ -34,8 +34,8 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import shutil
+import subprocess
 import tempfile
 import time
 
@@ -355,6 +355,12 @@ def run(args):
         print(f">> editor latency: lsp_latency.py, {args.lsp_edits} edits", file=sys.stderr)
         lsp = lsp_latency(args.venv_python, args.lsp_script, args.asyncsense, args.lsp_edits)
         print("   " + lsp["output"].replace("\n", "\n   "), file=sys.stderr)
+    counted = None
+    if args.lsp_edits > 0 and shutil.which("valgrind"):
+        print(">> editor work: lsp_instructions.py (callgrind), 100 edits", file=sys.stderr)
+        counting_script = os.path.join(os.path.dirname(os.path.abspath(args.lsp_script)), "lsp_instructions.py")
+        counted = run_json_script(args.venv_python, counting_script, [args.asyncsense, "--edits", "100"])
+        print(f"   {counted['per_edit'] / 1e6:.2f} M instructions per keystroke", file=sys.stderr)
     startup = []
     if args.lsp_edits > 0:
         startup_script = os.path.join(os.path.dirname(os.path.abspath(args.lsp_script)), "lsp_startup.py")
@@ -446,6 +452,13 @@ def run(args):
         lines.append(md_row([lsp["edits"], f"{lsp['p50']:.2f}", f"{lsp['p90']:.2f}", f"{lsp['p99']:.2f}",
                              f"{lsp['max']:.2f}", f"{lsp['mean']:.2f}",
                              f"{lsp['load_before'][0]:.2f} → {lsp['load_after'][0]:.2f}"]))
+        if counted:
+            lines.append("")
+            lines.append(
+                f"Work per keystroke on the same file (`tests/bench/lsp_instructions.py`, valgrind's callgrind,"
+                f" {counted['edits']} edits after {counted['warm']}): {counted['per_edit'] / 1e6:.2f} M instructions."
+                " Unlike the latency, this does not move with the machine's load; compare builds with it."
+            )
     if startup:
         lines.append("")
         lines.append(
@@ -473,6 +486,8 @@ def run(args):
         lines.append(f"- `{' '.join(shown)}`")
     if lsp:
         lines.append(f"- `python3 tests/bench/lsp_latency.py asyncsense --edits {args.lsp_edits}`")
+        if counted:
+            lines.append("- `python3 tests/bench/lsp_instructions.py asyncsense --edits 100`")
     for found in startup:
         shown = found["folder"].replace(scratch + "/", "")
         lines.append(f"- `python3 tests/bench/lsp_startup.py asyncsense {shown} --runs 3`")
