@@ -1,9 +1,9 @@
 //! Facts extraction: one pass over a parsed module that records what each definition provides
 //! and where each protocol is used, then drops the AST.
 //!
-//! Facts are deliberately shallow: names, small expression shapes ([`Shape`], in one arena per module) and byte
-//! ranges. Resolution (`resolve.rs`) works on facts only, so a module that is not open in the
-//! editor costs its facts, never its syntax tree.
+//! Facts are deliberately shallow: interned names, small expression shapes ([`Shape`], in the
+//! module's arenas, see `expr.rs`) and byte ranges. Resolution (`resolve.rs`) works on facts
+//! only, so a module that is not open in the editor costs its facts, never its syntax tree.
 
 use std::ops::Range;
 
@@ -103,10 +103,10 @@ fn name_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
-/// Every scope's bindings, scope after scope: names sorted within each scope (looked up by
-/// binary search) and stored end to end in one string, with one entry per name and one array
-/// of bindings. A module's bindings cost three allocations however many scopes and names it
-/// has; a hash map of boxed names to vectors per scope cost five times the memory.
+/// Every scope's bindings, scope after scope: one entry per name (its interned text and its
+/// first binding), sorted within each scope and looked up by binary search, and one array of
+/// bindings. A module's bindings cost two allocations however many scopes and names it has; a
+/// hash map of boxed names to vectors per scope cost five times the memory.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BindingTable {
     /// Per name: the name (interned in the module's exported expressions) and where its
