@@ -39,9 +39,8 @@ pub struct Suppressions {
 }
 
 impl Suppressions {
-    /// Reads suppressions from the comments of a file (`comments` are the byte ranges of its
-    /// comment tokens, `#` included).
-    /// `comments` are ranges of `source`, in order; `line_of` gives the 0-based line of an offset.
+    /// Reads suppressions from the comments of a file: `comments` are the byte ranges of its
+    /// comment tokens (`#` included), in order; `line_of` gives the 0-based line of an offset.
     pub fn from_comments(
         source: &str,
         comments: impl Iterator<Item = Range<usize>>,

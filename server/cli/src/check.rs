@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use asyncsense_analysis::config::{self, find_config, Config};
-use asyncsense_analysis::python::check::{check_module, check_module_with, CheckContext, Source};
+use asyncsense_analysis::python::check::{check_module_with, CheckContext, Source};
 use asyncsense_analysis::python::index_source;
 use asyncsense_analysis::rules::RuleSet;
 use asyncsense_analysis::workspace::{
@@ -316,14 +316,7 @@ fn check_python_unread(project: &Project, path: &Path, cwd: Option<&Path>) -> Op
         }
     };
     let source = Source::lazy(&read);
-    let rules = project.config.rules_for(project.rules, path);
-    let context = CheckContext { index: &project.index, display_root: cwd, rules, workspace_fixes: false };
-    let checked =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_module_with(&module, &source, &context)));
-    let findings = checked.unwrap_or_else(|payload| {
-        tracing::error!("internal error while checking {}: {}; skipped", path.display(), panic_text(&*payload));
-        Vec::new()
-    });
+    let findings = check_python_module(project, &module, path, &source, cwd);
     if changed.get() {
         return None;
     }
@@ -341,31 +334,41 @@ fn check_python_file(project: &Project, path: &Path, source: &str, cwd: Option<&
         module = Arc::new(fresh);
         project.index.insert(Arc::clone(&module));
     }
+    check_python_module(project, &module, path, &Source::loaded(source), cwd)
+}
+
+/// Checks `module` (the facts of `path` in the index) against its text.
+fn check_python_module(
+    project: &Project,
+    module: &Arc<IndexedModule>,
+    path: &Path,
+    source: &Source<'_>,
+    cwd: Option<&Path>,
+) -> Vec<Finding> {
     let rules = project.config.rules_for(project.rules, path);
     // `check --fix` never applies fixes that edit other files, so it skips building them.
     let context = CheckContext { index: &project.index, display_root: cwd, rules, workspace_fixes: false };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_module(&module, source, &context))).unwrap_or_else(
-        |payload| {
-            tracing::error!("internal error while checking {}: {}; skipped", path.display(), panic_text(&*payload));
-            Vec::new()
-        },
-    )
+    isolated(path, || check_module_with(module, source, &context))
 }
 
 fn check_rust_file(project: &Project, path: &Path, source: &str) -> Vec<Finding> {
     let rules = project.config.rules_for(project.rules, path);
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    isolated(path, || {
         asyncsense_analysis::rust::check_rust_parsed_in(source, Some(path), &project.rust_index)
             .map(|check| check.findings)
             .unwrap_or_default()
-    }))
-    .unwrap_or_else(|payload| {
-        tracing::error!("internal error while checking {}: {}; skipped", path.display(), panic_text(&*payload));
-        Vec::new()
     })
     .into_iter()
     .filter(|finding| rules.contains(finding.rule))
     .collect()
+}
+
+/// Runs the check of one file: a panic is logged with the file and costs only its findings.
+fn isolated(path: &Path, check: impl FnOnce() -> Vec<Finding>) -> Vec<Finding> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)).unwrap_or_else(|payload| {
+        tracing::error!("internal error while checking {}: {}; skipped", path.display(), panic_text(&*payload));
+        Vec::new()
+    })
 }
 
 /// `--diff`: the preferred safe fixes as a unified diff (no context lines); nothing is written.

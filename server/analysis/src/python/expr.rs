@@ -180,9 +180,7 @@ impl Arena {
     }
 
     fn list(&self, list: ListId) -> &[ExprId] {
-        let start = list.0 as usize + 1;
-        let len = self.lists[list.0 as usize].split().1;
-        &self.lists[start..start + len]
+        list_at(&self.lists, list.0)
     }
 
     fn shrink_to_fit(&mut self) {
@@ -198,6 +196,12 @@ impl Arena {
             + self.text.capacity()
             + self.ends.capacity() * std::mem::size_of::<u32>()
     }
+}
+
+/// The list stored at `start` of `lists`: its length, then its members.
+fn list_at(lists: &[ExprId], start: u32) -> &[ExprId] {
+    let start = start as usize;
+    &lists[start + 1..start + 1 + lists[start].split().1]
 }
 
 /// A module's expressions: see the module documentation.
@@ -370,11 +374,6 @@ impl ExprBuilder {
         Some(TextId(*found | self.tag))
     }
 
-    /// An interned text of this builder.
-    pub fn text(&self, text: TextId) -> &str {
-        self.arena.symbol(Symbol(text.0 & !PRIVATE))
-    }
-
     /// The bytes of an interned text of this builder.
     pub fn text_bytes(&self, text: TextId) -> &[u8] {
         self.arena.symbol_bytes(Symbol(text.0 & !PRIVATE))
@@ -422,11 +421,7 @@ impl ExprBuilder {
         let members = &self.scratch[mark..];
         let hash = hash_of(members);
         let lists = &self.arena.lists;
-        let stored = |start: u32| {
-            let start = start as usize;
-            &lists[start + 1..start + 1 + lists[start].split().1]
-        };
-        if let Some(found) = self.list_table.find(hash, |start| stored(*start) == members) {
+        if let Some(found) = self.list_table.find(hash, |start| list_at(lists, *start) == members) {
             let found = ListId(*found);
             self.scratch.truncate(mark);
             return found;
@@ -437,10 +432,7 @@ impl ExprBuilder {
         self.arena.lists.push(ExprId::length(len));
         self.arena.lists.extend(self.scratch.drain(mark..));
         let lists = &self.arena.lists;
-        self.list_table.insert_unique(hash, start, |start| {
-            let start = *start as usize;
-            hash_of(&lists[start + 1..start + 1 + lists[start].split().1])
-        });
+        self.list_table.insert_unique(hash, start, |start| hash_of(list_at(lists, *start)));
         ListId(start)
     }
 
@@ -477,59 +469,19 @@ impl ExprBuilder {
 
     /// The picture of an expression.
     pub fn expr(&mut self, expr: &SyntaxExpr) -> ExprId {
-        self.expr_limited(expr, 0)
+        self.expr_limited(expr, 0, false)
     }
 
     /// Like [`ExprBuilder::expr`], but a string is parsed as a forward reference
-    /// (`-> "AsyncIterator[Session]"`).
+    /// (`-> "AsyncIterator[Session]"`), also inside subscripts and unions.
     pub fn annotation(&mut self, expr: &SyntaxExpr) -> ExprId {
-        self.annotation_limited(expr, 0)
-    }
-
-    fn annotation_limited(&mut self, expr: &SyntaxExpr, depth: u32) -> ExprId {
-        if depth > 8 {
-            return ExprId::OTHER;
-        }
-        match expr {
-            SyntaxExpr::StringLiteral(literal) => match ruff_python_parser::parse_expression(literal.value.to_str()) {
-                Ok(parsed) => self.annotation_limited(parsed.expr(), depth + 1),
-                Err(_) => ExprId::OTHER,
-            },
-            SyntaxExpr::Subscript(subscript) => {
-                let base = self.expr_limited(&subscript.value, depth + 1);
-                let mark = self.scratch.len();
-                match &*subscript.slice {
-                    SyntaxExpr::Tuple(tuple) => {
-                        for element in &tuple.elts {
-                            let element = self.annotation_limited(element, depth + 1);
-                            self.scratch.push(element);
-                        }
-                    }
-                    slice => {
-                        let slice = self.annotation_limited(slice, depth + 1);
-                        self.scratch.push(slice);
-                    }
-                }
-                let items = self.list_from(mark);
-                self.push(Node::Subscript(base, items))
-            }
-            SyntaxExpr::BinOp(binary) if binary.op == ast::Operator::BitOr => {
-                let mark = self.scratch.len();
-                let left = self.annotation_limited(&binary.left, depth + 1);
-                self.scratch.push(left);
-                let right = self.annotation_limited(&binary.right, depth + 1);
-                self.scratch.push(right);
-                let members = self.list_from(mark);
-                self.push(Node::Union(members))
-            }
-            _ => self.expr_limited(expr, depth),
-        }
+        self.expr_limited(expr, 0, true)
     }
 
     /// Pushes the pictures of `exprs` on `scratch`.
-    fn members<'e>(&mut self, exprs: impl IntoIterator<Item = &'e SyntaxExpr>, depth: u32) {
+    fn members<'e>(&mut self, exprs: impl IntoIterator<Item = &'e SyntaxExpr>, depth: u32, annotation: bool) {
         for expr in exprs {
-            let member = self.expr_limited(expr, depth);
+            let member = self.expr_limited(expr, depth, annotation);
             self.scratch.push(member);
         }
     }
@@ -538,7 +490,7 @@ impl ExprBuilder {
     /// kept as [`Expr::Other`] rather than a list of unknowns.
     fn collection<'e>(&mut self, elements: impl IntoIterator<Item = &'e SyntaxExpr>, depth: u32) -> ExprId {
         let mark = self.scratch.len();
-        self.members(elements, depth);
+        self.members(elements, depth, false);
         let members = &self.scratch[mark..];
         if !members.is_empty() && members.iter().all(|member| *member == ExprId::OTHER) {
             self.scratch.truncate(mark);
@@ -548,34 +500,39 @@ impl ExprBuilder {
         self.push(Node::Collection(list))
     }
 
-    fn expr_limited(&mut self, expr: &SyntaxExpr, depth: u32) -> ExprId {
-        // Deep attribute chains are never protocol-relevant; bound the recursion.
-        if depth > 32 {
+    /// In an `annotation`, strings are forward references, parsed; subscripts and unions keep
+    /// their members annotations.
+    fn expr_limited(&mut self, expr: &SyntaxExpr, depth: u32, annotation: bool) -> ExprId {
+        // Deep attribute chains are never protocol-relevant, nor deep annotations; bound the
+        // recursion.
+        if depth > 32 || (annotation && depth > 8) {
             return ExprId::OTHER;
         }
         match expr {
+            SyntaxExpr::StringLiteral(literal) if annotation => {
+                match ruff_python_parser::parse_expression(literal.value.to_str()) {
+                    Ok(parsed) => self.expr_limited(parsed.expr(), depth + 1, true),
+                    Err(_) => ExprId::OTHER,
+                }
+            }
             SyntaxExpr::Name(name) => self.name(name.id.as_str()),
             SyntaxExpr::Attribute(attribute) => {
-                let base = self.expr_limited(&attribute.value, depth + 1);
+                let base = self.expr_limited(&attribute.value, depth + 1, false);
                 let name = self.symbol(attribute.attr.as_str());
                 self.push(Node::Attribute(base, name))
             }
             SyntaxExpr::Call(call) => {
-                let callee = self.expr_limited(&call.func, depth + 1);
+                let callee = self.expr_limited(&call.func, depth + 1, false);
                 let mark = self.scratch.len();
-                self.members(call.arguments.args.iter().take(MAX_ARGUMENTS), depth + 1);
+                self.members(call.arguments.args.iter().take(MAX_ARGUMENTS), depth + 1, false);
                 for keyword in &call.arguments.keywords {
                     let kept = match &keyword.arg {
                         Some(name) if KEPT_KEYWORDS.contains(&name.as_str()) => {
-                            let value = self.expr_limited(&keyword.value, depth + 1);
-                            let name = self.symbol(name.as_str());
-                            self.push(Node::Keyword(name, value))
+                            let value = self.expr_limited(&keyword.value, depth + 1, false);
+                            self.keyword(name.as_str(), value)
                         }
                         Some(_) => continue,
-                        None => {
-                            let name = self.symbol("**");
-                            self.push(Node::Keyword(name, ExprId::OTHER))
-                        }
+                        None => self.keyword("**", ExprId::OTHER),
                     };
                     self.scratch.push(kept);
                 }
@@ -583,28 +540,28 @@ impl ExprBuilder {
                 self.push(Node::Call(callee, arguments))
             }
             SyntaxExpr::Await(awaited) => {
-                let awaited = self.expr_limited(&awaited.value, depth + 1);
+                let awaited = self.expr_limited(&awaited.value, depth + 1, false);
                 self.push(Node::Await(awaited))
             }
             SyntaxExpr::Subscript(subscript) => {
-                let base = self.expr_limited(&subscript.value, depth + 1);
+                let base = self.expr_limited(&subscript.value, depth + 1, false);
                 let mark = self.scratch.len();
                 match &*subscript.slice {
-                    SyntaxExpr::Tuple(tuple) => self.members(&tuple.elts, depth + 1),
-                    slice => self.members([slice], depth + 1),
+                    SyntaxExpr::Tuple(tuple) => self.members(&tuple.elts, depth + 1, annotation),
+                    slice => self.members([slice], depth + 1, annotation),
                 }
                 let items = self.list_from(mark);
                 self.push(Node::Subscript(base, items))
             }
             SyntaxExpr::BinOp(binary) if binary.op == ast::Operator::BitOr => {
                 let mark = self.scratch.len();
-                self.members([&*binary.left, &*binary.right], depth + 1);
+                self.members([&*binary.left, &*binary.right], depth + 1, annotation);
                 let members = self.list_from(mark);
                 self.push(Node::Union(members))
             }
             SyntaxExpr::BoolOp(boolean) if boolean.op == ast::BoolOp::Or => {
                 let mark = self.scratch.len();
-                self.members(&boolean.values, depth + 1);
+                self.members(&boolean.values, depth + 1, false);
                 let values = self.list_from(mark);
                 self.push(Node::Or(values))
             }

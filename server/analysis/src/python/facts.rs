@@ -951,7 +951,8 @@ impl ModuleFacts {
     }
 
     /// Whether two fact sets export the same things: a dependent module needs re-checking only
-    /// when this is false. Use sites and ranges are private to the module and ignored.
+    /// when this is false. Use sites, passed names and test doubles (the private expressions)
+    /// are the module's own and ignored.
     pub fn same_exports(&self, other: &ModuleFacts) -> bool {
         // Other modules read everything but this module's own use sites: definitions, bindings,
         // constructor calls, escapes, application state, and the lines shown in messages.
@@ -1021,7 +1022,7 @@ pub fn extract(source: &str) -> ModuleFacts {
     }
     extractor.facts.exprs =
         ExprBuilder::finish(std::mem::take(&mut extractor.exprs), std::mem::take(&mut extractor.private));
-    extractor.finish();
+    extractor.keep_passed_functions();
     extractor.attach_configurations();
     super::shrink(&mut extractor.facts.doubles);
     extractor.facts.escapes = std::mem::take(&mut extractor.escaped).into_iter().collect();
@@ -1484,7 +1485,8 @@ impl Extractor<'_> {
         self.add_use_site(kind, argument, UseSiteShape::CallArgument { callee, method });
     }
 
-    /// Records names passed to calls; `finish` keeps those that name a function or an import.
+    /// Records names passed to calls; `keep_passed_functions` keeps those that name a function or
+    /// an import.
     fn record_passed_names(&mut self, call: &ast::ExprCall) {
         if !matches!(&*call.func, Expr::Name(_) | Expr::Attribute(_)) {
             return;
@@ -1541,7 +1543,7 @@ impl Extractor<'_> {
 
     /// Drops passed names that are plain variables: only names bound to a `def` or an import
     /// (looked up through the scope chain) can be function references worth checking.
-    fn finish(&mut self) {
+    fn keep_passed_functions(&mut self) {
         let facts = &mut self.facts;
         let (scopes, table, exprs) = (&facts.scopes, &facts.binding_table, &facts.exprs);
         facts.passed_functions.retain(|passed| {

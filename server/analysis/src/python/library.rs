@@ -302,18 +302,12 @@ pub fn lookup(name: &str, versions: &dyn Versions) -> Option<Known> {
         "anyio.streams.memory.MemoryObjectReceiveStream" => {
             let sync_too = at_least(&versions.installed_version("anyio")?, &[3, 2]);
             let capabilities: &[Capability] = if sync_too { &[AsyncIter, AsyncCm, Cm] } else { &[AsyncIter, AsyncCm] };
-            callable(Object {
-                enters: Some("anyio.streams.memory.MemoryObjectReceiveStream"),
-                ..object(Some("anyio.streams.memory.MemoryObjectReceiveStream"), ValueKind::Library, capabilities)
-            })
+            callable(entered_self("anyio.streams.memory.MemoryObjectReceiveStream", capabilities))
         }
         "anyio.streams.memory.MemoryObjectSendStream" => {
             let sync_too = at_least(&versions.installed_version("anyio")?, &[3, 2]);
             let capabilities: &[Capability] = if sync_too { &[AsyncCm, Cm] } else { &[AsyncCm] };
-            callable(Object {
-                enters: Some("anyio.streams.memory.MemoryObjectSendStream"),
-                ..object(Some("anyio.streams.memory.MemoryObjectSendStream"), ValueKind::Library, capabilities)
-            })
+            callable(entered_self("anyio.streams.memory.MemoryObjectSendStream", capabilities))
         }
         "anyio.streams.memory.MemoryObjectReceiveStream.receive"
         | "anyio.streams.memory.MemoryObjectSendStream.send" => callable(coroutine(None)),
