@@ -15,10 +15,13 @@ const FILE = path.join(WS_DIR, REL);
 const LINE = 16;
 const COL = 30; // inside `self.db_session_factory()`
 const BEFORE = "async with self.db_session_factory() as session:";
-const AFTER = "        async for session in self.db_session_factory():";
+const AFTER = "        async with contextlib.asynccontextmanager(self.db_session_factory)() as session:";
 const REL2 = "app/services/users_copy.py";
 const FILE2 = path.join(WS_DIR, REL2);
-const FIX_TITLE = "Swap the scope guard for stream iteration";
+// The preferred fix wraps the generator at the use and adds `import contextlib` with the other
+// imports: the fixed line moves one down.
+const FIX_TITLE = "Wrap with `asynccontextmanager`";
+const FIXED_LINE = LINE + 1;
 const t0 = Date.now();
 const log = (m) => console.log(`[driver ${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
 const shot = (page, name) => page.screenshot({ path: path.join(SHOT_DIR, name) });
@@ -92,7 +95,7 @@ const shot = (page, name) => page.screenshot({ path: path.join(SHOT_DIR, name) }
     step = "edit applied";
     await page.waitForFunction(() => {
       const t = Array.from(document.querySelectorAll(".editor-instance .view-lines .view-line")).map((e) => e.textContent).join("\n");
-      return t.replace(/\u00a0/g, " ").includes("async for session in self.db_session_factory():");
+      return t.replace(/\u00a0/g, " ").includes("contextlib.asynccontextmanager(self.db_session_factory)() as session:");
     }, null, { timeout: 30000 });
     log("editor shows the fix");
     await page.waitForSelector(".editor-instance .squiggly-error", { state: "detached", timeout: 30000 });
@@ -101,11 +104,11 @@ const shot = (page, name) => page.screenshot({ path: path.join(SHOT_DIR, name) }
     step = "save";
     await page.keyboard.press("Control+S");
     const deadline = Date.now() + 15000;
-    const lineOnDisk = () => fs.readFileSync(FILE, "utf8").split("\n")[LINE - 1];
+    const lineOnDisk = () => fs.readFileSync(FILE, "utf8").split("\n")[FIXED_LINE - 1];
     while (lineOnDisk() !== AFTER && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const disk = fs.readFileSync(FILE, "utf8");
-    if (lineOnDisk() !== AFTER || disk.includes("async with")) throw new Error("file on disk not fixed:\n" + disk);
-    log(`file on disk, line ${LINE}: ${JSON.stringify(lineOnDisk())}`);
+    if (lineOnDisk() !== AFTER || !disk.includes("\nimport contextlib\n")) throw new Error("file on disk not fixed:\n" + disk);
+    log(`file on disk, line ${FIXED_LINE}: ${JSON.stringify(lineOnDisk())}`);
     await shot(page, "3-fixed.png");
 
     // Settings, live (no restart): asyncsense.codeAction.disableRuleComment=false hides
@@ -147,11 +150,11 @@ const shot = (page, name) => page.screenshot({ path: path.join(SHOT_DIR, name) }
     await page.keyboard.press("Control+End");
     await page.keyboard.type("# edited");
     await page.keyboard.press("Control+S");
-    const line2 = () => fs.readFileSync(FILE2, "utf8").split("\n")[LINE - 1];
+    const line2 = () => fs.readFileSync(FILE2, "utf8").split("\n")[FIXED_LINE - 1];
     const deadline2 = Date.now() + 15000;
     while (line2() !== AFTER && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 100));
     if (line2() !== AFTER) throw new Error("asyncsense.fixAll=true: file not fixed on save:\n" + fs.readFileSync(FILE2, "utf8"));
-    log(`fix all on save: ${REL2} line ${LINE}: ${JSON.stringify(line2())}`);
+    log(`fix all on save: ${REL2} line ${FIXED_LINE}: ${JSON.stringify(line2())}`);
     await shot(page, "4-fixall-on-save.png");
     ok = true;
   } catch (e) {

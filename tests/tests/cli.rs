@@ -50,7 +50,9 @@ fn reports_the_core_bug_with_its_fix_and_exit_status_one() {
         "{text}"
     );
     assert!(first.contains("`async def get_session` at app/db.py:11"), "{text}");
-    assert!(text.contains("  help: Swap the scope guard for stream iteration"), "{text}");
+    // `get_session` yields once (a session dependency): the preferred fix keeps it a context
+    // manager, so its code after `yield` still runs when the block ends.
+    assert!(text.contains("  help: Wrap with `asynccontextmanager` at this use"), "{text}");
     assert!(text.contains("Found 1 finding (1 fixable with `--fix`)."), "{text}");
     // The correct use of the generator (FastAPI `Depends(get_session)`) and the generator's own
     // `async with SessionLocal()` (an unresolved library call) are not findings.
@@ -83,8 +85,9 @@ fn json_output_has_the_documented_shape() {
     assert_eq!(finding["end_location"], serde_json::json!({"row": 16, "column": 45}));
     let fix = &finding["fix"];
     assert_eq!(fix["applicability"], "safe");
-    assert_eq!(fix["edits"][0]["content"], "async for session in self.db_session_factory()");
-    assert_eq!(fix["edits"][0]["location"], serde_json::json!({"row": 16, "column": 9}));
+    assert_eq!(fix["edits"][0]["content"], "import contextlib\n");
+    assert_eq!(fix["edits"][1]["content"], "contextlib.asynccontextmanager(self.db_session_factory)");
+    assert_eq!(fix["edits"][1]["location"], serde_json::json!({"row": 16, "column": 20}));
 }
 
 #[test]
@@ -95,7 +98,11 @@ fn fix_rewrites_the_file_and_is_idempotent() {
     assert_eq!(output.status.code(), Some(0), "{text}");
     assert!(text.contains("Fixed 1 finding."), "{text}");
     let fixed = fs::read_to_string(project.join("app/services/users.py")).expect("read");
-    assert!(fixed.contains("        async for session in self.db_session_factory():\n"), "{fixed}");
+    assert!(
+        fixed.contains("        async with contextlib.asynccontextmanager(self.db_session_factory)() as session:\n"),
+        "{fixed}"
+    );
+    assert_eq!(fixed.matches("import contextlib\n").count(), 1, "{fixed}");
     assert!(fixed.contains("            return await session.get(User, user_id)\n"), "body unchanged: {fixed}");
     let again = run(&project, &["check", "--fix"]);
     assert_eq!(again.status.code(), Some(0));
@@ -177,8 +184,8 @@ fn output_formats_diff_and_exit_zero() {
     assert_eq!(result["ruleId"], "APM101");
     assert_eq!(result["locations"][0]["physicalLocation"]["region"]["startLine"], 16);
     assert_eq!(
-        result["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"],
-        "async for session in self.db_session_factory()"
+        result["fixes"][0]["artifactChanges"][0]["replacements"][1]["insertedContent"]["text"],
+        "contextlib.asynccontextmanager(self.db_session_factory)"
     );
 
     let project = copy_tree(&fixture());
@@ -187,7 +194,7 @@ fn output_formats_diff_and_exit_zero() {
     assert_eq!(diff.status.code(), Some(1));
     assert_eq!(
         stdout(&diff),
-        "--- app/services/users.py\n+++ app/services/users.py\n@@ -16,1 +16,1 @@\n-        async with self.db_session_factory() as session:\n+        async for session in self.db_session_factory():\n"
+        "--- app/services/users.py\n+++ app/services/users.py\n@@ -5,1 +5,2 @@\n-\n+import contextlib\n+\n@@ -16,1 +17,1 @@\n-        async with self.db_session_factory() as session:\n+        async with contextlib.asynccontextmanager(self.db_session_factory)() as session:\n"
     );
     assert_eq!(
         fs::read_to_string(project.join("app/services/users.py")).expect("read"),
@@ -345,7 +352,10 @@ fn rust_files_are_checked_and_target_is_skipped() {
     let single = run(&project, &["check", "src/lib.rs", "--output-format", "concise"]);
     assert_eq!(single.status.code(), Some(1), "{}", stdout(&single));
 
-    let fixed = run(&project, &["check", "--fix", "--select", "APM403"]);
+    // Rust fixes change what runs (the guard is now held): applied only when asked.
+    let safe_only = run(&project, &["check", "--fix", "--select", "APM403"]);
+    assert_eq!(safe_only.status.code(), Some(1), "{}", stdout(&safe_only));
+    let fixed = run(&project, &["check", "--fix", "--unsafe-fixes", "--select", "APM403"]);
     assert_eq!(fixed.status.code(), Some(0), "{}", stdout(&fixed));
     let source = fs::read_to_string(project.join("src/lib.rs")).expect("read");
     assert!(source.contains("    let _guard = m.lock().await;\n"), "{source}");
@@ -366,8 +376,8 @@ fn installed_package_source_decides_the_protocol() {
     assert!(text.starts_with("app/main.py:6:24: APM102"), "{text}");
     assert!(text.contains("agentlib/agent.py:10"), "the message points at the installed definition: {text}");
 
-    // The fix enters it instead, and the result is clean.
-    let fixed = run(&workspace, &["check", "--fix"]);
+    // The (unsafe: the body now runs once) fix enters it instead, and the result is clean.
+    let fixed = run(&workspace, &["check", "--fix", "--unsafe-fixes"]);
     assert_eq!(fixed.status.code(), Some(0), "{}", stdout(&fixed));
     let source = fs::read_to_string(&main).expect("main.py");
     assert!(source.contains("async with agent.stream_events() as event:"), "{source}");

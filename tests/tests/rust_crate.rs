@@ -103,7 +103,11 @@ fn check_is_silent_when_a_name_is_ambiguous_or_unresolved() {
 #[test]
 fn check_fix_moves_the_rest_of_the_block_into_an_indented_loop() {
     let dir = temp_crate(&[("Cargo.toml", CARGO_TOML), ("src/lib.rs", LIB), ("src/streams.rs", STREAMS)]);
-    let output = run(&dir, &["check", "--fix", "--output-format", "concise"]);
+    // The fix makes the stream run: unsafe, so `--fix` alone leaves it.
+    let safe_only = run(&dir, &["check", "--fix", "--output-format", "concise"]);
+    assert_eq!(safe_only.status.code(), Some(1), "{}", stdout(&safe_only));
+    assert_eq!(fs::read_to_string(dir.join("src/lib.rs")).expect("read"), LIB);
+    let output = run(&dir, &["check", "--fix", "--unsafe-fixes", "--output-format", "concise"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     let fixed = fs::read_to_string(dir.join("src/lib.rs")).expect("read");
     assert!(

@@ -72,6 +72,29 @@ impl Finding {
     }
 }
 
+/// The edits of whole `fixes` that can be applied together, in the order given: a fix with an
+/// edit that overlaps one already taken waits for a later round (a fix applies whole or not at
+/// all), and an edit equal to one already taken (the same import added by two fixes) is taken
+/// once. Returns the edits and how many fixes they come from.
+pub fn compatible_fix_edits<'a>(fixes: impl IntoIterator<Item = &'a Fix>) -> (Vec<Edit>, usize) {
+    let conflicts = |a: &Edit, b: &Edit| {
+        (a.range.start < b.range.end && b.range.start < a.range.end)
+            // Two insertions at one point would land in an arbitrary order.
+            || (a.range.is_empty() && b.range.is_empty() && a.range.start == b.range.start)
+    };
+    let mut taken: Vec<Edit> = Vec::new();
+    let mut fix_count = 0;
+    for fix in fixes {
+        let new: Vec<&Edit> = fix.edits.iter().filter(|edit| !taken.contains(edit)).collect();
+        if new.iter().any(|edit| taken.iter().any(|other| conflicts(edit, other))) {
+            continue;
+        }
+        taken.extend(new.into_iter().cloned());
+        fix_count += 1;
+    }
+    (taken, fix_count)
+}
+
 /// Applies `edits` (non-overlapping byte ranges into `source`) and returns the new text.
 ///
 /// Edits that overlap an earlier one (in start order) are skipped rather than corrupting the
@@ -105,6 +128,24 @@ mod tests {
 
     fn edit(range: Range<usize>, content: &str) -> Edit {
         Edit { range, content: content.to_owned() }
+    }
+
+    fn fix(edits: Vec<Edit>) -> Fix {
+        Fix { title: String::new(), applicability: Applicability::Safe, edits, other_files: Vec::new() }
+    }
+
+    #[test]
+    fn fixes_apply_whole_and_shared_imports_once() {
+        let import = edit(0..0, "import contextlib\n");
+        let first = fix(vec![import.clone(), edit(10..12, "A")]);
+        let second = fix(vec![import.clone(), edit(20..22, "B")]);
+        // Overlaps `first`'s second edit: left out whole, its import too.
+        let overlapping = fix(vec![edit(5..5, "x"), edit(11..13, "C")]);
+        let (edits, count) = compatible_fix_edits([&first, &overlapping, &second]);
+        assert_eq!(count, 2);
+        assert_eq!(edits, vec![import, edit(10..12, "A"), edit(20..22, "B")]);
+        let other_insertion = fix(vec![edit(0..0, "import os\n")]);
+        assert_eq!(compatible_fix_edits([&first, &other_insertion]).1, 1);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub mod rust;
 pub mod suppress;
 pub mod workspace;
 
-pub use diagnostic::{apply_edits, Applicability, Edit, Finding, Fix, RelatedLocation};
+pub use diagnostic::{apply_edits, compatible_fix_edits, Applicability, Edit, Finding, Fix, RelatedLocation};
 pub use line_index::LineIndex;
 pub use rules::{Rule, Severity};
 pub use workspace::{IndexedModule, Lookup, ModuleIndex, WorkspaceIndex};

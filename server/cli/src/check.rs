@@ -13,7 +13,7 @@ use asyncsense_analysis::rules::RuleSet;
 use asyncsense_analysis::workspace::{
     discover_python_files, discover_rust_files, is_rust_file, project_root_of, read_source,
 };
-use asyncsense_analysis::{apply_edits, parallel, Finding, IndexedModule, Rule, WorkspaceIndex};
+use asyncsense_analysis::{apply_edits, compatible_fix_edits, parallel, Finding, IndexedModule, Rule, WorkspaceIndex};
 
 use crate::output::{self, FileReport};
 use crate::progress;
@@ -138,13 +138,10 @@ fn fix_to_apply(finding: &Finding, unsafe_fixes: bool) -> Option<&asyncsense_ana
     fix.filter(|fix| fix.other_files.is_empty())
 }
 
-/// The edits `--fix` (and `--diff`) apply to one file.
-fn edits_to_apply(findings: &[Finding], unsafe_fixes: bool) -> Vec<asyncsense_analysis::Edit> {
-    findings
-        .iter()
-        .filter_map(|finding| fix_to_apply(finding, unsafe_fixes))
-        .flat_map(|fix| fix.edits.clone())
-        .collect()
+/// The edits `--fix` (and `--diff`) apply to one file in one round, and how many fixes they
+/// make: whole fixes only (see [`compatible_fix_edits`]).
+fn edits_to_apply(findings: &[Finding], unsafe_fixes: bool) -> (Vec<asyncsense_analysis::Edit>, usize) {
+    compatible_fix_edits(findings.iter().filter_map(|finding| fix_to_apply(finding, unsafe_fixes)))
 }
 
 /// On top of the configuration's rules: `--select` replaces, `--extend-select` adds, `--ignore`
@@ -376,7 +373,7 @@ fn isolated(path: &Path, check: impl FnOnce() -> Vec<Finding>) -> Vec<Finding> {
 fn print_diff(project: &Project, findings: &[Vec<Finding>], cwd: &Path, unsafe_fixes: bool) -> bool {
     let mut changed = false;
     for (path, file_findings) in project.targets.iter().zip(findings) {
-        let edits = edits_to_apply(file_findings, unsafe_fixes);
+        let (edits, _) = edits_to_apply(file_findings, unsafe_fixes);
         let Some(source) = project.sources.get(path) else { continue };
         if edits.is_empty() {
             continue;
@@ -394,12 +391,12 @@ fn print_diff(project: &Project, findings: &[Vec<Finding>], cwd: &Path, unsafe_f
 fn apply_fixes(project: &mut Project, findings: &[Vec<Finding>], unsafe_fixes: bool) -> Result<usize> {
     let mut applied_total = 0;
     for (path, file_findings) in project.targets.iter().zip(findings) {
-        let edits = edits_to_apply(file_findings, unsafe_fixes);
+        let (edits, applied) = edits_to_apply(file_findings, unsafe_fixes);
         if edits.is_empty() {
             continue;
         }
         let Some(source) = project.sources.get(path) else { continue };
-        let (fixed, applied) = apply_edits(source, &edits);
+        let (fixed, _) = apply_edits(source, &edits);
         if applied == 0 || fixed == *source {
             continue;
         }

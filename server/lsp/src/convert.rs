@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use asyncsense_analysis::{Edit, Finding, Fix, Severity};
+use asyncsense_analysis::{compatible_fix_edits, Edit, Finding, Fix, Severity};
 use ropey::Rope;
 use tower_lsp_server::ls_types::{
     CodeAction, CodeActionKind, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
@@ -137,18 +137,13 @@ pub fn quick_fix(
     }
 }
 
-/// One action that applies every finding's preferred safe fix; overlapping edits are dropped so
-/// the result is always a valid edit.
+/// One action that applies every finding's preferred safe fix; a fix that overlaps another is
+/// left out whole (never half applied), so the result is always a valid edit.
 pub fn fix_all(uri: &Uri, findings: &[Finding], rope: &Rope, encoding: PositionEncoding) -> Option<CodeAction> {
-    let mut edits: Vec<Edit> =
-        findings.iter().filter_map(Finding::preferred_fix).flat_map(|fix| fix.edits.iter().cloned()).collect();
-    edits.sort_by_key(|edit| (edit.range.start, edit.range.end));
-    let mut kept: Vec<Edit> = Vec::with_capacity(edits.len());
-    for edit in edits {
-        if kept.last().is_none_or(|last| last.range.end <= edit.range.start) {
-            kept.push(edit);
-        }
-    }
+    let (mut kept, _) = compatible_fix_edits(
+        findings.iter().filter_map(Finding::preferred_fix).filter(|fix| fix.other_files.is_empty()),
+    );
+    kept.sort_by_key(|edit| (edit.range.start, edit.range.end));
     if kept.is_empty() {
         return None;
     }

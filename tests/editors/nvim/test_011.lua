@@ -10,7 +10,9 @@ local t0 = vim.uv.hrtime()
 local function ms() return math.floor((vim.uv.hrtime() - t0) / 1e6) end
 
 local FLAGGED = "        async with self.db_session_factory() as session:"
-local FIXED = "        async for session in self.db_session_factory():"
+-- The preferred fix wraps the generator with asynccontextmanager and adds `import contextlib`
+-- with the other imports, so the fixed line is one further down.
+local FIXED = "        async with contextlib.asynccontextmanager(self.db_session_factory)() as session:"
 local LINE = 15 -- 0-based line of FLAGGED in app/services/users.py
 
 local function apm101(buf)
@@ -78,7 +80,7 @@ local ok, err = pcall(function()
   if not vim.wait(10000, function()
     return vim.api.nvim_buf_get_lines(buf, LINE, LINE + 1, false)[1] ~= FLAGGED
   end, 20) then error("preferred quick fix was not applied within 10 s") end
-  local line = vim.api.nvim_buf_get_lines(buf, LINE, LINE + 1, false)[1]
+  local line = vim.api.nvim_buf_get_lines(buf, LINE + 1, LINE + 2, false)[1]
   out("line after fix: " .. line)
   if line ~= FIXED then
     error("buffer not changed as expected:\n  got:  " .. vim.inspect(line) .. "\n  want: " .. vim.inspect(FIXED))

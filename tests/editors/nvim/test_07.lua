@@ -9,7 +9,9 @@ local t0 = vim.loop.hrtime()
 local function ms() return math.floor((vim.loop.hrtime() - t0) / 1e6) end
 
 local FLAGGED = "        async with self.db_session_factory() as session:"
-local FIXED = "        async for session in self.db_session_factory():"
+-- The preferred fix wraps the generator with asynccontextmanager and adds `import contextlib`
+-- with the other imports, so the fixed line is one further down.
+local FIXED = "        async with contextlib.asynccontextmanager(self.db_session_factory)() as session:"
 local LINE = 15 -- 0-based line of FLAGGED in app/services/users.py
 
 local client_id
@@ -92,7 +94,7 @@ local ok, err = pcall(function()
   end
   out("code actions:\n  " .. table.concat(titles, "\n  "))
   if not action then error("no preferred code action offered: " .. vim.inspect(responses)) end
-  assert(action.title:find("Swap the scope guard for stream iteration", 1, true) == 1,
+  assert(action.title:find("Wrap with `asynccontextmanager`", 1, true) == 1,
     "unexpected preferred action title: " .. action.title)
   local client = vim.lsp.get_client_by_id(client_id)
   if not action.edit then
@@ -105,7 +107,7 @@ local ok, err = pcall(function()
 
   -- apply it
   vim.lsp.util.apply_workspace_edit(action.edit, client.offset_encoding)
-  local line = vim.api.nvim_buf_get_lines(buf, LINE, LINE + 1, false)[1]
+  local line = vim.api.nvim_buf_get_lines(buf, LINE + 1, LINE + 2, false)[1]
   out("line after fix: " .. line)
   if line ~= FIXED then
     error("buffer not changed as expected:\n  got:  " .. vim.inspect(line) .. "\n  want: " .. vim.inspect(FIXED))

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use crate::diagnostic::{Finding, Fix, RelatedLocation};
 use crate::protocol::{classify, Capability, CapabilitySet, Provided, UseSiteKind, ValueKind};
-use crate::python::facts::{Binding, ExprId, Exprs, FunctionFact, PassedFunction, Shape, UseSite, UseSiteShape};
+use crate::python::facts::{
+    Binding, ExprId, Exprs, FunctionFact, PassedFunction, Shape, UseSite, UseSiteShape, YieldShape,
+};
 use crate::python::fixes;
 use crate::python::resolve::{Origin, Resolver, Value};
 use crate::rules::{Rule, RuleSet};
@@ -83,7 +85,7 @@ pub fn check_module_with(module: &Arc<IndexedModule>, source: &Source<'_>, conte
     }
     for function_id in 0..module.facts.functions.len() {
         let Ok(function_id) = u32::try_from(function_id) else { break };
-        if let Some(finding) = check_annotation(&mut resolver, module, function_id, source) {
+        if let Some(finding) = check_annotation(&mut resolver, module, function_id, source, context) {
             findings.push(finding);
         }
     }
@@ -204,6 +206,11 @@ fn check_use_site(
     source: &Source<'_>,
     context: &CheckContext<'_>,
 ) -> Option<Finding> {
+    // `with pytest.raises(TypeError):` and `except TypeError:` around the use: the mismatch is
+    // the point of the code (a test that it fails), and a fix would break it.
+    if site.expects_error {
+        return None;
+    }
     // Code behind a version guard runs only in some environments: check it only when the
     // environment is known to take that branch (never flag the dead branch of a fix).
     if !site.guards.is_empty() {
@@ -223,22 +230,17 @@ fn check_use_site(
     if let Some(rule) = classify(site.kind, provided) {
         let source = source.text()?;
         let operand = excerpt(source.get(site.range.range())?);
-        let message = message(rule, site, provided, origin.as_deref(), &operand, source, context);
-        let mut fixes = fixes::for_use_site(rule, site, &module.facts.exprs, source, provided);
-        if rule == Rule::AsyncWithOnAsyncGenerator
-            && matches!(provided, Provided::Known { kind: ValueKind::AsyncGenerator, .. })
-        {
-            let reference = asynccontextmanager_reference(resolver, module);
-            fixes.extend(fixes::wrap_with_asynccontextmanager(
-                source,
-                site,
-                reference.as_deref(),
-                module.facts.import_insertion,
-            ));
-            if let (true, Some(origin)) = (context.workspace_fixes, origin.as_deref()) {
-                fixes.extend(decorate_definition(resolver, module, origin));
-            }
-        }
+        let shape = if rule == Rule::AsyncWithOnAsyncGenerator {
+            yield_shape(resolver, module, provided, origin.as_deref())
+        } else {
+            None
+        };
+        let message = message(rule, site, provided, origin.as_deref(), shape, &operand, source, context);
+        let fixes = if rule == Rule::AsyncWithOnAsyncGenerator {
+            async_generator_fixes(resolver, module, site, source, provided, shape, origin.as_deref(), context)
+        } else {
+            fixes::for_use_site(rule, site, &module.facts.exprs, source, provided)
+        };
         return Some(finding(rule, site.range.range(), message, fixes, origin.as_deref()));
     }
     // A factory used where its product was meant: `async with get_session:`.
@@ -260,22 +262,99 @@ fn check_use_site(
             site.kind.requires().python_description(),
             usage(site.kind, &format!("{operand}()"), target_text(site, source)),
         );
-        let fixes = fixes::add_call(site, &module.facts.exprs).into_iter().collect();
+        let fixes =
+            fixes::add_call(site, &module.facts.exprs, callable_without_arguments(&value)).into_iter().collect();
         return Some(finding(Rule::UncalledFactory, site.range.range(), message, fixes, origin.as_deref()));
     }
     None
 }
 
-/// APM101's third fix: decorate the async generator itself with `@asynccontextmanager`,
-/// offered only when every use of it in the workspace enters it (a use that iterates it, awaits
-/// it, or hands it on, as `Depends(get_session)` in a `FastAPI` route does, rules it out).
-fn decorate_definition(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>, origin: &Origin) -> Option<Fix> {
+/// APM101's fixes, safe first. Which ones keep behaviour depends on the generator's body:
+/// - it yields at most once (a session or resource dependency): wrapping it with
+///   `asynccontextmanager` at the use, or decorating it when every use enters it, is the
+///   program its author meant (commit after the block, rollback on an exception in it);
+///   swapping `async with` for `async for` is safe only when nothing of it runs after `yield`;
+/// - it yields many values (a stream): iterate it directly when the block only iterates it;
+/// - its body is unknown (a library, a declared type): every fix is a guess, so unsafe.
+#[expect(clippy::too_many_arguments, reason = "one call site, every argument is the finding's own")]
+fn async_generator_fixes(
+    resolver: &mut Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    site: &UseSite,
+    source: &str,
+    provided: Provided,
+    shape: Option<YieldShape>,
+    origin: Option<&Origin>,
+    context: &CheckContext<'_>,
+) -> Vec<Fix> {
+    use crate::Applicability::{Safe, Unsafe};
+    let is_generator = matches!(provided, Provided::Known { kind: ValueKind::AsyncGenerator, .. });
+    let once = shape.is_some_and(YieldShape::yields_at_most_once);
+    let mut fixes = Vec::new();
+    if is_generator && shape != Some(YieldShape::Many) {
+        let reference = asynccontextmanager_reference(resolver, module);
+        let applicability = if once { Safe } else { Unsafe };
+        let import_insertion = module.facts.import_insertion;
+        fixes.extend(fixes::wrap_with_asynccontextmanager(
+            source,
+            site,
+            reference.as_deref(),
+            import_insertion,
+            applicability,
+        ));
+        if let (true, true, Some(origin)) = (context.workspace_fixes, once, origin) {
+            fixes.extend(decorate_definition(resolver, module, origin));
+        }
+    }
+    if shape.is_none() || shape == Some(YieldShape::Many) {
+        let applicability = if shape == Some(YieldShape::Many) { Safe } else { Unsafe };
+        fixes.extend(fixes::flatten_iteration(source, site, applicability));
+    }
+    fixes.extend(fixes::swap_guard_for_iteration(source, site, shape == Some(YieldShape::OnceLast)));
+    // The preferred fix is the first one, when it is safe.
+    fixes.sort_by_key(|fix| fix.applicability != Safe);
+    fixes
+}
+
+/// How the async generator function behind an APM101 finding yields, when its body is in the
+/// workspace.
+fn yield_shape(
+    resolver: &Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    provided: Provided,
+    origin: Option<&Origin>,
+) -> Option<YieldShape> {
+    if !matches!(provided, Provided::Known { kind: ValueKind::AsyncGenerator, .. }) {
+        return None;
+    }
+    let (defining, function_id) = generator_function(resolver, module, origin?)?;
+    defining.facts.function(function_id).map(|function| function.yields)
+}
+
+/// The workspace function that `origin` names, when it is a generator function.
+fn generator_function(
+    resolver: &Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    origin: &Origin,
+) -> Option<(Arc<IndexedModule>, u32)> {
     let defining =
         if origin.path == module.path { Arc::clone(module) } else { resolver.index().at_path(&origin.path)? };
-    let (function_id, function) =
-        defining.facts.functions.iter().enumerate().find(|(_, function)| function.name_range() == origin.range)?;
-    let function_id = u32::try_from(function_id).ok()?;
-    if !(function.is_async && function.is_generator && only_transparent_decorators(&defining.facts.exprs, function)) {
+    let function_id = defining
+        .facts
+        .functions
+        .iter()
+        .position(|function| function.is_generator && function.name_range() == origin.range)?;
+    Some((defining, u32::try_from(function_id).ok()?))
+}
+
+/// APM101's definition-side fix: decorate the async generator itself with
+/// `@asynccontextmanager`, offered only when every use of it in the workspace enters it (a use
+/// that iterates it, awaits it, or hands it on, as `Depends(get_session)` in a `FastAPI` route
+/// does, rules it out). Offered for a generator that yields once: then it keeps behaviour.
+fn decorate_definition(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>, origin: &Origin) -> Option<Fix> {
+    let (defining, function_id) = generator_function(resolver, module, origin)?;
+    let function = defining.facts.function(function_id)?;
+    if !(function.is_async && only_transparent_decorators(&defining.facts.exprs, function)) {
         return None;
     }
     let is_this = |value: &Value| matches!(value, Value::Function(found, id) if *id == function_id && found.path == defining.path);
@@ -324,7 +403,7 @@ fn decorate_definition(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>,
     } else {
         (Vec::new(), vec![(defining.path.clone(), edits)])
     };
-    Some(Fix { title, applicability: crate::Applicability::Unsafe, edits, other_files })
+    Some(Fix { title, applicability: crate::Applicability::Safe, edits, other_files })
 }
 
 /// The first top-level name (in name order) whose value `pick` maps to a spelling: how the
@@ -451,6 +530,17 @@ fn uncalled_product(resolver: &mut Resolver<'_>, value: &Value) -> Option<(Provi
         Value::Function(..) | Value::Factory(..) => resolver.call_result(value),
         _ => None,
     }
+}
+
+/// Whether `value` is a workspace function whose every parameter has a default (or is
+/// `*args`/`**kwargs`): `f()` is then a valid call.
+fn callable_without_arguments(value: &Value) -> bool {
+    let Value::Function(module, function_id) = value else { return false };
+    let Some(function) = module.facts.function(*function_id) else { return false };
+    !module.facts.bindings(function.scope).all().any(|binding| {
+        matches!(binding, Binding::Parameter(parameter)
+            if parameter.slot().is_some_and(|slot| slot.function == *function_id && slot.default.is_none()))
+    })
 }
 
 /// `anext(x)` must be the builtin; `stack.enter_async_context(x)` must not be a workspace
@@ -591,11 +681,13 @@ fn usage(kind: UseSiteKind, operand: &str, target: Option<&str>) -> String {
     }
 }
 
+#[expect(clippy::too_many_arguments, reason = "the finding's parts, each used by some rule")]
 fn message(
     rule: Rule,
     site: &UseSite,
     provided: Provided,
     origin: Option<&Origin>,
+    shape: Option<YieldShape>,
     operand: &str,
     source: &str,
     context: &CheckContext<'_>,
@@ -614,16 +706,22 @@ fn message(
     };
     let instead = match rule {
         Rule::AsyncWithOnAsyncGenerator => {
-            let decorate = match (provided, origin) {
-                (Provided::Known { kind: ValueKind::AsyncGenerator, .. }, Some(origin)) => {
-                    format!(", or decorate `{}` with `@contextlib.asynccontextmanager`", origin.name)
+            let iterate = usage(UseSiteKind::AsyncFor, operand, Some(target.unwrap_or("_")));
+            let wrapped = site
+                .callee_range
+                .and_then(|callee| source.get(callee.range()))
+                .map(|callee| format!("asynccontextmanager({})(…)", excerpt(callee)));
+            match (shape, wrapped, origin) {
+                (Some(shape), Some(wrapped), Some(origin)) if shape.yields_at_most_once() => format!(
+                    "`{}` yields once, so it is a resource written as a generator: enter it through `contextlib.asynccontextmanager` (`async with {wrapped}`), which runs its code after `yield` when the block ends, or decorate it with `@asynccontextmanager` if nothing iterates it or passes it to `Depends`",
+                    origin.name
+                ),
+                (Some(YieldShape::Many), _, _) => format!("It yields many values: iterate it with `{iterate}`"),
+                (None, Some(wrapped), _) if matches!(provided, Provided::Known { kind: ValueKind::AsyncGenerator, .. }) => {
+                    format!("Iterate it with `{iterate}`, or, if it yields exactly once, enter it through `contextlib.{wrapped}`")
                 }
-                _ => String::new(),
-            };
-            format!(
-                "Iterate it instead: `{}`{decorate}",
-                usage(UseSiteKind::AsyncFor, operand, Some(target.unwrap_or("_")))
-            )
+                _ => format!("Iterate it instead: `{iterate}`"),
+            }
         }
         Rule::AsyncForOnAsyncContextManager => {
             format!("Enter it instead: `{}`", usage(UseSiteKind::AsyncWith, operand, target))
@@ -667,6 +765,7 @@ fn check_annotation(
     module: &Arc<IndexedModule>,
     function_id: u32,
     source: &Source<'_>,
+    context: &CheckContext<'_>,
 ) -> Option<Finding> {
     let function: &FunctionFact = module.facts.function(function_id)?;
     let returns = function.returns?;
@@ -697,27 +796,30 @@ fn check_annotation(
         )
     } else {
         format!(
-            "`async def {}` has no `yield`, so calling it gives a coroutine whose result is `{annotation}`, and callers must write `async for x in await ...`; if implementations are async generators, declare it with plain `def {}(...) -> {annotation}`",
-            module.facts.exprs.text(function.name),
+            "`async def {}` has no `yield`, so calling it gives a coroutine whose result is `{annotation}`, and callers must write `async for x in await ...`; if implementations are async generators, make this one an async generator too (an empty one: `return`, then `yield`), so that `async for` works on every implementation",
             module.facts.exprs.text(function.name),
         )
     };
     let fixes = if function.is_generator {
-        async_iterator_annotation(resolver, module, returns, range, source).into_iter().collect()
+        async_iterator_annotation(resolver, module, returns, range, source, context).into_iter().collect()
     } else {
-        Vec::new()
+        fixes::empty_async_generator(source, function.stub_range()).into_iter().collect()
     };
     Some(Finding { rule: Rule::AnnotationContradictsBody, range: range.clone(), message, fixes, related: Vec::new() })
 }
 
 /// APM301's fix: `-> AsyncContextManager[T]` → `-> AsyncIterator[T]` when the annotation has
-/// exactly one type argument `T`; reuses the module's name for `AsyncIterator` or imports it.
+/// exactly one type argument `T`; reuses the module's name for `AsyncIterator` or imports it:
+/// from `collections.abc` when the target Python is known to be 3.9 or newer, else from
+/// `typing` (`collections.abc.AsyncIterator[T]` raises `TypeError` at definition time on 3.8
+/// and older, where annotations are evaluated eagerly).
 fn async_iterator_annotation(
     resolver: &mut Resolver<'_>,
     module: &Arc<IndexedModule>,
     returns: ExprId,
     range: &std::ops::Range<usize>,
     source: &str,
+    context: &CheckContext<'_>,
 ) -> Option<Fix> {
     let Shape::Subscript(_, [_]) = module.facts.exprs.get(returns) else { return None };
     let text = source.get(range.clone())?;
@@ -738,8 +840,12 @@ fn async_iterator_annotation(
         Some(reference) => reference,
         None => {
             let at = module.facts.import_insertion;
-            edits
-                .push(crate::Edit { range: at..at, content: "from collections.abc import AsyncIterator\n".to_owned() });
+            let from = if context.index.python_version().is_some_and(|version| version >= (3, 9)) {
+                "collections.abc"
+            } else {
+                "typing"
+            };
+            edits.push(crate::Edit { range: at..at, content: format!("from {from} import AsyncIterator\n") });
             "AsyncIterator".to_owned()
         }
     };

@@ -13,6 +13,8 @@ use ruff_text_size::{Ranged, TextRange};
 
 use super::expr::ExprBuilder;
 pub use super::expr::{Expr as Shape, ExprId, ExprList, Exprs, TextId, KEPT_KEYWORDS};
+use super::flow;
+pub use super::flow::YieldShape;
 use crate::line_index::LineCursor;
 use crate::protocol::UseSiteKind;
 
@@ -328,6 +330,8 @@ pub struct FunctionFact {
     pub is_async: bool,
     /// Contains `yield`/`yield from` in its own body (not in nested functions or classes).
     pub is_generator: bool,
+    /// For a generator, how often one call can `yield` and whether anything runs after it.
+    pub yields: YieldShape,
     /// Outermost first, as written.
     pub decorators: ExprList,
     /// The return annotation (see [`FunctionFact::returns_range`] for where it is written).
@@ -336,6 +340,8 @@ pub struct FunctionFact {
     /// The body only declares (docstring, `...`, `pass`, `raise NotImplementedError`): an
     /// interface for overrides, not behaviour.
     pub is_stub: bool,
+    /// The body's statements after its docstring, for fixes that rewrite a stub.
+    stub_span: (u32, u32),
     /// The body is `return <first parameter>` (after an optional docstring): a decorator that
     /// hands its argument back unchanged.
     pub returns_first_parameter: bool,
@@ -368,6 +374,11 @@ impl FunctionFact {
     /// Start of the line of the `def` keyword.
     pub fn def_line_start(&self) -> usize {
         self.def_line_start as usize
+    }
+
+    /// The body's statements after its docstring (empty when there are none).
+    pub fn stub_range(&self) -> Range<usize> {
+        self.stub_span.0 as usize..self.stub_span.1 as usize
     }
 }
 
@@ -505,6 +516,8 @@ pub enum UseSiteShape {
         target: Option<Span>,
         /// The body has a `break`/`continue` that would bind to a loop written in its place.
         body_has_loop_control: bool,
+        /// The body is one `async for` over the target and nothing else reads the target.
+        only_iterated: Option<Box<OnlyIterated>>,
     },
     /// The iterable of a `for`/`async for` statement.
     ForIterable {
@@ -516,11 +529,30 @@ pub enum UseSiteShape {
         body_has_loop_control: bool,
     },
     /// The iterable of a comprehension clause; `clause_start` is its `for` (or `async for`).
-    ComprehensionIterable { clause_start: u32 },
+    ComprehensionIterable {
+        clause_start: u32,
+        /// A generator expression: adding or removing `async` changes what it makes (an
+        /// async generator where a sync one was consumed, or the reverse).
+        lazy: bool,
+        /// Inside another comprehension, where `async for` is a syntax error before 3.11.
+        nested: bool,
+    },
     /// The argument of a protocol API call: `anext(x)`, `stack.enter_async_context(x)`.
     CallArgument { callee: ExprId, method: &'static str },
     /// The operand of `await`.
     AwaitOperand { await_start: u32 },
+}
+
+/// `async with make() as s:` whose whole body is `async for x in s: …` and whose target is
+/// read nowhere else (see [`flow::only_iterated_inside`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OnlyIterated {
+    /// The inner loop from `async for` to its iterable (`async for x in `).
+    pub loop_head: Span,
+    /// End of the inner loop's iterable, where its `:` follows.
+    pub iterable_end: u32,
+    /// From the inner loop's first body statement to the end of the loop (its `else` included).
+    pub body: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -533,6 +565,9 @@ pub struct UseSite {
     pub scope: ScopeId,
     /// The innermost enclosing `def` is an `async def`.
     pub in_async_function: bool,
+    /// Directly inside a block that expects the error a mismatch raises (`pytest.raises(TypeError)`,
+    /// `except TypeError:`): the code fails on purpose.
+    pub expects_error: bool,
     pub shape: UseSiteShape,
     /// For a call operand, the callee (`get_session` in `get_session()`), for wrapping fixes.
     pub callee_range: Option<Span>,
@@ -999,6 +1034,9 @@ pub fn extract(source: &str) -> ModuleFacts {
         exprs,
         private,
         produced: Vec::new(),
+        expected_errors: 0,
+        function_ranges: Vec::new(),
+        comprehension_depth: 0,
     };
 
     extractor.facts.scopes.push(ScopeFact::new(ScopeKind::Module, None));
@@ -1077,6 +1115,13 @@ struct Extractor<'src> {
     produced: Vec<(FunctionId, ExprId)>,
     /// Expressions only this module's checks read: use sites, passed names, test doubles.
     private: ExprBuilder,
+    /// How many blocks around the code being visited (in its own function) expect a protocol
+    /// error (see [`flow::expects_protocol_error`]).
+    expected_errors: u32,
+    /// The enclosing functions' source ranges, innermost last.
+    function_ranges: Vec<TextRange>,
+    /// How many comprehensions enclose the code being visited.
+    comprehension_depth: u32,
 }
 
 /// A binding recorded during extraction, with its name interned in the exported expressions.
@@ -1325,10 +1370,12 @@ impl Extractor<'_> {
             name_span: (to_u32(name_range.start), to_u32(name_range.end)),
             is_async: function.is_async,
             is_generator: false,
+            yields: YieldShape::of(&function.body),
             decorators,
             returns,
             returns_span,
             is_stub: body_is_stub(&function.body),
+            stub_span: stub_span(&function.body),
             returns_first_parameter: body_returns_first_parameter(function),
             produced: ExprList::EMPTY,
             fixture_name: fixture_name(function),
@@ -1358,9 +1405,14 @@ impl Extractor<'_> {
         self.scope_stack.push(scope);
         self.frames.push(Frame::Function(function_id));
         self.self_names.push(self_name);
+        self.function_ranges.push(function.range);
+        // A block around the definition does not run the body.
+        let expected_errors = std::mem::take(&mut self.expected_errors);
         self.bind_parameters(&function.parameters, self_class, Some(function_id));
         self.bind_decorator_doubles(function, scope, self_class.is_some());
         self.visit_body(&function.body);
+        self.expected_errors = expected_errors;
+        self.function_ranges.pop();
         self.self_names.pop();
         self.frames.pop();
         self.scope_stack.pop();
@@ -1455,6 +1507,7 @@ impl Extractor<'_> {
             range: Span::of(operand.range()),
             scope: self.current_scope(),
             in_async_function: self.in_async_function(),
+            expects_error: self.expected_errors > 0,
             shape,
             callee_range: match operand {
                 Expr::Call(call) => Some(Span::of(call.func.range())),
@@ -1598,6 +1651,7 @@ impl Extractor<'_> {
     fn visit_with(&mut self, with: &ast::StmtWith) {
         let kind = if with.is_async { UseSiteKind::AsyncWith } else { UseSiteKind::With };
         let body_has_loop_control = has_loop_control(&with.body);
+        let only_iterated = self.only_iterated(with);
         for (item_index, item) in with.items.iter().enumerate() {
             self.visit_expr(&item.context_expr);
             self.bind_double_with_item(item);
@@ -1611,6 +1665,7 @@ impl Extractor<'_> {
                     item_range: Span::of(item.range),
                     target: item.optional_vars.as_deref().map(|target| Span::of(target.range())),
                     body_has_loop_control,
+                    only_iterated: only_iterated.clone(),
                 },
             );
             if let Some(target) = &item.optional_vars {
@@ -1625,7 +1680,26 @@ impl Extractor<'_> {
                 self.visit_expr(target);
             }
         }
+        let expects_error = with.items.iter().any(|item| flow::expects_protocol_error(&item.context_expr));
+        self.expected_errors += u32::from(expects_error);
         self.visit_body(&with.body);
+        self.expected_errors -= u32::from(expects_error);
+    }
+
+    /// The rewrite facts for `async with make() as s: async for x in s: …` (see
+    /// [`flow::only_iterated_inside`]), judged within the enclosing function.
+    fn only_iterated(&self, with: &ast::StmtWith) -> Option<Box<OnlyIterated>> {
+        let scope_text = match self.function_ranges.last() {
+            Some(range) => self.source.get(to_range(*range))?,
+            None => self.source,
+        };
+        let inner = flow::only_iterated_inside(with, scope_text)?;
+        let first = inner.body.first()?;
+        Some(Box::new(OnlyIterated {
+            loop_head: Span { start: inner.range.start().into(), end: inner.iter.range().start().into() },
+            iterable_end: inner.iter.range().end().into(),
+            body: Span { start: first.range().start().into(), end: inner.range.end().into() },
+        }))
     }
 
     fn visit_for(&mut self, for_statement: &ast::StmtFor) {
@@ -1647,7 +1721,13 @@ impl Extractor<'_> {
         self.visit_body(&for_statement.orelse);
     }
 
-    fn visit_comprehensions(&mut self, generators: &[ast::Comprehension], elements: &[&Expr]) {
+    fn visit_comprehensions(&mut self, generators: &[ast::Comprehension], elements: &[&Expr], lazy: bool) {
+        self.comprehension_depth += 1;
+        self.visit_comprehension_clauses(generators, elements, lazy);
+        self.comprehension_depth -= 1;
+    }
+
+    fn visit_comprehension_clauses(&mut self, generators: &[ast::Comprehension], elements: &[&Expr], lazy: bool) {
         // The first iterable is evaluated in the enclosing scope; everything else in the
         // comprehension's own scope, where its targets live.
         let mut pushed = false;
@@ -1666,7 +1746,11 @@ impl Extractor<'_> {
             self.add_use_site(
                 kind,
                 &generator.iter,
-                UseSiteShape::ComprehensionIterable { clause_start: generator.range.start().into() },
+                UseSiteShape::ComprehensionIterable {
+                    clause_start: generator.range.start().into(),
+                    lazy,
+                    nested: self.comprehension_depth > 1,
+                },
             );
             if pushed {
                 self.bind_target(&generator.target, None);
@@ -2102,7 +2186,16 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                         self.bind(name.as_str(), Binding::Opaque);
                     }
                 }
-                visitor::walk_stmt(self, statement);
+                // Only the `try` body is tested by the handlers.
+                let expects_error = flow::handlers_expect_protocol_error(&try_statement.handlers);
+                self.expected_errors += u32::from(expects_error);
+                self.visit_body(&try_statement.body);
+                self.expected_errors -= u32::from(expects_error);
+                for handler in &try_statement.handlers {
+                    self.visit_except_handler(handler);
+                }
+                self.visit_body(&try_statement.orelse);
+                self.visit_body(&try_statement.finalbody);
             }
             _ => visitor::walk_stmt(self, statement),
         }
@@ -2218,18 +2311,18 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 self.scope_stack.pop();
             }
             Expr::ListComp(comprehension) => {
-                self.visit_comprehensions(&comprehension.generators, &[&comprehension.elt]);
+                self.visit_comprehensions(&comprehension.generators, &[&comprehension.elt], false);
             }
             Expr::SetComp(comprehension) => {
-                self.visit_comprehensions(&comprehension.generators, &[&comprehension.elt]);
+                self.visit_comprehensions(&comprehension.generators, &[&comprehension.elt], false);
             }
             Expr::Generator(comprehension) => {
-                self.visit_comprehensions(&comprehension.generators, &[&comprehension.elt]);
+                self.visit_comprehensions(&comprehension.generators, &[&comprehension.elt], true);
             }
             Expr::DictComp(comprehension) => {
                 let mut elements: Vec<&Expr> = vec![&comprehension.value];
                 elements.extend(comprehension.key.as_deref());
-                self.visit_comprehensions(&comprehension.generators, &elements);
+                self.visit_comprehensions(&comprehension.generators, &elements, false);
             }
             _ => visitor::walk_expr(self, expr),
         }
@@ -2314,6 +2407,18 @@ fn indentation(source: &str, line_start: usize) -> &str {
 /// Capitalised names: the only classes whose constructor calls are recorded and followed.
 pub fn is_class_like(name: &str) -> bool {
     name.chars().next().is_some_and(|first| first.is_ascii_uppercase())
+}
+
+/// The statements of `body` after its docstring, as a byte range.
+fn stub_span(body: &[Stmt]) -> (u32, u32) {
+    let statements = match body {
+        [Stmt::Expr(docstring), rest @ ..] if docstring.value.is_string_literal_expr() => rest,
+        all => all,
+    };
+    match (statements.first(), statements.last()) {
+        (Some(first), Some(last)) => (first.range().start().into(), last.range().end().into()),
+        _ => (0, 0),
+    }
 }
 
 /// Docstring, `...`, `pass` and `raise NotImplementedError` only.

@@ -5,6 +5,7 @@ pub mod doubles;
 pub mod expr;
 pub mod facts;
 pub mod fixes;
+pub mod flow;
 pub mod library;
 pub mod resolve;
 

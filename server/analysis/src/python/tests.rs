@@ -99,7 +99,8 @@ fn message_names_the_callee_and_its_definition() {
     assert!(message.contains("`get_session()` is an async generator"), "{message}");
     assert!(message.contains("`async def get_session` at app/db.py:1"), "{message}");
     assert!(message.contains("`async with` needs an async context manager"), "{message}");
-    assert!(message.contains("async for s in get_session():"), "{message}");
+    assert!(message.contains("`get_session` yields once"), "{message}");
+    assert!(message.contains("async with asynccontextmanager(get_session)(…)"), "{message}");
     assert_eq!(findings[0].related[0].path, Path::new(ROOT).join("app/db.py"));
 }
 
@@ -193,8 +194,10 @@ fn only_the_offending_item_of_a_multi_item_with() {
     let source = format!("{AGEN}\nasync def f(lock):\n    async with lock, get_session() as s:\n        pass\n");
     check_one(&source, "5:22 APM101 `get_session()`");
     let (findings, _) = analyse(&[("main.py", &source)]);
-    assert!(findings[0].preferred_fix().is_none(), "no swap for a multi-item with");
     assert!(findings[0].fixes.iter().all(|fix| !fix.title.starts_with("Swap")), "{:?}", findings[0].fixes);
+    // Wrapping one item keeps the other items as they are.
+    let preferred = findings[0].preferred_fix().expect("the wrap");
+    assert!(preferred.title.starts_with("Wrap with `asynccontextmanager`"), "{preferred:?}");
 }
 
 #[test]
@@ -387,11 +390,24 @@ fn fixed(source: &str) -> Option<String> {
     Some(apply_edits(source, &fix.edits).0)
 }
 
+/// The first finding's fix whose title starts with `title`: the fixed text and whether the fix
+/// is safe.
+fn fixed_by(source: &str, title: &str) -> Option<(String, crate::Applicability)> {
+    let (findings, _) = analyse(&[("main.py", source)]);
+    let fix = findings.first()?.fixes.iter().find(|fix| fix.title.starts_with(title))?;
+    Some((apply_edits(source, &fix.edits).0, fix.applicability))
+}
+
+const SWAP: &str = "Swap the scope guard for stream iteration";
+
 #[test]
 fn swap_fix_rewrites_the_header_only() {
     let source =
         format!("{AGEN}\nasync def f():\n    async with get_session() as session:\n        await session.commit()\n");
-    let after = fixed(&source).expect("a preferred fix");
+    let (after, applicability) = fixed_by(&source, SWAP).expect("a swap");
+    // `yield 1` is the generator's last statement: nothing of it runs after, so the swap is
+    // the same program.
+    assert_eq!(applicability, crate::Applicability::Safe);
     assert_eq!(
         after,
         format!("{AGEN}\nasync def f():\n    async for session in get_session():\n        await session.commit()\n")
@@ -401,20 +417,98 @@ fn swap_fix_rewrites_the_header_only() {
 }
 
 #[test]
+fn the_swap_is_unsafe_when_the_generator_runs_code_after_its_yield() {
+    for generator in [
+        "async def get_session():\n    s = S()\n    try:\n        yield s\n        await s.commit()\n    finally:\n        await s.close()\n",
+        "async def get_session():\n    async with S() as s:\n        yield s\n",
+        "async def get_session():\n    if not ready:\n        return\n    yield 1\n",
+    ] {
+        let source = format!("{generator}\nasync def f():\n    async with get_session() as s:\n        return s\n");
+        let (findings, _) = analyse(&[("main.py", &source)]);
+        let fixes = &findings[0].fixes;
+        let swap = fixes.iter().find(|fix| fix.title.starts_with(SWAP)).expect("a swap");
+        assert_eq!(swap.applicability, crate::Applicability::Unsafe, "{generator}");
+        assert!(swap.title.contains("the code after `yield` runs only if the loop runs to its end"), "{swap:?}");
+        // It yields once: wrapping it is the program that was meant, and it is preferred.
+        let preferred = findings[0].preferred_fix().expect("a safe fix");
+        assert!(preferred.title.starts_with("Wrap with `asynccontextmanager`"), "{fixes:?}");
+    }
+}
+
+#[test]
+fn a_stream_entered_and_iterated_is_flattened() {
+    let stream = "async def open_blob(path):\n    for chunk in range(3):\n        yield chunk\n";
+    let source = format!(
+        "{stream}\nasync def f(p):\n    total = 0\n    async with open_blob(p) as stream:\n        async for chunk in stream:\n            total += chunk\n\n            # note\n        else:\n            print('done')\n    return total\n"
+    );
+    let after = fixed(&source).expect("a preferred fix");
+    assert_eq!(
+        after,
+        format!(
+            "{stream}\nasync def f(p):\n    total = 0\n    async for chunk in open_blob(p):\n        total += chunk\n\n        # note\n    else:\n        print('done')\n    return total\n"
+        )
+    );
+    check(&[("main.py", &after)], "");
+    // No wrap for a stream: it would enter the first item and fail at exit.
+    let (findings, _) = analyse(&[("main.py", &source)]);
+    assert!(findings[0].fixes.iter().all(|fix| !fix.title.starts_with("Wrap")), "{:?}", findings[0].fixes);
+    for not_only_iterated in [
+        // The entered object is used after the loop.
+        "    async with open_blob(p) as stream:\n        async for chunk in stream:\n            pass\n    return stream\n",
+        // Something else happens in the block.
+        "    async with open_blob(p) as stream:\n        print(1)\n        async for chunk in stream:\n            pass\n",
+        // A multi-line string would change if dedented.
+        "    async with open_blob(p) as stream:\n        async for chunk in stream:\n            print('''a\nb''')\n",
+        // A comment between the headers would be lost.
+        "    async with open_blob(p) as stream:  # the blob\n        async for chunk in stream:\n            pass\n",
+    ] {
+        let source = format!("{stream}\nasync def f(p):\n{not_only_iterated}");
+        let (findings, _) = analyse(&[("main.py", &source)]);
+        assert!(findings[0].preferred_fix().is_none(), "{not_only_iterated}: {:?}", findings[0].fixes);
+    }
+}
+
+#[test]
 fn swap_fix_without_target_and_with_tuple_target() {
     let source = format!("{AGEN}\nasync def f():\n    async with get_session():\n        pass\n");
-    assert!(fixed(&source).expect("fix").contains("    async for _ in get_session():\n"));
+    let (after, applicability) = fixed_by(&source, SWAP).expect("fix");
+    assert!(after.contains("    async for _ in get_session():\n"));
+    // It binds `_`, which the code may use (gettext): never safe.
+    assert_eq!(applicability, crate::Applicability::Unsafe);
     let source = format!("{AGEN}\nasync def f():\n    async with get_session() as (a, b):\n        pass\n");
-    assert!(fixed(&source).expect("fix").contains("    async for (a, b) in get_session():\n"));
+    assert!(fixed_by(&source, SWAP).expect("fix").0.contains("    async for (a, b) in get_session():\n"));
 }
 
 #[test]
 fn no_swap_when_the_body_has_loop_control_or_the_header_is_parenthesised() {
     let source =
         format!("{AGEN}\nasync def f(items):\n    for item in items:\n        async with get_session() as s:\n            if s:\n                break\n");
-    assert_eq!(fixed(&source), None);
+    assert_eq!(fixed_by(&source, SWAP), None);
     let source = format!("{AGEN}\nasync def f():\n    async with (get_session() as s):\n        pass\n");
-    assert_eq!(fixed(&source), None);
+    assert_eq!(fixed_by(&source, SWAP), None);
+}
+
+#[test]
+fn deliberate_misuse_is_not_reported() {
+    for block in [
+        "    with pytest.raises(TypeError):\n        async with get_session() as s:\n            pass\n",
+        "    with pytest.raises((TypeError, AttributeError), match='context manager'):\n        async with get_session():\n            pass\n",
+        "    with self.assertRaises(AttributeError):\n        async with get_session():\n            pass\n",
+        "    with RaisesGroup(TypeError):\n        await get_session()\n",
+        "    try:\n        async with get_session():\n            pass\n    except TypeError:\n        pass\n",
+    ] {
+        check_one(&format!("{AGEN}\nasync def test_misuse(self):\n{block}"), "");
+    }
+    for block in [
+        // Another error, a broad handler, a handler's own body, a function defined inside.
+        "    with pytest.raises(ValueError):\n        async with get_session():\n            pass\n",
+        "    try:\n        async with get_session():\n            pass\n    except Exception:\n        raise\n",
+        "    try:\n        pass\n    except TypeError:\n        async with get_session():\n            pass\n",
+        "    with pytest.raises(TypeError):\n        async def later():\n            async with get_session():\n                pass\n",
+    ] {
+        let (findings, _) = analyse(&[("main.py", &format!("{AGEN}\nasync def test_misuse(self):\n{block}"))]);
+        assert_eq!(findings.len(), 1, "{block}");
+    }
 }
 
 #[test]
@@ -447,9 +541,10 @@ fn in_async(body: &str) -> String {
 #[test]
 fn apm102_async_for_over_an_async_context_manager() {
     check_one(&in_async("    async for x in acm():\n        print(x)\n"), "19:20 APM102 `acm()`");
+    // The body runs once instead of per item: what was meant is a guess, so unsafe.
     assert_eq!(
-        fixed(&in_async("    async for x in acm():\n        print(x)\n")).as_deref(),
-        Some(in_async("    async with acm() as x:\n        print(x)\n").as_str())
+        fixed_by(&in_async("    async for x in acm():\n        print(x)\n"), "Use `async with"),
+        Some((in_async("    async with acm() as x:\n        print(x)\n"), crate::Applicability::Unsafe))
     );
     // A loop with `else:` or `break` cannot become a `with`.
     assert_eq!(fixed(&in_async("    async for x in acm():\n        pass\n    else:\n        pass\n")), None);
@@ -876,8 +971,8 @@ fn apm101_wrap_fix_reuses_or_adds_the_import() {
     ] {
         let source = format!("{header}{AGEN}{body}");
         let (findings, _) = analyse(&[("main.py", &source)]);
-        let wrap = findings[0].fixes.iter().find(|fix| fix.title.starts_with("Wrap it")).expect("a wrap fix");
-        assert_eq!(wrap.applicability, crate::Applicability::Unsafe);
+        let wrap = findings[0].preferred_fix().expect("a wrap fix");
+        assert!(wrap.title.starts_with("Wrap with"), "{wrap:?}");
         let (after, _) = apply_edits(&source, &wrap.edits);
         assert!(after.contains(&format!("    async with {expected_call} as s:\n")), "{after}");
         assert_eq!(after.contains("import contextlib\n"), adds_import, "{after}");
@@ -968,6 +1063,14 @@ fn fixes_on_every_fixture_parse_remove_their_finding_and_are_idempotent() {
             let findings = findings_in(path, source);
             for finding in &findings {
                 for fix in &finding.fixes {
+                    // An unsafe fix says in its title what it changes; a safe one changes nothing.
+                    assert_eq!(
+                        fix.title.contains("changes behaviour"),
+                        fix.applicability == crate::Applicability::Unsafe,
+                        "{}: {}",
+                        path.display(),
+                        fix.title
+                    );
                     let (fixed, applied) = apply_edits(source, &fix.edits);
                     assert_eq!(applied, fix.edits.len(), "{}: {}", path.display(), fix.title);
                     assert!(
@@ -1060,7 +1163,8 @@ fn apm301_fix_rewrites_the_annotation() {
         (
             "from typing import AsyncContextManager\n",
             "AsyncContextManager[int]",
-            "from typing import AsyncContextManager\nfrom collections.abc import AsyncIterator\n",
+            // The target Python is unknown: `typing` works on every version.
+            "from typing import AsyncContextManager\nfrom typing import AsyncIterator\n",
         ),
         ("import typing\n", "typing.AsyncContextManager[int]", "import typing\n"),
         (

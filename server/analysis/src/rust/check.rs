@@ -260,9 +260,13 @@ impl<'a> Checker<'a> {
             "`{what}` returns {object}, and `let _ =` drops it on the spot: {consequence}. \
              Bind it to a name that lives as long as the protected code: `let _guard = …`."
         );
+        // Unsafe, as every Rust fix here: the mistake compiles and runs, so a fix that corrects
+        // it changes what runs. Holding the guard to the end of the scope can deadlock code
+        // that takes the same lock again further down.
         let fix = Fix {
-            title: "Keep the guard alive: `let _guard =`".to_owned(),
-            applicability: Applicability::Safe,
+            title: "Keep the guard alive: `let _guard =` (changes behaviour: the lock is held to the end of the scope)"
+                .to_owned(),
+            applicability: Applicability::Unsafe,
             edits: vec![Edit { range: wildcard, content: replacement.to_owned() }],
             other_files: Vec::new(),
         };
@@ -285,9 +289,10 @@ impl<'a> Checker<'a> {
              Await it: `{what}.await`."
         );
         let fixes = if self.in_async() {
+            // The future's body now runs (a lock is now taken, a request now sent): unsafe.
             vec![Fix {
-                title: "Add `.await`".to_owned(),
-                applicability: Applicability::Safe,
+                title: "Add `.await` (changes behaviour: the future now runs)".to_owned(),
+                applicability: Applicability::Unsafe,
                 edits: vec![Edit { range: range.end..range.end, content: ".await".to_owned() }],
                 other_files: Vec::new(),
             }]
@@ -398,7 +403,8 @@ impl<'a> Checker<'a> {
         let content =
             format!("{use_line}async {{{body}\n{indent}}}\n{indent}.instrument({span})\n{indent}.await{semicolon}");
         Some(Fix {
-            title: "Instrument the awaited work instead of holding the span guard".to_owned(),
+            title: "Instrument the awaited work instead of holding the span guard (changes behaviour: the span covers only that work)"
+                .to_owned(),
             applicability: Applicability::Unsafe,
             edits: vec![Edit { range: statement.start..rest_end, content }],
             other_files: Vec::new(),
@@ -429,9 +435,11 @@ impl<'a> Checker<'a> {
         let line_start = self.source[..statement.start].rfind('\n').map_or(0, |idx| idx + 1);
         let indent: String =
             self.source[line_start..statement.start].chars().take_while(|c| c.is_whitespace()).collect();
+        // The loop now sees one stream's items, where it saw the first item of a fresh stream
+        // each time: unsafe.
         let fix = Fix {
-            title: "Hoist the stream out of the loop".to_owned(),
-            applicability: Applicability::Safe,
+            title: "Hoist the stream out of the loop (changes behaviour: one stream is iterated to its end)".to_owned(),
+            applicability: Applicability::Unsafe,
             edits: vec![
                 Edit {
                     range: statement.start..statement.start,
@@ -475,9 +483,11 @@ impl<'a> Checker<'a> {
                 "this spawned task handles one item from `{what}` in an `if let` and then ends: \
                  every later message is never received. Use `while let` to keep handling them."
             );
+            // The task now handles every item and ends only when the channel closes: unsafe.
             let fix = Fix {
-                title: "Handle every item: `if let` → `while let`".to_owned(),
-                applicability: Applicability::Safe,
+                title: "Handle every item: `if let` → `while let` (changes behaviour: the task runs until the channel closes)"
+                    .to_owned(),
+                applicability: Applicability::Unsafe,
                 edits: vec![Edit { range: self.range(&branch.if_token), content: "while".to_owned() }],
                 other_files: Vec::new(),
             };
@@ -519,9 +529,11 @@ impl<'a> Checker<'a> {
                 "{use_line}let mut {stream_var} = std::pin::pin!({init_text});\n{indent}while let Some({name}) = {stream_var}.next().await {{{body}{close}",
                 init_text = &self.source[init],
             );
+            // The stream is now polled, so its work runs: unsafe.
             fixes.push(Fix {
-                title: "Swap the scope guard for stream iteration".to_owned(),
-                applicability: Applicability::Safe,
+                title: "Swap the scope guard for stream iteration: `while let Some(…) = ….next().await` (changes behaviour: the stream now runs)"
+                    .to_owned(),
+                applicability: Applicability::Unsafe,
                 edits: vec![Edit { range: statement.start..rest_end, content }],
                 other_files: Vec::new(),
             });

@@ -19,13 +19,14 @@ fn assert_findings(source: &str, expected: &[&str]) {
     assert_eq!(render(source), expected, "source:\n{source}");
 }
 
-/// Applies every finding's preferred fix; the result must parse and be clean of those rules.
+/// Applies every finding's first fix (what `--fix --unsafe-fixes` applies: every Rust fix is
+/// unsafe, since the mistakes compile and run, and correcting one changes what runs); the
+/// result must parse.
 fn fixed(source: &str) -> String {
-    let edits: Vec<_> = check_rust(source)
-        .iter()
-        .filter_map(|finding| finding.preferred_fix())
-        .flat_map(|fix| fix.edits.iter().cloned())
-        .collect();
+    let findings = check_rust(source);
+    assert!(findings.iter().all(|finding| finding.preferred_fix().is_none()), "no safe Rust fix: {findings:?}");
+    let edits: Vec<_> =
+        findings.iter().filter_map(|finding| finding.fixes.first()).flat_map(|fix| fix.edits.iter().cloned()).collect();
     let (text, _) = apply_edits(source, &edits);
     assert!(syn::parse_file(&text).is_ok(), "fixed code must parse:\n{text}");
     proc_macro2::extra::invalidate_current_thread_spans();
