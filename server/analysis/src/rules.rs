@@ -118,19 +118,44 @@ impl Rule {
                  through an untyped attribute or a constructor, and unit tests miss it because `MagicMock` \
                  implements `__aenter__`.",
                 "async def get_session():\n    yield Session()\n\nasync with get_session() as session:  # APM101\n    ...",
-                "1. (safe, preferred) iterate it: `async for session in get_session():`; the code after \
-                 `yield` (cleanup) runs when the loop ends.\n\
-                 2. (unsafe) wrap at this use: `async with contextlib.asynccontextmanager(get_session)() as \
-                 session:`; exceptions in the body are now thrown into the generator.\n\
-                 3. decorate the definition with `@contextlib.asynccontextmanager` when every use enters it.",
+                "Which fix keeps the program's behaviour depends on the generator's body:\n\
+                 - It yields once (a session or resource dependency: set up, `yield`, commit or clean \
+                 up). (safe, preferred) wrap it at this use: `async with \
+                 contextlib.asynccontextmanager(get_session)() as session:` (the module's own spelling \
+                 of `asynccontextmanager` is reused, or `import contextlib` is added). Leaving the block, \
+                 by its end, `return`, `break` or an exception, runs the code after `yield`, and an \
+                 exception in the body is thrown into the generator at its `yield`, so commit and \
+                 rollback run as written. (safe, editor only) decorate the definition with \
+                 `@contextlib.asynccontextmanager`, offered only when every use in the workspace enters \
+                 it: a use that iterates it or hands it to an API (`Depends(get_session)`) would break.\n\
+                 - It yields many values (a stream) and the block only iterates what it enters: (safe) \
+                 iterate it directly, `async with open_blob(p) as s: async for chunk in s:` becomes \
+                 `async for chunk in open_blob(p):`.\n\
+                 - Swap the scope guard for stream iteration, `async with f() as s:` to `async for s in \
+                 f():`: unsafe, because a `return`, `break` or exception leaves the loop with the \
+                 generator suspended at its `yield`, so its code after `yield` (a commit, a rollback) \
+                 does not run, and exceptions in the body never reach it. It is safe only when nothing \
+                 of the generator runs after its only `yield` (the `yield` is its last statement, with \
+                 no `try`, `with` or `return` around or before it).\n\
+                 - The generator's body is not in the workspace (a library, a declared type): every \
+                 fix is offered as unsafe.\n\n\
+                 Not reported: a use directly inside a block that expects the error, \
+                 `with pytest.raises(TypeError):`, `self.assertRaises(AttributeError)`, \
+                 `assertRaisesRegex`, trio's `RaisesGroup(TypeError)`, or a `try` whose own handler \
+                 names `TypeError` or `AttributeError` (the error before Python 3.11); a broad \
+                 `except Exception:` does not count. Tests that check the mismatch fails do this on \
+                 purpose, and a fix there would break them. The same holds for every rule from APM101 \
+                 to APM109.",
             ),
             Rule::AsyncForOnAsyncContextManager => (
                 "An async context manager (from `@asynccontextmanager` or a class with \
                  `__aenter__`/`__aexit__`) is entered, not iterated: `async for` (or `anext()`) fails with \
                  `TypeError: 'async for' requires an object with __aiter__ method`.",
                 "@asynccontextmanager\nasync def transaction(): ...\n\nasync for tx in transaction():  # APM102\n    ...",
-                "(safe) `async with transaction() as tx:`, body unchanged; not offered when the loop has \
-                 an `else:` or its own `break`/`continue`.",
+                "(unsafe) `async with transaction() as tx:`, body unchanged: the body now runs once, \
+                 with what entering gives, where the loop meant to run it per item (if the entered \
+                 object is itself iterable, iterate that inside the block). Not offered when the loop \
+                 has an `else:` or its own `break`/`continue`.",
             ),
             Rule::WithOnAsyncObject => (
                 "A plain `with` calls `__enter__`, which async context managers and async generators do \
@@ -142,12 +167,16 @@ impl Rule {
             Rule::ForOnAsyncIterable => (
                 "A plain `for` (or comprehension) calls `__iter__`; async iterables only have `__aiter__`.",
                 "for row in fetch_rows():  # APM104, fetch_rows is an async generator\n    ...",
-                "(safe, inside an `async def`) `async for`, also in comprehensions.",
+                "(safe, inside an `async def`) `async for`, also in list, set and dict comprehensions. \
+                 Not offered in a generator expression (it would become an async generator, which its \
+                 consumer, `sum()` or `list()`, cannot iterate either) or in a comprehension nested in \
+                 another (a syntax error before Python 3.11).",
             ),
             Rule::AsyncForOnSyncIterable => (
                 "`async for` needs `__aiter__`; a generator or list only has `__iter__`.",
                 "def numbers():\n    yield 1\n\nasync for n in numbers():  # APM105\n    ...",
-                "(safe) a plain `for`.",
+                "(safe) a plain `for`; not offered in a generator expression, whose consumer iterates \
+                 it with `async for`.",
             ),
             Rule::AsyncWithOnSyncContextManager => (
                 "`async with` needs `__aenter__`; a `@contextmanager` function, `open()` or \
@@ -159,7 +188,8 @@ impl Rule {
                 "`await` needs `__await__`. Awaiting an async generator (or a plain object) raises \
                  `TypeError: object async_generator can't be used in 'await' expression`.",
                 "item = await stream_items()  # APM107, stream_items is an async generator",
-                "(unsafe, async generators only) `await anext(stream_items())`, which takes one item.",
+                "(unsafe, async generators only) `await anext(stream_items())`, which takes one item; \
+                 the rest of the generator never runs (Python 3.10+ for `anext`).",
             ),
             Rule::MissingAwait => (
                 "A coroutine must be awaited before its result can be entered or iterated: \
@@ -171,7 +201,8 @@ impl Rule {
                 "The function itself is not the object it makes: `async with get_session:` enters the \
                  function object.",
                 "async with get_session as session:  # APM109\n    ...",
-                "(safe) add the call: `async with get_session() as session:`.",
+                "add the call: `async with get_session() as session:`; safe when the function is known \
+                 to take no required argument, unsafe otherwise (the arguments are yours to add).",
             ),
             Rule::AnnotationContradictsBody => (
                 "The body decides what calling the function gives; an annotation that says otherwise \
@@ -179,8 +210,14 @@ impl Rule {
                  passes type checks at `async with` sites and fails at runtime). A coroutine stub \
                  annotated `-> AsyncIterator[T]` declares `async for x in await f()`.",
                 "async def get_session() -> AsyncContextManager[Session]:  # APM301\n    yield Session()",
-                "none: annotate it `AsyncIterator[...]`, or decorate it with `@asynccontextmanager`; \
-                 declare interface methods implemented by async generators with plain `def`.",
+                "(safe) an async generator annotated otherwise: `-> AsyncIterator[T]` when the \
+                 annotation has one type argument, importing `AsyncIterator` from `collections.abc` when \
+                 the target Python is 3.9 or newer and from `typing` otherwise (annotations are \
+                 evaluated at definition time, and `collections.abc.AsyncIterator[T]` fails on 3.8). \
+                 (unsafe) a coroutine stub annotated as an async iterator becomes an async generator: \
+                 a body of `...`/`pass` becomes `return` then `yield` (an empty async generator), a \
+                 `raise NotImplementedError` gets a `yield` after it; calling it now gives an async \
+                 generator, so code that awaits it (`await super().f()`) stops working.",
             ),
             Rule::AmbiguousFactoryName => (
                 "Off by default. A name like `get_session` promises a context manager; when the function \

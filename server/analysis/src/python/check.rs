@@ -707,18 +707,20 @@ fn message(
     let instead = match rule {
         Rule::AsyncWithOnAsyncGenerator => {
             let iterate = usage(UseSiteKind::AsyncFor, operand, Some(target.unwrap_or("_")));
-            let wrapped = site
-                .callee_range
-                .and_then(|callee| source.get(callee.range()))
-                .map(|callee| format!("asynccontextmanager({})(…)", excerpt(callee)));
+            // `asynccontextmanager(callee)(arguments)`, as the wrap fix writes it.
+            let wrapped = site.callee_range.and_then(|callee| {
+                let arguments = source.get(callee.end()..site.range.end())?;
+                let call = format!("asynccontextmanager({}){arguments}", source.get(callee.range())?);
+                Some(usage(UseSiteKind::AsyncWith, &excerpt(&call), target))
+            });
             match (shape, wrapped, origin) {
                 (Some(shape), Some(wrapped), Some(origin)) if shape.yields_at_most_once() => format!(
-                    "`{}` yields once, so it is a resource written as a generator: enter it through `contextlib.asynccontextmanager` (`async with {wrapped}`), which runs its code after `yield` when the block ends, or decorate it with `@asynccontextmanager` if nothing iterates it or passes it to `Depends`",
+                    "`{}` yields once, so it is a resource written as a generator: enter it through `contextlib.asynccontextmanager`, which runs its code after `yield` when the block ends (`{wrapped}`), or decorate it with `@asynccontextmanager` if nothing iterates it or passes it to `Depends`",
                     origin.name
                 ),
                 (Some(YieldShape::Many), _, _) => format!("It yields many values: iterate it with `{iterate}`"),
                 (None, Some(wrapped), _) if matches!(provided, Provided::Known { kind: ValueKind::AsyncGenerator, .. }) => {
-                    format!("Iterate it with `{iterate}`, or, if it yields exactly once, enter it through `contextlib.{wrapped}`")
+                    format!("Iterate it with `{iterate}`, or, if it yields exactly once, enter it through `contextlib.asynccontextmanager`: `{wrapped}`")
                 }
                 _ => format!("Iterate it instead: `{iterate}`"),
             }

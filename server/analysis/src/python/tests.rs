@@ -100,7 +100,7 @@ fn message_names_the_callee_and_its_definition() {
     assert!(message.contains("`async def get_session` at app/db.py:1"), "{message}");
     assert!(message.contains("`async with` needs an async context manager"), "{message}");
     assert!(message.contains("`get_session` yields once"), "{message}");
-    assert!(message.contains("async with asynccontextmanager(get_session)(…)"), "{message}");
+    assert!(message.contains("`async with asynccontextmanager(get_session)() as s:`"), "{message}");
     assert_eq!(findings[0].related[0].path, Path::new(ROOT).join("app/db.py"));
 }
 
