@@ -153,6 +153,11 @@ impl Provided {
         Provided::Known { kind, capabilities, awaits_to: None }
     }
 
+    /// What calling an `async def` with `yield` gives.
+    pub const fn is_async_generator(self) -> bool {
+        matches!(self, Provided::Known { kind: ValueKind::AsyncGenerator, .. })
+    }
+
     #[must_use]
     pub const fn awaiting_to(self, result: CapabilitySet) -> Provided {
         match self {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::diagnostic::{Finding, Fix, RelatedLocation};
 use crate::protocol::{classify, Capability, CapabilitySet, Provided, UseSiteKind, ValueKind};
 use crate::python::facts::{
-    Binding, ExprId, Exprs, FunctionFact, PassedFunction, Shape, UseSite, UseSiteShape, YieldShape,
+    Binding, ExprId, Exprs, FunctionFact, PassedFunction, ScopeId, Shape, UseSite, UseSiteShape, YieldShape,
 };
 use crate::python::fixes;
 use crate::python::resolve::{Origin, Resolver, Value};
@@ -236,11 +236,19 @@ fn check_use_site(
             None
         };
         let message = message(rule, site, provided, origin.as_deref(), shape, &operand, source, context);
-        let fixes = if rule == Rule::AsyncWithOnAsyncGenerator {
+        let mut fixes = if rule == Rule::AsyncWithOnAsyncGenerator {
             async_generator_fixes(resolver, module, site, source, provided, shape, origin.as_deref(), context)
         } else {
             fixes::for_use_site(rule, site, &module.facts.exprs, source, provided)
         };
+        // A protocol read from an annotation is what the code says, not what runs: a parameter
+        // annotated with the sync client may receive the async one from a fixture. A fix that
+        // rests on it is a guess.
+        if matches!(provided, Provided::Known { kind: ValueKind::Declared, .. })
+            || reached_through_annotated_parameter(module, site.scope, site.operand)
+        {
+            fixes.iter_mut().for_each(fixes::rests_on_a_declaration);
+        }
         return Some(finding(rule, site.range.range(), message, fixes, origin.as_deref()));
     }
     // A factory used where its product was meant: `async with get_session:`.
@@ -478,6 +486,9 @@ fn check_passed_function(
     source: &Source<'_>,
     context: &CheckContext<'_>,
 ) -> Option<Finding> {
+    if passed.expects_error {
+        return None;
+    }
     let argument = resolver.evaluate(module, passed.scope, passed.argument);
     if !matches!(argument, Value::Function(..)) {
         return None;
@@ -507,8 +518,15 @@ fn check_passed_function(
         || format!("argument {}", passed.position.map_or(0, |position| position + 1)),
         |keyword| format!("`{keyword}`"),
     );
+    // Wrapping helps only where a context manager is wanted.
+    let example = match kind {
+        UseSiteKind::AsyncWith if made.is_async_generator() => {
+            format!(", for example `contextlib.asynccontextmanager({name})`")
+        }
+        _ => String::new(),
+    };
     let message = format!(
-        "`{name}` is {}, passed as {parameter} of `{callee_text}()`, whose annotation asks for a factory of {}; `{callee_text}` will use its product with `{}`, which fails. Pass a factory of the right kind, for example `contextlib.asynccontextmanager({name})`",
+        "`{name}` is {}, passed as {parameter} of `{callee_text}()`, whose annotation asks for a factory of {}; `{callee_text}` will use its product with `{}`, which fails. Pass a factory of the right kind{example}",
         describe_factory(made, origin.as_deref(), context),
         capability_names(wanted),
         kind.python_syntax(),
@@ -530,6 +548,40 @@ fn uncalled_product(resolver: &mut Resolver<'_>, value: &Value) -> Option<(Provi
         Value::Function(..) | Value::Factory(..) => resolver.call_result(value),
         _ => None,
     }
+}
+
+/// Whether the operand's value is reached from a parameter with an annotation (`r: Redis`,
+/// then `r.scan_iter()` or `keys = r.scan_iter()`): what it provides then rests on the
+/// annotation, not on the object the caller passes.
+fn reached_through_annotated_parameter(module: &IndexedModule, scope: ScopeId, operand: ExprId) -> bool {
+    let exprs = &module.facts.exprs;
+    let mut current = operand;
+    // Bounded: a name bound to an expression that mentions it again.
+    for _ in 0..32 {
+        current = match exprs.get(current) {
+            Shape::Call(inner, _)
+            | Shape::Attribute(inner, _)
+            | Shape::Subscript(inner, _)
+            | Shape::Await(inner)
+            | Shape::Element(inner, _)
+            | Shape::Entered(inner) => inner,
+            Shape::Name(name) => {
+                let Some((_, bindings)) = module.facts.visible_bindings(scope, name) else { return false };
+                if bindings
+                    .iter()
+                    .any(|binding| matches!(binding, Binding::Parameter(parameter) if parameter.annotation.is_some()))
+                {
+                    return true;
+                }
+                match bindings {
+                    [Binding::Value(value)] => *value,
+                    _ => return false,
+                }
+            }
+            _ => return false,
+        };
+    }
+    false
 }
 
 /// Whether `value` is a workspace function whose every parameter has a default (or is
@@ -772,7 +824,11 @@ fn check_annotation(
     let function: &FunctionFact = module.facts.function(function_id)?;
     let returns = function.returns?;
     let range = &function.returns_range();
-    if !function.is_async || !only_transparent_decorators(&module.facts.exprs, function) {
+    // A protocol method's annotation describes what awaiting it gives (`async def __aenter__(self)
+    // -> AsyncIterable` is right: the language awaits it and binds the result).
+    let name = module.facts.exprs.text(function.name);
+    let is_dunder = name.len() > 4 && name.starts_with("__") && name.ends_with("__");
+    if !function.is_async || is_dunder || !only_transparent_decorators(&module.facts.exprs, function) {
         return None;
     }
     let Value::Made(Provided::Known { kind: ValueKind::Declared, capabilities: declared, .. }, _) =

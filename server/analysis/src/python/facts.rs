@@ -238,6 +238,8 @@ pub struct PassedFunction {
     pub keyword: Option<Box<str>>,
     pub range: Range<usize>,
     pub scope: ScopeId,
+    /// Inside a block that expects a protocol error (see [`UseSite::expects_error`]).
+    pub expects_error: bool,
 }
 
 /// How a module refers to a name, for the workspace's reverse lookups.
@@ -1573,6 +1575,7 @@ impl Extractor<'_> {
                     keyword: None,
                     range: to_range(argument.range()),
                     scope: scope_id,
+                    expects_error: self.expected_errors > 0,
                 });
             }
         }
@@ -1588,6 +1591,7 @@ impl Extractor<'_> {
                     position: None,
                     keyword: Some(arg.as_str().into()),
                     range: to_range(keyword.value.range()),
+                    expects_error: self.expected_errors > 0,
                     scope: scope_id,
                 });
             }

@@ -33,6 +33,15 @@ pub fn for_use_site(rule: Rule, site: &UseSite, exprs: &Exprs, source: &str, pro
     fix.into_iter().collect()
 }
 
+/// Marks a fix unsafe because the protocol it corrects comes from an annotation, which the
+/// object that arrives at runtime may not match.
+pub fn rests_on_a_declaration(fix: &mut Fix) {
+    if fix.applicability == Applicability::Safe {
+        fix.applicability = Applicability::Unsafe;
+        fix.title.push_str(" (changes behaviour if the annotation is wrong: the protocol comes from it)");
+    }
+}
+
 /// Prefixing `await ` or appending `()` keeps the meaning only for a primary expression.
 fn is_primary(operand: Shape<'_>) -> bool {
     matches!(operand, Shape::Name(_) | Shape::Attribute(..) | Shape::Call(..) | Shape::Subscript(..))

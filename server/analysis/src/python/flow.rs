@@ -167,7 +167,8 @@ const PROTOCOL_ERRORS: [&str; 3] = ["TypeError", "AttributeError", "RuntimeError
 
 /// Whether `expr` is a context manager that asserts a protocol error is raised inside it:
 /// `pytest.raises(TypeError)`, `self.assertRaises(AttributeError)`, `assertRaisesRegex(…)`,
-/// trio's `RaisesGroup(TypeError)` / `RaisesGroup(RaisesExc(TypeError))`. Tests that check a
+/// trio's `RaisesGroup(TypeError)` / `RaisesGroup(RaisesExc(TypeError))` (`Matcher` in older
+/// trio). Tests that check a
 /// mismatch fails on purpose write these; a finding (and, worse, a fix) there breaks the test.
 pub fn expects_protocol_error(expr: &Expr) -> bool {
     let Expr::Call(call) = expr else { return false };
@@ -178,7 +179,13 @@ pub fn expects_protocol_error(expr: &Expr) -> bool {
     };
     if !matches!(
         name,
-        "raises" | "assertRaises" | "assertRaisesRegex" | "assertRaisesRegexp" | "RaisesGroup" | "RaisesExc"
+        "raises"
+            | "assertRaises"
+            | "assertRaisesRegex"
+            | "assertRaisesRegexp"
+            | "RaisesGroup"
+            | "RaisesExc"
+            | "Matcher"
     ) {
         return false;
     }

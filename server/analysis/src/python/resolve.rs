@@ -1146,6 +1146,14 @@ impl<'a> Resolver<'a> {
             }
         }
         if let Some(provided) = made_by_decorator {
+            // `@contextmanager` over an async generator (or `@asynccontextmanager` over a sync
+            // one) makes a manager that fails both ways: `__enter__` calls `next()` on an
+            // async generator. Neither `with` nor `async with` would fix the use.
+            let async_manager =
+                matches!(provided, Provided::Known { capabilities, .. } if capabilities.contains(Capability::AsyncCm));
+            if function.is_generator && function.is_async != async_manager {
+                return Value::Unknown;
+            }
             return Value::Made(provided, origin);
         }
         if module.path.extension().is_some_and(|extension| extension == "pyi") {

@@ -489,6 +489,58 @@ fn no_swap_when_the_body_has_loop_control_or_the_header_is_parenthesised() {
 }
 
 #[test]
+fn the_real_package_shapes_behind_wrong_fixes_are_handled() {
+    // aioredis's tests: `@contextmanager` over an async generator fails under `with` and under
+    // `async with`; swapping the keyword is no fix, so there is nothing to offer.
+    check_one(
+        "import contextlib\n\n@contextlib.contextmanager\nasync def pool():\n    yield 1\n\nasync def f():\n    async with pool() as p:\n        pass\n",
+        "",
+    );
+    // redis's tests: a parameter annotated with the sync client receives the async one from a
+    // fixture. The finding rests on the annotation, so its fix is never safe.
+    let source = "from collections.abc import Iterator\n\nasync def test_scan(keys: Iterator[str]):\n    return [k async for k in keys]\n";
+    let (findings, _) = analyse(&[("main.py", source)]);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(findings[0].preferred_fix().is_none(), "{:?}", findings[0].fixes);
+    assert!(
+        findings[0].fixes[0].title.contains("changes behaviour if the annotation is wrong"),
+        "{:?}",
+        findings[0].fixes
+    );
+    // The same through a workspace class the parameter is annotated with, directly or through a
+    // local name.
+    for body in [
+        "    return [k async for k in r.scan_iter()]\n",
+        "    keys = r.scan_iter()\n    return [k async for k in keys]\n",
+    ] {
+        let source = format!(
+            "class Redis:\n    def scan_iter(self):\n        yield 'k'\n\nasync def test_scan(r: Redis):\n{body}"
+        );
+        let (findings, _) = analyse(&[("main.py", &source)]);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(findings[0].preferred_fix().is_none(), "{body}: {:?}", findings[0].fixes);
+    }
+    // Without the annotation the generator is what runs: the fix is safe.
+    let source =
+        "def scan_iter():\n    yield 'k'\n\nasync def test_scan():\n    return [k async for k in scan_iter()]\n";
+    assert!(analyse(&[("main.py", source)]).0[0].preferred_fix().is_some());
+    // quart: `__aenter__`'s annotation describes what awaiting it gives.
+    check_one(
+        "from typing import AsyncIterable\n\nclass Body:\n    async def __aenter__(self) -> AsyncIterable:\n        pass\n",
+        "",
+    );
+    // trio's tests: an async generator function handed to a parameter that wants an awaitable
+    // factory, inside `pytest.raises(TypeError)`.
+    let runner =
+        "from typing import Awaitable, Callable\n\ndef run(fn: Callable[..., Awaitable[object]]) -> None:\n    pass\n";
+    let test = format!("import pytest\nfrom app.runner import run\n\n{AGEN}\ndef test_run():\n    with pytest.raises(TypeError, match='async generator'):\n        run(get_session)\n    with RaisesGroup(Matcher(TypeError, 'expecting an async function')):\n        run(get_session)\n    run(get_session)\n");
+    check(&[("app/test_run.py", &test), ("app/runner.py", runner)], "12:9 APM107 `get_session`");
+    let (findings, _) = analyse(&[("app/test_run.py", &test), ("app/runner.py", runner)]);
+    let message = &findings.iter().find(|finding| finding.rule == Rule::AwaitOnNonAwaitable).expect("APM107").message;
+    assert!(!message.contains("asynccontextmanager"), "{message}");
+}
+
+#[test]
 fn deliberate_misuse_is_not_reported() {
     for block in [
         "    with pytest.raises(TypeError):\n        async with get_session() as s:\n            pass\n",
