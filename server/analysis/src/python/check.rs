@@ -150,6 +150,12 @@ fn check_factory_names(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>)
             continue;
         }
         let Ok(function_id) = u32::try_from(idx) else { break };
+        // What calling it gives, decorators applied: an `@asynccontextmanager` function is a
+        // context-manager factory, and its name is right; an unknown decorator says nothing.
+        let made = resolver.call_result(&Value::Function(Arc::clone(module), function_id));
+        if !made.is_some_and(|(made, _)| made.is_async_generator()) {
+            continue;
+        }
         let mut entered_at = None;
         for using in context_manager_users(resolver) {
             for site in &using.facts.use_sites {

@@ -999,6 +999,16 @@ fn apm302_getter_names_on_async_generators_entered_somewhere() {
     assert_eq!(render(&findings, &source), "1:11 APM302 `get_session`");
     let (default_findings, _) = analyse(&files);
     assert!(default_findings.is_empty());
+    // Decorated (under any spelling) it is a context-manager factory: the name is right. An
+    // unknown decorator says nothing either.
+    for decorator in ["@asynccontextmanager", "@contextlib.asynccontextmanager", "@acm", "@unknown_decorator"] {
+        let db = format!(
+            "import contextlib\nfrom contextlib import asynccontextmanager\nacm = asynccontextmanager\n\n{decorator}\nasync def get_session():\n    yield 1\n"
+        );
+        let use_site = "from app.db import get_session\n\nasync def use():\n    async with get_session() as s:\n        pass\n";
+        let (findings, _) = analyse_with(&[("app/db.py", &db), ("app/use.py", use_site)], rules);
+        assert!(findings.is_empty(), "{decorator}: {findings:?}");
+    }
 }
 
 #[test]
