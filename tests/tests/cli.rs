@@ -413,3 +413,32 @@ fn configured_venv_is_read() {
     assert!(stdout(&output).contains("APM102"), "{}", stdout(&output));
     let _ = fs::remove_dir_all(&workspace);
 }
+
+/// A parse error is a finding of its own (APM000) in every output format, the rest of the file
+/// is still checked, and `--fix` does not end with "All checks passed!".
+#[test]
+fn syntax_errors_are_reported_in_every_format_with_exit_one() {
+    let project = temp_tree(
+        "cli-syntax",
+        &[(
+            "app.py",
+            "async def get_session():\n    yield 1\n\nasync def half_written(:\n    pass\n\nasync def use():\n    async with get_session() as s:\n        pass\n",
+        )],
+    );
+    let text = run(&project, &["check", "--output-format", "concise"]);
+    let concise = stdout(&text);
+    assert_eq!(text.status.code(), Some(1), "{concise}");
+    assert!(concise.contains("app.py:4:24: APM000 syntax error: "), "{concise}");
+    assert!(concise.contains("app.py:8:16: APM101"), "the rest is still checked: {concise}");
+    for format in ["text", "json", "sarif", "github"] {
+        let output = run(&project, &["check", "--output-format", format]);
+        assert_eq!(output.status.code(), Some(1), "{format}");
+        assert!(stdout(&output).contains("APM000"), "{format}: {}", stdout(&output));
+    }
+    let ignored = run(&project, &["check", "--ignore", "APM000,APM101", "--output-format", "concise"]);
+    assert_eq!(ignored.status.code(), Some(1), "syntax errors cannot be ignored: {}", stdout(&ignored));
+    let fixed = run(&project, &["check", "--fix"]);
+    assert_eq!(fixed.status.code(), Some(1), "{}", stdout(&fixed));
+    assert!(!stdout(&fixed).contains("All checks passed!"), "{}", stdout(&fixed));
+    let _ = fs::remove_dir_all(project);
+}

@@ -1254,3 +1254,23 @@ fn installed_package_decides_the_protocol_in_the_editor() {
     let diagnostic = only_one(&diagnostics);
     assert!(message_of(diagnostic).contains("agentlib/agent.py"), "{diagnostic}");
 }
+
+/// A syntax error mid-edit is a diagnostic of its own (APM000), with no "Disable" action, and
+/// the rest of the file is still checked.
+#[test]
+fn syntax_errors_are_diagnostics_without_a_disable_action() {
+    let server = pull_server();
+    let uri = server.uri_for("half.py");
+    server.open(&uri, "python", &format!("{CORE}\nasync def half_written(:\n    pass\n"));
+    let diagnostics = server.diagnostics(&uri);
+    let codes: Vec<&str> = diagnostics.iter().filter_map(|d| d["code"].as_str()).collect();
+    assert!(codes.contains(&"APM000") && codes.contains(&"APM101"), "{diagnostics:#?}");
+    let syntax = diagnostics.iter().find(|d| d["code"] == "APM000").expect("APM000").clone();
+    assert!(message_of(&syntax).starts_with("syntax error: "), "{syntax:#}");
+    let actions = server.code_actions(&uri, syntax["range"].clone(), vec![syntax.clone()], None);
+    assert!(actions.iter().all(|a| !a["title"].as_str().unwrap_or_default().contains("APM000")), "{actions:#?}");
+    // Fixing the text clears it.
+    server.change_full(&uri, CORE);
+    let after = server.diagnostics_until(&uri, |diagnostics| diagnostics.iter().all(|d| d["code"] != "APM000"));
+    assert_eq!(after.len(), 1, "{after:#?}");
+}

@@ -60,6 +60,8 @@ macro_rules! rules {
 }
 
 rules! {
+    SyntaxError => ("APM000", "syntax-error", true, Error,
+        "code the parser cannot read"),
     AsyncWithOnAsyncGenerator => ("APM101", "async-with-on-async-generator", true, Error,
         "`async with` on an async generator (or another object that is only async-iterable)"),
     AsyncForOnAsyncContextManager => ("APM102", "async-for-on-async-context-manager", true, Error,
@@ -110,6 +112,13 @@ impl Rule {
     /// Long-form documentation, printed by `asyncsense rule CODE`.
     pub fn documentation(self) -> String {
         let (why, example, fixes) = match self {
+            Rule::SyntaxError => (
+                "The parser could not read this code, so the checks see only what it recovered around \
+                 it: findings further down may be missing, and `check --fix` cannot be trusted to leave \
+                 the file working. Always on; `--ignore`, `# noqa` and configuration do not turn it off.",
+                "async def half_written(:  # APM000\n    ...",
+                "none: fix the code.",
+            ),
             Rule::AsyncWithOnAsyncGenerator => (
                 "An `async def` that contains `yield` is an async generator function: calling it gives an \
                  object you iterate with `async for`. It has no `__aenter__`/`__aexit__`, so `async with` \
@@ -291,8 +300,9 @@ impl RuleSet {
         RuleSet(self.0 & !Self::bit(rule))
     }
 
+    /// Syntax errors are always reported: no selection turns them off.
     pub fn contains(self, rule: Rule) -> bool {
-        self.0 & Self::bit(rule) != 0
+        rule == Rule::SyntaxError || self.0 & Self::bit(rule) != 0
     }
 }
 

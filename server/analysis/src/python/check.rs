@@ -72,7 +72,18 @@ pub fn check_module(module: &Arc<IndexedModule>, source: &str, context: &CheckCo
 /// [`check_module`] with a text that may be read only if a finding needs it.
 pub fn check_module_with(module: &Arc<IndexedModule>, source: &Source<'_>, context: &CheckContext<'_>) -> Vec<Finding> {
     let mut resolver = Resolver::new(context.index);
-    let mut findings = Vec::new();
+    let mut findings: Vec<Finding> = module
+        .facts
+        .syntax_errors
+        .iter()
+        .map(|(span, error)| Finding {
+            rule: Rule::SyntaxError,
+            range: span.range(),
+            message: format!("syntax error: {error}"),
+            fixes: Vec::new(),
+            related: Vec::new(),
+        })
+        .collect();
     for site in &module.facts.use_sites {
         if let Some(finding) = check_use_site(&mut resolver, module, site, source, context) {
             findings.push(finding);
@@ -105,7 +116,8 @@ pub fn check_module_with(module: &Arc<IndexedModule>, source: &Source<'_>, conte
     let suppressions = &module.facts.suppressions;
     findings.retain(|finding| {
         let line = u32::try_from(lines.line(finding.range.start)).unwrap_or(u32::MAX);
-        context.rules.contains(finding.rule) && !suppressions.suppresses(finding.rule, line)
+        finding.rule == Rule::SyntaxError
+            || (context.rules.contains(finding.rule) && !suppressions.suppresses(finding.rule, line))
     });
     findings
 }

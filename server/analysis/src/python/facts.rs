@@ -839,6 +839,9 @@ fn double_argument(exprs: &mut ExprBuilder, expr: &Expr) -> DoubleArgument {
     DoubleArgument { value: exprs.expr(expr), range: to_range(expr.range()), mock_keywords }
 }
 
+/// How many syntax errors a module keeps: the first ones are the ones to fix.
+pub const MAX_SYNTAX_ERRORS: usize = 20;
+
 /// Everything the engine keeps about one Python module.
 #[derive(Clone, Debug, Default)]
 pub struct ModuleFacts {
@@ -864,7 +867,9 @@ pub struct ModuleFacts {
     /// Class-like names used as plain values (passed, assigned, returned, stored): instances
     /// may then be made where no recorded call shows it.
     pub escapes: Vec<Box<str>>,
-    pub syntax_error_count: usize,
+    /// What the parser could not read, in source order (the first [`MAX_SYNTAX_ERRORS`]):
+    /// where, and the parser's words. Analysis goes on over the recovered tree.
+    pub syntax_errors: Vec<(Span, Box<str>)>,
     /// The length of the text these facts were extracted from: a caller holding a text can tell
     /// whether the facts are still its facts.
     pub source_len: usize,
@@ -1010,7 +1015,13 @@ impl ModuleFacts {
 /// parser's recovered tree is analysed.
 pub fn extract(source: &str) -> ModuleFacts {
     let parsed = ruff_python_parser::parse_unchecked_source(source, ruff_python_ast::PySourceType::Python);
-    let syntax_error_count = parsed.errors().len();
+    // One mistake mid-edit can make the parser report one error per following line.
+    let syntax_errors = parsed
+        .errors()
+        .iter()
+        .take(MAX_SYNTAX_ERRORS)
+        .map(|error| (Span::of(error.location), error.error.to_string().into_boxed_str()))
+        .collect();
     let mut comment_lines = LineCursor::new(source);
     let comments = parsed
         .tokens()
@@ -1024,7 +1035,7 @@ pub fn extract(source: &str) -> ModuleFacts {
     let mut extractor = Extractor {
         lines: LineCursor::new(source),
         source,
-        facts: ModuleFacts { suppressions, syntax_error_count, source_len: source.len(), ..ModuleFacts::default() },
+        facts: ModuleFacts { suppressions, syntax_errors, source_len: source.len(), ..ModuleFacts::default() },
         scope_stack: Vec::new(),
         frames: Vec::new(),
         self_names: Vec::new(),
@@ -2643,7 +2654,7 @@ mod tests {
         let facts = extract(
             "async def agen():\n    yield 1\n\ndef broken(:\n\nasync def use():\n    async with agen() as s:\n        pass\n",
         );
-        assert!(facts.syntax_error_count > 0);
+        assert!(!facts.syntax_errors.is_empty());
         assert!(function(&facts, "agen").is_generator);
         assert!(facts.use_sites.iter().any(|site| site.kind == UseSiteKind::AsyncWith));
     }

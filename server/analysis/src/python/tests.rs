@@ -236,10 +236,16 @@ fn class_body_names_are_not_visible_in_methods() {
 
 #[test]
 fn syntax_error_elsewhere_does_not_hide_the_finding() {
+    // The parse errors are findings of their own (APM000), and the rest is still checked.
     check_one(
         &format!("{AGEN}\ndef broken(:\n    pass\n\nasync def f():\n    async with get_session():\n        pass\n"),
-        "8:16 APM101 `get_session()`",
+        "4:12 APM000 `:`\n4:13 APM000 `\n`\n8:16 APM101 `get_session()`",
     );
+    // No selection or comment turns them off.
+    let source = "def broken(:  # noqa: APM000\n    pass\n";
+    let (findings, _) = analyse_with(&[("main.py", source)], RuleSet::EMPTY);
+    assert!(findings.iter().all(|finding| finding.rule == Rule::SyntaxError) && !findings.is_empty(), "{findings:?}");
+    assert!(findings[0].message.starts_with("syntax error: "), "{findings:?}");
 }
 
 // ---------------------------------------------------------------- negatives
@@ -1005,7 +1011,8 @@ fn apm302_getter_names_on_async_generators_entered_somewhere() {
         let db = format!(
             "import contextlib\nfrom contextlib import asynccontextmanager\nacm = asynccontextmanager\n\n{decorator}\nasync def get_session():\n    yield 1\n"
         );
-        let use_site = "from app.db import get_session\n\nasync def use():\n    async with get_session() as s:\n        pass\n";
+        let use_site =
+            "from app.db import get_session\n\nasync def use():\n    async with get_session() as s:\n        pass\n";
         let (findings, _) = analyse_with(&[("app/db.py", &db), ("app/use.py", use_site)], rules);
         assert!(findings.is_empty(), "{decorator}: {findings:?}");
     }

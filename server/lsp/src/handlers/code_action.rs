@@ -58,7 +58,11 @@ pub async fn code_action(server: &Server, params: CodeActionParams) -> Result<Op
                     &mut texts,
                 )));
             }
-            // Last, never preferred, never part of fix-all: silence this line.
+            // Last, never preferred, never part of fix-all: silence this line (not a syntax
+            // error, which no comment silences).
+            if finding.rule == asyncsense_analysis::Rule::SyntaxError {
+                continue;
+            }
             let line = u32::try_from(rope.byte_to_line(finding.range.start.min(rope.len_bytes()))).unwrap_or(u32::MAX);
             let edit = if analysis.snapshot.language == crate::document::Language::Rust {
                 Some(asyncsense_analysis::rust::disable_for_line(&analysis.text, finding.rule, line as usize))
