@@ -442,3 +442,26 @@ fn syntax_errors_are_reported_in_every_format_with_exit_one() {
     assert!(!stdout(&fixed).contains("All checks passed!"), "{}", stdout(&fixed));
     let _ = fs::remove_dir_all(project);
 }
+
+/// A folder argument finds its project as a file argument does, from any working directory:
+/// the whole project is indexed (imports resolve), only the given paths are reported.
+#[test]
+fn folder_arguments_index_their_whole_project() {
+    let project = fixture();
+    let services = project.join("app/services");
+    for (cwd, argument) in [
+        (project.clone(), "app/services"),
+        (services.clone(), "."),
+        (workspace_root(), "tests/fixtures/fastapi_app/app/services"),
+        (project.join("app"), "services"),
+    ] {
+        let output = run(&cwd, &["check", "--output-format", "concise", argument]);
+        let text = stdout(&output);
+        assert_eq!(output.status.code(), Some(1), "{} {argument}: {text}", cwd.display());
+        assert!(text.contains("users.py:16:20: APM101"), "{} {argument}: {text}", cwd.display());
+        assert_eq!(text.matches(": APM").count(), 1, "only the given folder is reported: {text}");
+    }
+    // A folder of the project without findings reports nothing, though it is indexed with the rest.
+    let models = run(&project, &["check", "app/models.py"]);
+    assert_eq!(models.status.code(), Some(0), "{}", stdout(&models));
+}

@@ -440,12 +440,18 @@ pub fn read_source(path: &Path) -> Result<String, SourceError> {
     })
 }
 
-/// The folder a file's imports are resolved from when it is checked on its own: the nearest
-/// ancestor with project markers, else the parent of its top-level package.
-pub fn project_root_of(file: &Path) -> PathBuf {
-    let start = file.parent().unwrap_or(file);
+/// The project a file or folder belongs to, whose files its imports resolve against: the
+/// nearest folder (from the folder itself, or the file's folder) with project markers, else the
+/// folder of its top-level package (the first one upward without `__init__.py`).
+pub fn project_root_of(path: &Path) -> PathBuf {
+    // A folder is searched from itself, a file from its folder: `check app/api` and
+    // `check app/api/routes.py` index the same project.
+    let start = if path.is_dir() { path } else { path.parent().unwrap_or(path) };
     for dir in start.ancestors() {
-        if ["pyproject.toml", "setup.py", "setup.cfg", ".git"].iter().any(|marker| dir.join(marker).exists()) {
+        if ["pyproject.toml", "asyncsense.toml", "setup.py", "setup.cfg", ".git"]
+            .iter()
+            .any(|marker| dir.join(marker).exists())
+        {
             return dir.to_path_buf();
         }
     }

@@ -120,7 +120,7 @@ fn parse_rules(texts: &[String]) -> Result<Vec<Rule>> {
 
 /// The nearest configuration file above the first checked path; its errors stop the run (exit 2).
 fn load_config(given: &[PathBuf]) -> Result<Config> {
-    let start = given.first().map(|path| if path.is_dir() { path.clone() } else { project_root_of(path) });
+    let start = given.first().map(|path| project_root_of(path));
     let Some(path) = start.as_deref().and_then(find_config) else { return Ok(Config::default()) };
     let (config, errors) = config::load(&path);
     if !errors.is_empty() {
@@ -162,8 +162,16 @@ fn rule_selection(args: &CheckArgs, configured: RuleSet) -> Result<RuleSet> {
 }
 
 fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
-    let roots: Vec<PathBuf> =
-        given.iter().map(|path| if path.is_dir() { path.clone() } else { project_root_of(path) }).collect();
+    // Every path, file or folder, indexes its whole project; only the given paths are reported.
+    let mut roots: Vec<PathBuf> = given.iter().map(|path| project_root_of(path)).collect();
+    roots.sort();
+    roots.dedup();
+    let nested: Vec<PathBuf> = roots
+        .iter()
+        .filter(|root| roots.iter().any(|other| other != *root && root.starts_with(other)))
+        .cloned()
+        .collect();
+    roots.retain(|root| !nested.contains(root));
     let mut all_files = discover_python_files(&roots);
     // Rust calls resolve within the crates of the Rust files found in the given folders.
     let rust_roots: Vec<PathBuf> = given.iter().filter(|path| path.is_dir()).cloned().collect();
