@@ -465,3 +465,37 @@ fn folder_arguments_index_their_whole_project() {
     let models = run(&project, &["check", "app/models.py"]);
     assert_eq!(models.status.code(), Some(0), "{}", stdout(&models));
 }
+
+/// `--type-inference` asks ty's inference about operands our resolver does not know: the
+/// standard library from typeshed, declared return types. Its fixes are never safe (a type is
+/// a declaration), and without the flag nothing changes.
+#[test]
+fn type_inference_finds_what_only_types_know() {
+    let project = temp_tree(
+        "cli-types",
+        &[(
+            "app.py",
+            "import tempfile\n\n\ndef rows() -> list[int]:\n    return [1]\n\n\nasync def use():\n    async with tempfile.TemporaryDirectory() as folder:\n        print(folder)\n    await rows()\n",
+        )],
+    );
+    let plain = run(&project, &["check", "--output-format", "concise"]);
+    assert_eq!(plain.status.code(), Some(0), "{}", stdout(&plain));
+    let typed = run(&project, &["check", "--type-inference", "--output-format", "concise"]);
+    let text = stdout(&typed);
+    assert_eq!(typed.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("app.py:9:16: APM106 `tempfile.TemporaryDirectory()` is of type `TemporaryDirectory[str]`"),
+        "{text}"
+    );
+    assert!(text.contains("app.py:11:11: APM107 `rows()` is of type `list[int]`"), "{text}");
+    let fixed = run(&project, &["check", "--type-inference", "--fix"]);
+    assert_eq!(fixed.status.code(), Some(1), "no safe fix: {}", stdout(&fixed));
+    let unsafe_fixed = run(&project, &["check", "--type-inference", "--fix", "--unsafe-fixes"]);
+    let source = fs::read_to_string(project.join("app.py")).expect("read");
+    assert!(
+        source.contains("    with tempfile.TemporaryDirectory() as folder:\n"),
+        "{}\n{source}",
+        stdout(&unsafe_fixed)
+    );
+    let _ = fs::remove_dir_all(project);
+}

@@ -38,7 +38,13 @@ fn main() {
     }
     let insert = started.elapsed();
 
-    let context = CheckContext { index: &index, display_root: None, rules: RuleSet::default(), workspace_fixes: false };
+    let context = CheckContext {
+        index: &index,
+        display_root: None,
+        rules: RuleSet::default(),
+        workspace_fixes: false,
+        types: None,
+    };
     let started = Instant::now();
     let findings: usize =
         modules.iter().zip(&sources).map(|(module, (_, source))| check_module(module, source, &context).len()).sum();

@@ -118,6 +118,9 @@ pub enum ValueKind {
     Declared,
     /// An object made by a library API the built-in knowledge table describes.
     Library,
+    /// A value whose protocol comes from the type layer's inference (typeshed, installed
+    /// packages, annotations): see `python::types`.
+    Inferred,
 }
 
 impl ValueKind {
@@ -131,6 +134,7 @@ impl ValueKind {
             ValueKind::DecoratedContextManager => "a context manager",
             ValueKind::Declared => "a value declared",
             ValueKind::Library => "a library object",
+            ValueKind::Inferred => "a value of an inferred type",
         }
     }
 }

@@ -422,6 +422,12 @@ fn links_inside(link: &Path, canonical_roots: &[PathBuf]) -> bool {
     }
 }
 
+/// `site-packages`/`dist-packages`, or a standard library (`os.py` beside `typing.py`).
+fn is_import_root(dir: &Path) -> bool {
+    matches!(dir.file_name().and_then(|name| name.to_str()), Some("site-packages" | "dist-packages"))
+        || (dir.join("os.py").is_file() && dir.join("typing.py").is_file())
+}
+
 /// Why a source file could not be analysed.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -448,6 +454,11 @@ pub fn project_root_of(path: &Path) -> PathBuf {
     // `check app/api/routes.py` index the same project.
     let start = if path.is_dir() { path } else { path.parent().unwrap_or(path) };
     for dir in start.ancestors() {
+        // A folder Python imports from directly (a `site-packages`, a standard library) is a
+        // project of its own, whatever repository holds it (pyenv is a git checkout).
+        if is_import_root(dir) {
+            return dir.to_path_buf();
+        }
         if ["pyproject.toml", "asyncsense.toml", "setup.py", "setup.cfg", ".git"]
             .iter()
             .any(|marker| dir.join(marker).exists())
@@ -482,6 +493,34 @@ mod tests {
             fs::write(&path, "").expect("write");
         }
         root
+    }
+
+    #[test]
+    fn project_roots_for_files_and_folders() {
+        let root = temp_tree(&[
+            ".git/HEAD",
+            "app/pyproject.toml",
+            "app/pkg/__init__.py",
+            "app/pkg/sub/mod.py",
+            "lib/python3.11/os.py",
+            "lib/python3.11/typing.py",
+            "lib/python3.11/asyncio/tasks.py",
+            "lib/python3.11/site-packages/aiohttp/client.py",
+            "loose/__init__.py",
+            "loose/inner/x.py",
+        ]);
+        // A folder searches from itself, a file from its folder: both find the same project.
+        assert_eq!(project_root_of(&root.join("app/pkg/sub")), root.join("app"));
+        assert_eq!(project_root_of(&root.join("app/pkg/sub/mod.py")), root.join("app"));
+        // Without a marker of its own, the repository around it.
+        assert_eq!(project_root_of(&root.join("loose/inner/x.py")), root);
+        // A standard library or site-packages is its own root, even inside a repository.
+        assert_eq!(project_root_of(&root.join("lib/python3.11/asyncio")), root.join("lib/python3.11"));
+        assert_eq!(
+            project_root_of(&root.join("lib/python3.11/site-packages/aiohttp/client.py")),
+            root.join("lib/python3.11/site-packages")
+        );
+        let _ = fs::remove_dir_all(root);
     }
 
     #[test]

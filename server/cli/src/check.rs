@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use asyncsense_analysis::config::{self, find_config, Config};
 use asyncsense_analysis::python::check::{check_module_with, CheckContext, Source};
 use asyncsense_analysis::python::index_source;
+use asyncsense_analysis::python::types::TypeLayer;
 use asyncsense_analysis::rules::RuleSet;
 use asyncsense_analysis::workspace::{
     discover_python_files, discover_rust_files, is_rust_file, project_root_of, read_source,
@@ -32,6 +33,9 @@ struct Project {
     targets: Vec<PathBuf>,
     /// The Rust files found, for calls into other modules of their crate.
     rust_index: asyncsense_analysis::rust::RustIndex,
+    /// With `--type-inference`: ty's database over the project, told about every file `--fix`
+    /// rewrites.
+    types: Option<TypeLayer>,
 }
 
 /// Runs the check; returns whether findings remain.
@@ -50,6 +54,9 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
     let rules = rule_selection(args, config.rules())?;
     let unsafe_fixes = args.unsafe_fixes || config.unsafe_fixes;
     let mut project = load_project(&given, rules, config);
+    if args.type_inference {
+        project.types = type_layer(&project);
+    }
     let mut fixed_count = 0;
     let mut findings = check_all(&mut project);
     if args.fix {
@@ -246,7 +253,22 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
         .map(|(path, _)| path)
         .collect();
     targets.sort();
-    Project { rules, config, roots, index, sources: HashMap::new(), targets, rust_index }
+    Project { rules, config, roots, index, sources: HashMap::new(), targets, rust_index, types: None }
+}
+
+/// The type layer over the project's roots and its environment's installed packages, for the
+/// environment's Python; `None` (with a warning) when it cannot be set up.
+fn type_layer(project: &Project) -> Option<TypeLayer> {
+    let environment = project.index.environment();
+    let site_packages = environment.as_ref().map(|environment| environment.site_packages.clone()).unwrap_or_default();
+    let python = environment.as_ref().and_then(|environment| environment.python);
+    match TypeLayer::new(&project.roots, &site_packages, python) {
+        Ok(types) => Some(types),
+        Err(error) => {
+            tracing::warn!("the type layer is off: {error}");
+            None
+        }
+    }
 }
 
 /// Checks every target. The texts of files with findings are kept in `project.sources` (for
@@ -352,7 +374,13 @@ fn check_python_module(
 ) -> Vec<Finding> {
     let rules = project.config.rules_for(project.rules, path);
     // `check --fix` never applies fixes that edit other files, so it skips building them.
-    let context = CheckContext { index: &project.index, display_root: cwd, rules, workspace_fixes: false };
+    let context = CheckContext {
+        index: &project.index,
+        display_root: cwd,
+        rules,
+        workspace_fixes: false,
+        types: project.types.as_ref(),
+    };
     isolated(path, || check_module_with(module, source, &context))
 }
 
@@ -409,6 +437,9 @@ fn apply_fixes(project: &mut Project, findings: &[Vec<Finding>], unsafe_fixes: b
             continue;
         }
         std::fs::write(path, &fixed).with_context(|| format!("cannot write {}", path.display()))?;
+        if let Some(types) = project.types.as_mut() {
+            types.file_changed(path);
+        }
         if is_rust_file(path) {
             project.rust_index.update(path, &fixed);
             project.sources.insert(path.clone(), fixed);

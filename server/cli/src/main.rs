@@ -71,6 +71,10 @@ pub struct CheckArgs {
     /// Do not run these rules.
     #[arg(long, value_delimiter = ',')]
     ignore: Vec<String>,
+    /// Also ask the type layer (ty's inference over typeshed, installed packages and
+    /// annotations) about operands asyncsense's own resolver does not know. Preview: slower.
+    #[arg(long)]
+    type_inference: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -223,6 +223,7 @@ impl Session {
             display_root: roots.first().map(PathBuf::as_path),
             rules: self.rules(),
             workspace_fixes: false,
+            types: None,
         };
         asyncsense_analysis::python::check::hover(module, &analysis.text, offset, &analysis.findings, &context)
     }
@@ -258,8 +259,13 @@ impl Session {
         let display_root = roots.first().cloned();
         let config = self.config();
         let rules = config.rules_for(self.rules(), &path);
-        let context =
-            CheckContext { index: &self.index, display_root: display_root.as_deref(), rules, workspace_fixes };
+        let context = CheckContext {
+            index: &self.index,
+            display_root: display_root.as_deref(),
+            rules,
+            workspace_fixes,
+            types: None,
+        };
         let findings = check_module(&module, &text, &context);
         let suppressions = module.facts.suppressions.clone();
         Analysis { snapshot, findings, text, suppressions, module: Some(module), exports_changed }

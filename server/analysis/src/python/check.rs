@@ -4,7 +4,7 @@
 //! Every message says what the object is (and where it is defined), what the code asks of it,
 //! and what to write instead.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostic::{Finding, Fix, RelatedLocation};
@@ -14,6 +14,7 @@ use crate::python::facts::{
 };
 use crate::python::fixes;
 use crate::python::resolve::{Origin, Resolver, Value};
+use crate::python::types::{Inferred, TypeLayer};
 use crate::rules::{Rule, RuleSet};
 use crate::workspace::{IndexedModule, ModuleIndex};
 
@@ -27,6 +28,9 @@ pub struct CheckContext<'a> {
     /// Also build fixes that scan the whole workspace (decorating a definition). Worth it when
     /// a user asks for code actions, not on every keystroke's diagnostics.
     pub workspace_fixes: bool,
+    /// The type layer, asked about operands our resolver does not know (`None`: not asked).
+    /// It reads files from disk, so a caller with unsaved texts passes `None`.
+    pub types: Option<&'a TypeLayer>,
 }
 
 /// A module's text for its checks, read only when a finding needs it (for its excerpt, its
@@ -84,10 +88,16 @@ pub fn check_module_with(module: &Arc<IndexedModule>, source: &Source<'_>, conte
             related: Vec::new(),
         })
         .collect();
+    let mut unknown = Vec::new();
     for site in &module.facts.use_sites {
-        if let Some(finding) = check_use_site(&mut resolver, module, site, source, context) {
-            findings.push(finding);
+        match check_use_site(&mut resolver, module, site, source, context) {
+            Checked::Finding(finding) => findings.push(finding),
+            Checked::Fine => {}
+            Checked::Unknown => unknown.push(site),
         }
+    }
+    if let (Some(types), false) = (context.types, unknown.is_empty()) {
+        findings.extend(check_inferred(types, module, &unknown, source, context));
     }
     for passed in &module.facts.passed_functions {
         if let Some(finding) = check_passed_function(&mut resolver, module, passed, source, context) {
@@ -217,13 +227,98 @@ fn context_manager_users(resolver: &Resolver<'_>) -> Vec<Arc<IndexedModule>> {
         .collect()
 }
 
+/// What checking a use site with our resolver concluded.
+enum Checked {
+    Finding(Finding),
+    /// Known to be right, or nothing to say (a suppression-worthy context, a guarded branch).
+    Fine,
+    /// The resolver does not know the operand: the type layer may.
+    Unknown,
+}
+
+/// The use sites whose operands the type layer is asked about: the async ones and `with`.
+/// Left out for now:
+/// - plain `for` loops, the bulk of all use sites (this costs APM104 findings on operands only
+///   ty knows);
+/// - protocol API calls (`stack.enter_context(x)`), whose callee our resolver accepts by name
+///   when it does not know it (asyncstdlib's async `ExitStack.enter_context`);
+/// - in test modules, operands reached from an annotated parameter: pytest injects fixtures
+///   whatever the annotation says (redis's tests annotate the async client as the sync one).
+fn ask_types_about(module: &IndexedModule, site: &UseSite) -> bool {
+    site.kind != UseSiteKind::For
+        && !matches!(site.shape, UseSiteShape::CallArgument { .. })
+        && !(is_test_module(&module.path) && reached_through_annotated_parameter(module, site.scope, site.operand))
+}
+
+/// `test_*.py`, `*_test.py`, `conftest.py`, or anything under a `tests`/`test` folder.
+fn is_test_module(path: &Path) -> bool {
+    let name = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or_default();
+    name.starts_with("test_")
+        || name.ends_with("_test")
+        || name == "conftest"
+        || path.components().any(|component| matches!(component.as_os_str().to_str(), Some("tests" | "test")))
+}
+
+/// The findings on operands only the type layer knows, asked in one batch per module.
+fn check_inferred(
+    types: &TypeLayer,
+    module: &Arc<IndexedModule>,
+    sites: &[&UseSite],
+    source: &Source<'_>,
+    context: &CheckContext<'_>,
+) -> Vec<Finding> {
+    let sites: Vec<&UseSite> = sites.iter().copied().filter(|site| ask_types_about(module, site)).collect();
+    if sites.is_empty() || module.path.extension().is_none_or(|extension| extension != "py") {
+        return Vec::new();
+    }
+    let ranges: Vec<(u32, u32)> = sites
+        .iter()
+        .filter_map(|site| Some((u32::try_from(site.range.start()).ok()?, u32::try_from(site.range.end()).ok()?)))
+        .collect();
+    if ranges.len() != sites.len() {
+        return Vec::new();
+    }
+    let answers = types.inferred_at(&module.path, &ranges);
+    let mut findings = Vec::new();
+    for (site, answer) in sites.into_iter().zip(answers) {
+        let Some(Inferred { display, provided }) = answer else { continue };
+        let Some(rule) = classify(site.kind, provided) else { continue };
+        let Some(text) = source.text() else { break };
+        let Some(operand) = text.get(site.range.range()).map(excerpt) else { continue };
+        // The type stands where a definition would: named in the message, not linked.
+        let origin = Origin { path: PathBuf::new(), range: 0..0, line: 0, description: display.clone(), name: display };
+        let message = message(rule, site, provided, Some(&origin), None, &operand, text, context);
+        let mut fixes = fixes::for_use_site(rule, site, &module.facts.exprs, text, provided);
+        // A type is what the code declares (typeshed's stubs, annotations), not what runs.
+        fixes.iter_mut().for_each(fixes::rests_on_a_declaration);
+        findings.push(Finding { rule, range: site.range.range(), message, fixes, related: Vec::new() });
+    }
+    findings
+}
+
 fn check_use_site(
     resolver: &mut Resolver<'_>,
     module: &Arc<IndexedModule>,
     site: &UseSite,
     source: &Source<'_>,
     context: &CheckContext<'_>,
-) -> Option<Finding> {
+) -> Checked {
+    match check_use_site_with_resolver(resolver, module, site, source, context) {
+        Some(Ok(finding)) => Checked::Finding(finding),
+        Some(Err(())) => Checked::Unknown,
+        None => Checked::Fine,
+    }
+}
+
+/// `Some(Ok(finding))`, `Some(Err(()))` when the resolver does not know the operand, `None`
+/// when there is nothing to report.
+fn check_use_site_with_resolver(
+    resolver: &mut Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    site: &UseSite,
+    source: &Source<'_>,
+    context: &CheckContext<'_>,
+) -> Option<Result<Finding, ()>> {
     // `with pytest.raises(TypeError):` and `except TypeError:` around the use: the mismatch is
     // the point of the code (a test that it fails), and a fix would break it.
     if site.expects_error {
@@ -267,14 +362,31 @@ fn check_use_site(
         {
             fixes.iter_mut().for_each(fixes::rests_on_a_declaration);
         }
-        return Some(finding(rule, site.range.range(), message, fixes, origin.as_deref()));
+        return Some(Ok(finding(rule, site.range.range(), message, fixes, origin.as_deref())));
     }
-    // A factory used where its product was meant: `async with get_session:`.
-    if provided == Provided::Unknown
-        && is_statement_use(site)
-        && !matches!(module.facts.exprs.get(site.operand), Shape::Call(..))
+    if provided != Provided::Unknown {
+        return None;
+    }
+    match uncalled_factory(resolver, module, site, &value, source, context) {
+        Some(finding) => Some(Ok(finding)),
+        None => Some(Err(())),
+    }
+}
+
+/// APM109: a factory used where its product was meant: `async with get_session:`.
+fn uncalled_factory(
+    resolver: &mut Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    site: &UseSite,
+    value: &Value,
+    source: &Source<'_>,
+    context: &CheckContext<'_>,
+) -> Option<Finding> {
+    if !is_statement_use(site) || matches!(module.facts.exprs.get(site.operand), Shape::Call(..)) {
+        return None;
+    }
     {
-        let (made, origin) = uncalled_product(resolver, &value)?;
+        let (made, origin) = uncalled_product(resolver, value)?;
         let Provided::Known { capabilities, .. } = made else { return None };
         if !capabilities.contains(site.kind.requires()) {
             return None;
@@ -288,11 +400,9 @@ fn check_use_site(
             site.kind.requires().python_description(),
             usage(site.kind, &format!("{operand}()"), target_text(site, source)),
         );
-        let fixes =
-            fixes::add_call(site, &module.facts.exprs, callable_without_arguments(&value)).into_iter().collect();
-        return Some(finding(Rule::UncalledFactory, site.range.range(), message, fixes, origin.as_deref()));
+        let fixes = fixes::add_call(site, &module.facts.exprs, callable_without_arguments(value)).into_iter().collect();
+        Some(finding(Rule::UncalledFactory, site.range.range(), message, fixes, origin.as_deref()))
     }
-    None
 }
 
 /// APM101's fixes, safe first. Which ones keep behaviour depends on the generator's body:
@@ -678,6 +788,13 @@ fn capability_names(capabilities: CapabilitySet) -> String {
 /// "an async generator (`async def get_session` at app/db.py:11 contains `yield`)".
 pub(crate) fn describe(provided: Provided, origin: Option<&Origin>, context: &CheckContext<'_>) -> String {
     let Provided::Known { kind, capabilities, .. } = provided else { return "unknown".to_owned() };
+    if let (ValueKind::Inferred, Some(inferred)) = (kind, origin) {
+        return format!(
+            "of type `{}` (inferred from the standard library's stubs, installed packages and annotations), which is {}",
+            inferred.description,
+            capability_names(capabilities)
+        );
+    }
     if let Some(library) = origin.filter(|origin| origin.path.as_os_str().is_empty()) {
         let article = if kind == ValueKind::Library { "an object" } else { kind.article_name() };
         return format!(
@@ -704,7 +821,9 @@ pub(crate) fn describe(provided: Provided, origin: Option<&Origin>, context: &Ch
             let from = at.map(|at| format!(" by {at}")).unwrap_or_default();
             format!("declared{from} as {}", capability_names(capabilities))
         }
-        (ValueKind::Library, _) => format!("an object which is {}", capability_names(capabilities)),
+        (ValueKind::Library | ValueKind::Inferred, _) => {
+            format!("an object which is {}", capability_names(capabilities))
+        }
         (kind, None) => kind.article_name().to_owned(),
     }
 }
@@ -717,7 +836,7 @@ pub(crate) fn describe_factory(made: Provided, origin: Option<&Origin>, context:
         ValueKind::Coroutine => "a coroutine function",
         ValueKind::DecoratedContextManager => "a context-manager factory",
         ValueKind::Instance => "a class",
-        ValueKind::Declared | ValueKind::Library => "a factory",
+        ValueKind::Declared | ValueKind::Library | ValueKind::Inferred => "a factory",
     };
     match origin {
         Some(origin) => format!("{what} ({})", defined_at(origin, context)),

@@ -52,8 +52,13 @@ fn check_with(source: &str, python: Option<(u32, u32)>, installed: &[(&'static s
         python,
         installed: installed.iter().map(|(name, version)| (*name, version.to_vec())).collect(),
     };
-    let context =
-        CheckContext { index: &index, display_root: Some(&root), rules: RuleSet::default(), workspace_fixes: false };
+    let context = CheckContext {
+        index: &index,
+        display_root: Some(&root),
+        rules: RuleSet::default(),
+        workspace_fixes: false,
+        types: None,
+    };
     check_module(&module, source, &context)
 }
 

@@ -1152,7 +1152,13 @@ impl<'a> Resolver<'a> {
             let async_manager =
                 matches!(provided, Provided::Known { capabilities, .. } if capabilities.contains(Capability::AsyncCm));
             if function.is_generator && function.is_async != async_manager {
-                return Value::Unknown;
+                // Known, and providing neither protocol: no rule reports it yet, and no other
+                // source (the type layer reads the decorator's stub) may call it a sync or
+                // async manager.
+                return Value::Made(
+                    Provided::known(ValueKind::DecoratedContextManager, CapabilitySet::of(&[])),
+                    origin,
+                );
             }
             return Value::Made(provided, origin);
         }

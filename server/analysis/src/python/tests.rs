@@ -30,7 +30,8 @@ pub(super) fn analyse_with(files: &[(&str, &str)], rules: RuleSet) -> (Vec<Findi
         index.insert(Arc::clone(&module));
         modules.push(module);
     }
-    let context = CheckContext { index: &index, display_root: Some(Path::new(ROOT)), rules, workspace_fixes: true };
+    let context =
+        CheckContext { index: &index, display_root: Some(Path::new(ROOT)), rules, workspace_fixes: true, types: None };
     let findings = check_module(&modules[0], files[0].1, &context);
     (findings, files[0].1.to_owned())
 }
@@ -1071,6 +1072,7 @@ fn hover_explains_definitions_use_sites_and_findings() {
         display_root: Some(Path::new(ROOT)),
         rules: RuleSet::default(),
         workspace_fixes: true,
+        types: None,
     };
     let findings = check_module(&module, &source, &context);
     let at = |needle: &str, nth: usize| source.match_indices(needle).nth(nth).expect("needle").0 + 1;
@@ -1121,8 +1123,13 @@ fn fixes_on_every_fixture_parse_remove_their_finding_and_are_idempotent() {
         for (path, source) in &sources {
             index.insert(Arc::new(index_source(path, source, &roots)));
         }
-        let context =
-            CheckContext { index: &index, display_root: None, rules: RuleSet::default(), workspace_fixes: true };
+        let context = CheckContext {
+            index: &index,
+            display_root: None,
+            rules: RuleSet::default(),
+            workspace_fixes: true,
+            types: None,
+        };
         let findings_in = |path: &Path, source: &str| {
             let module = Arc::new(index_source(path, source, &roots));
             index.insert(Arc::clone(&module));
@@ -1178,6 +1185,7 @@ fn the_text_is_read_only_when_a_finding_needs_it() {
             display_root: Some(Path::new(ROOT)),
             rules: RuleSet::default(),
             workspace_fixes: false,
+            types: None,
         };
         let reads = std::cell::Cell::new(0);
         let read = || {

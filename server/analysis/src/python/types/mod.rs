@@ -1,0 +1,195 @@
+//! The type layer: what a use site's operand may be, from ty's inference (typeshed for the
+//! standard library, installed packages read as files, declared and inferred types of workspace
+//! code), as a set of alternatives with the protocols they provide.
+//!
+//! This first step is asked only where our own resolver does not know the operand (it keeps
+//! the roads type checkers lose: untyped callable attributes, constructor injection, fixtures),
+//! and its answer counts only when every alternative is known: an `Unknown` element, or no
+//! element but `None`, is silence.
+
+mod ty;
+
+use std::path::{Path, PathBuf};
+
+use crate::protocol::{Capability, CapabilitySet, Provided, ValueKind};
+
+/// What the type layer knows of one operand.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inferred {
+    /// The type as ty writes it (`TemporaryDirectory[str]`, `Lock | None`).
+    pub display: String,
+    /// The protocols of the union of its alternatives other than `None`: a capability is
+    /// missing only when every such alternative lacks it.
+    pub provided: Provided,
+}
+
+/// ty's database over one workspace, shared by the checks of every module (on any thread:
+/// each query runs on its own clone of the database, which shares the caches).
+pub struct TypeLayer {
+    engine: std::sync::Mutex<ty::TypeEngine>,
+}
+
+impl TypeLayer {
+    /// A type layer over `roots` and the installed packages in `site_packages`, for the target
+    /// `python` when known.
+    pub fn new(roots: &[PathBuf], site_packages: &[PathBuf], python: Option<(u32, u32)>) -> Result<TypeLayer, String> {
+        // A root that holds `typing.py` or `types.py` (the standard library itself, a vendored
+        // copy) would shadow typeshed: leave it out, its modules are still checked by us.
+        let roots: Vec<PathBuf> = roots
+            .iter()
+            .filter(|root| !root.join("typing.py").exists() && !root.join("types.py").exists())
+            .cloned()
+            .collect();
+        Ok(TypeLayer { engine: std::sync::Mutex::new(ty::TypeEngine::new(&roots, site_packages, python)?) })
+    }
+
+    /// For each operand range (byte offsets) in the file at `path`, what it may be, when every
+    /// alternative is known.
+    pub fn inferred_at(&self, path: &Path, ranges: &[(u32, u32)]) -> Vec<Option<Inferred>> {
+        // The lock is held only to clone the handle; a poisoned lock still holds a usable one.
+        let engine = self.engine.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        engine.elements_at(path, ranges).into_iter().map(|elements| inferred(&elements?)).collect()
+    }
+
+    /// The file's text changed: queries that read it recompute on the next ask.
+    pub fn file_changed(&mut self, path: &Path) {
+        self.engine.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).file_changed(path);
+    }
+}
+
+fn inferred(elements: &[ty::Element]) -> Option<Inferred> {
+    let alternatives: Vec<&ty::Element> = elements.iter().filter(|element| !element.is_none).collect();
+    if alternatives.is_empty() || alternatives.iter().any(|element| element.unknown) {
+        return None;
+    }
+    let capabilities = alternatives.iter().fold(CapabilitySet::of(&[]), |union, element| {
+        Capability::ALL
+            .into_iter()
+            .filter(|capability| element.capabilities.contains(*capability))
+            .fold(union, CapabilitySet::with)
+    });
+    let display = elements.iter().map(|element| element.display.as_str()).collect::<Vec<_>>().join(" | ");
+    Some(Inferred { display, provided: Provided::known(ValueKind::Inferred, capabilities) })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use super::TypeLayer;
+    use crate::python::check::{check_module, CheckContext};
+    use crate::python::index_source;
+    use crate::rules::RuleSet;
+    use crate::workspace::WorkspaceIndex;
+
+    /// Findings (`line:column CODE`) of `main.py` in a fresh folder holding `files`, with the
+    /// type layer on, for Python 3.12.
+    fn check_typed(files: &[(&str, &str)]) -> Vec<String> {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let root = std::env::temp_dir().join(format!(
+            "asyncsense-types-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        let roots = vec![root.clone()];
+        let index = WorkspaceIndex::new();
+        for (path, source) in files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+            std::fs::write(&path, source).expect("write");
+            index.insert(Arc::new(index_source(&path, source, &roots)));
+        }
+        let types = TypeLayer::new(&roots, &[], Some((3, 12))).expect("a type layer");
+        let context = CheckContext {
+            index: &index,
+            display_root: Some(&root),
+            rules: RuleSet::default(),
+            workspace_fixes: false,
+            types: Some(&types),
+        };
+        let main = root.join("main.py");
+        let module = Arc::new(index_source(&main, files[0].1, &roots));
+        let findings = check_module(&module, files[0].1, &context);
+        let lines = crate::LineIndex::new(files[0].1);
+        let rendered = findings
+            .iter()
+            .map(|finding| {
+                let (row, column) = lines.row_column(files[0].1, finding.range.start);
+                format!("{row}:{column} {}", finding.rule.code())
+            })
+            .collect();
+        let _ = std::fs::remove_dir_all(Path::new(&root));
+        rendered
+    }
+
+    fn typed(source: &str) -> Vec<String> {
+        check_typed(&[("main.py", source)])
+    }
+
+    #[test]
+    fn standard_library_values_from_typeshed() {
+        // `tempfile.TemporaryDirectory` is a sync context manager in typeshed.
+        assert_eq!(
+            typed(
+                "import tempfile\n\nasync def f():\n    async with tempfile.TemporaryDirectory() as d:\n        pass\n"
+            ),
+            ["4:16 APM106"]
+        );
+        // `asyncio.TaskGroup` (3.11+) is only an async context manager.
+        assert_eq!(
+            typed("import asyncio\n\nasync def f():\n    with asyncio.TaskGroup() as tg:\n        pass\n"),
+            ["4:10 APM103"]
+        );
+        // `Path.iterdir()` is a sync generator.
+        assert_eq!(
+            typed("import pathlib\n\nasync def f():\n    async for p in pathlib.Path('.').iterdir():\n        pass\n"),
+            ["4:20 APM105"]
+        );
+        // ty models `range(3)` as a special instance, which this layer does not read: silence.
+        assert!(typed("async def f():\n    async for i in range(3):\n        pass\n").is_empty());
+        // A right use says nothing.
+        assert!(typed("import asyncio\n\nasync def f():\n    async with asyncio.Lock():\n        pass\n").is_empty());
+    }
+
+    #[test]
+    fn declared_return_types_of_plain_functions() {
+        assert_eq!(
+            typed("def rows() -> list[int]:\n    return [1]\n\nasync def f():\n    await rows()\n"),
+            ["5:11 APM107"]
+        );
+        // `None` alternatives are not reported; the awaitable one is fine.
+        assert!(typed(
+            "from collections.abc import Awaitable\n\ndef maybe() -> Awaitable[int] | None:\n    return None\n\nasync def f():\n    await maybe()\n"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn alternatives_and_unknowns_stay_silent_unless_all_lack_the_protocol() {
+        let classes =
+            "import asyncio, threading\n\ndef pick(c: bool):\n    return asyncio.Lock() if c else threading.Lock()\n\n";
+        // One alternative is an async context manager: not every one lacks the protocol.
+        assert!(typed(&format!("{classes}async def f(c: bool):\n    x = asyncio.Lock() if c else threading.Lock()\n    async with x:\n        pass\n")).is_empty());
+        // Every alternative is sync.
+        assert_eq!(
+            typed("import threading\n\nasync def f(c: bool):\n    x = threading.Lock() if c else threading.RLock()\n    async with x:\n        pass\n"),
+            ["5:16 APM106"]
+        );
+        // An optional import that failed: unknown.
+        assert!(typed(
+            "try:\n    import aiohttp\nexcept ImportError:\n    aiohttp = None\n\nasync def f():\n    async with aiohttp.ClientSession() as s:\n        pass\n"
+        )
+        .is_empty());
+        // A plain `for` is not asked (yet), and an unannotated call is unknown to ty.
+        assert!(typed("def g():\n    return 1\n\nasync def f():\n    async with g():\n        pass\n").is_empty());
+    }
+
+    #[test]
+    fn a_root_holding_typing_py_is_left_out() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        // No typing.py there: the root is kept, and the layer builds.
+        assert!(TypeLayer::new(&[root], &[], None).is_ok());
+    }
+}
