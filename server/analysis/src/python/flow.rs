@@ -140,7 +140,7 @@ fn ends_with_only_yield(body: &[Stmt]) -> bool {
 }
 
 /// Whether `body` has a `return` of its own (not in a nested function or class).
-pub fn has_return(body: &[Stmt]) -> bool {
+fn has_return(body: &[Stmt]) -> bool {
     #[derive(Default)]
     struct Finder {
         found: bool,

@@ -40,7 +40,11 @@ impl TypeLayer {
             .filter(|root| !root.join("typing.py").exists() && !root.join("types.py").exists())
             .cloned()
             .collect();
-        Ok(TypeLayer { engine: std::sync::Mutex::new(ty::TypeEngine::new(&roots, site_packages, python)?) })
+        // Setting up ty's search paths runs its code too: a panic there turns the layer off
+        // instead of ending the run.
+        let engine = std::panic::catch_unwind(|| ty::TypeEngine::new(&roots, site_packages, python))
+            .map_err(|_| "ty panicked while reading the search paths".to_owned())??;
+        Ok(TypeLayer { engine: std::sync::Mutex::new(engine) })
     }
 
     /// For each operand range (byte offsets) in the file at `path`, what it may be, when every
