@@ -289,8 +289,9 @@ fn check_inferred(
         let origin = Origin { path: PathBuf::new(), range: 0..0, line: 0, description: display.clone(), name: display };
         let message = message(rule, site, provided, Some(&origin), None, &operand, text, context);
         let mut fixes = fixes::for_use_site(rule, site, &module.facts.exprs, text, provided);
-        // A type is what the code declares (typeshed's stubs, annotations), not what runs.
-        fixes.iter_mut().for_each(fixes::rests_on_a_declaration);
+        // A type is what the code declares (typeshed's stubs, annotations) or what its
+        // `return`s suggest, not what runs.
+        fixes.iter_mut().for_each(fixes::rests_on_inference);
         findings.push(Finding { rule, range: site.range.range(), message, fixes, related: Vec::new() });
     }
     findings
@@ -790,7 +791,7 @@ pub(crate) fn describe(provided: Provided, origin: Option<&Origin>, context: &Ch
     let Provided::Known { kind, capabilities, .. } = provided else { return "unknown".to_owned() };
     if let (ValueKind::Inferred, Some(inferred)) = (kind, origin) {
         return format!(
-            "of type `{}` (inferred from the standard library's stubs, installed packages and annotations), which is {}",
+            "of type `{}` (as inferred from annotations, stubs and `return` statements), which is {}",
             inferred.description,
             capability_names(capabilities)
         );

@@ -42,6 +42,14 @@ pub fn rests_on_a_declaration(fix: &mut Fix) {
     }
 }
 
+/// [`rests_on_a_declaration`] for a protocol the type layer inferred.
+pub fn rests_on_inference(fix: &mut Fix) {
+    if fix.applicability == Applicability::Safe {
+        fix.applicability = Applicability::Unsafe;
+        fix.title.push_str(" (changes behaviour if the inferred type is wrong)");
+    }
+}
+
 /// Prefixing `await ` or appending `()` keeps the meaning only for a primary expression.
 fn is_primary(operand: Shape<'_>) -> bool {
     matches!(operand, Shape::Name(_) | Shape::Attribute(..) | Shape::Call(..) | Shape::Subscript(..))

@@ -7,6 +7,7 @@
 //! and its answer counts only when every alternative is known: an `Unknown` element, or no
 //! element but `None`, is silence.
 
+mod follow;
 mod ty;
 
 use std::path::{Path, PathBuf};
@@ -186,8 +187,69 @@ mod tests {
             "try:\n    import aiohttp\nexcept ImportError:\n    aiohttp = None\n\nasync def f():\n    async with aiohttp.ClientSession() as s:\n        pass\n"
         )
         .is_empty());
-        // A plain `for` is not asked (yet), and an unannotated call is unknown to ty.
+        // An object with neither protocol has no rule yet (an `int` in `async with`).
         assert!(typed("def g():\n    return 1\n\nasync def f():\n    async with g():\n        pass\n").is_empty());
+    }
+
+    #[test]
+    fn unannotated_calls_are_followed_to_their_returns() {
+        let lock = "import asyncio, threading\n\ndef make_lock():\n    return threading.Lock()\n\n";
+        // The call, and a name bound to it.
+        assert_eq!(
+            typed(&format!("{lock}async def f():\n    async with make_lock():\n        pass\n")),
+            ["7:16 APM106"]
+        );
+        assert_eq!(
+            typed(&format!("{lock}async def f():\n    x = make_lock()\n    async with x:\n        pass\n")),
+            ["8:16 APM106"]
+        );
+        // Through another unannotated function, and a method.
+        assert_eq!(
+            typed(&format!(
+                "{lock}def wrapper():\n    lock = make_lock()\n    return lock\n\nasync def f():\n    async with wrapper():\n        pass\n"
+            )),
+            ["11:16 APM106"]
+        );
+        assert_eq!(
+            typed("class Repo:\n    def rows(self):\n        return [1, 2]\n\nasync def f():\n    async for r in Repo().rows():\n        pass\n    await Repo().rows()\n"),
+            ["6:20 APM105", "8:11 APM107"]
+        );
+        // A value from another module, imported.
+        assert_eq!(
+            check_typed(&[
+                ("main.py", "from helpers import LOCK\n\nasync def f():\n    async with LOCK:\n        pass\n"),
+                ("helpers.py", "import threading\n\ndef _make():\n    return threading.Lock()\n\nLOCK = _make()\n"),
+            ]),
+            ["4:16 APM106"]
+        );
+        // Returns `None` on one path: the `None` arm is not reported, the lock is.
+        assert_eq!(
+            typed("import threading\n\ndef maybe(c):\n    if c:\n        return threading.Lock()\n\nasync def f():\n    async with maybe(1):\n        pass\n"),
+            ["8:16 APM106"]
+        );
+    }
+
+    #[test]
+    fn followed_values_stay_silent_when_any_source_is_unknown_or_fits() {
+        // One `return` is an async context manager.
+        assert!(typed("import asyncio, threading\n\ndef pick(c):\n    if c:\n        return asyncio.Lock()\n    return threading.Lock()\n\nasync def f():\n    async with pick(1):\n        pass\n").is_empty());
+        // A parameter is unknown.
+        assert!(typed("def ident(x):\n    return x\n\nasync def f(y):\n    async with ident(y):\n        pass\n")
+            .is_empty());
+        // An unknown decorator may return anything.
+        assert!(typed("import threading\nfrom somewhere import deco\n\n@deco\ndef make():\n    return threading.Lock()\n\nasync def f():\n    async with make():\n        pass\n").is_empty());
+        // A placeholder method on `self` is meant to be overridden.
+        assert!(typed("class Base:\n    def rows(self):\n        return []\n\n    async def run(self):\n        async for r in self.rows():\n            pass\n").is_empty());
+        // A module global rebound through `global` elsewhere.
+        assert!(typed("import asyncio, threading\n\ndef _make():\n    return threading.Lock()\n\ndef _make_async():\n    return asyncio.Lock()\n\nLOCK = _make()\n\ndef init():\n    global LOCK\n    LOCK = _make_async()\n\nasync def f():\n    async with LOCK:\n        pass\n").is_empty());
+        // Narrowed by `isinstance`.
+        assert!(typed("from collections.abc import AsyncIterable\n\ndef source(x):\n    return x\n\nasync def f(y):\n    s = source(y)\n    if isinstance(s, AsyncIterable):\n        async for i in s:\n            pass\n").is_empty());
+        // A loop target is not followed; recursion ends.
+        assert!(typed("async def f(items):\n    for x in items:\n        async with x:\n            pass\n").is_empty());
+        assert!(typed(
+            "def loop(n):\n    return loop(n - 1)\n\nasync def f():\n    async with loop(3):\n        pass\n"
+        )
+        .is_empty());
     }
 
     #[test]

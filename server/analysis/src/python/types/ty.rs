@@ -16,6 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::follow::Follower;
 use crate::protocol::{Capability, CapabilitySet};
 
 use ruff_db::files::{system_path_to_file, File, Files};
@@ -358,17 +359,17 @@ fn query_file(
     let model = SemanticModel::new(db, pf);
     let env = ProgramEnvironment::from_file(pf);
     let module = parsed_module(db, pf.python_file(db));
-    let out = {
+    let mut loaded: Vec<ruff_db::PythonFile<'_>> = Vec::new();
+    let out: Vec<Option<Vec<Element>>> = {
         let parsed = module.load(db);
         ranges
             .iter()
             .map(|&r| {
                 let expr = find_expr(parsed.syntax(), r)?;
-                let ty = expr.inferred_type(&model)?;
-                let elems: Vec<Type> = match ty {
-                    Type::Union(u) => u.elements(db).to_vec(),
-                    other => vec![other],
-                };
+                expr.inferred_type(&model)?;
+                let mut follower = Follower::new(db);
+                let elems = follower.elements(&model, expr, 0);
+                loaded.append(&mut follower.loaded);
                 Some(
                     elems
                         .into_iter()
@@ -417,5 +418,18 @@ fn query_file(
             .collect()
     };
     module.clear(); // free the syntax tree; ty reparses lazily if needed again
+    for other in loaded {
+        if other != pf.python_file(db) {
+            parsed_module(db, other).clear();
+        }
+    }
+    // `ASYNCSENSE_LOG=asyncsense_analysis::python::types=debug` shows what was inferred.
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        for (range, answer) in ranges.iter().zip(out.iter()) {
+            let shown: Vec<&str> =
+                answer.iter().flat_map(|elements| elements.iter()).map(|element| element.display.as_str()).collect();
+            tracing::debug!("type of {}:{}..{}: {}", path.display(), range.0, range.1, shown.join(" | "));
+        }
+    }
     Some(out)
 }
