@@ -1,0 +1,1 @@
+"""A small FastAPI service: SQLAlchemy session dependency, services, jobs, and its tests."""
