@@ -11,9 +11,11 @@
 //! - a name also bound through `global`/`nonlocal` elsewhere (ty's definition search does not
 //!   see those bindings);
 //! - a function with decorators other than `staticmethod`/`classmethod` (the call may not run
-//!   the body), and `async def` or generator functions (ty types those itself);
+//!   the body), and generator functions (ty types those itself); an `async def` is followed only
+//!   where it is awaited (`await make()`), or for what awaiting its call gives;
 //! - a method called on `self`/`cls` whose body is a placeholder (`pass`, `raise`, a docstring,
-//!   a constant): subclasses are meant to override it;
+//!   a constant): subclasses are meant to override it; and any call on `self`, `cls` or
+//!   `super()` inside a body being followed, where `self` may be a subclass that overrides it;
 //! - a binding that is not a plain assignment (a parameter, a loop or `with` target, an
 //!   unpacking, an annotated assignment whose annotation ty did not understand).
 //!
@@ -68,7 +70,11 @@ impl<'db> Follower<'db> {
         }
         self.active.push(key);
         let sources = match expr {
-            Expr::Call(call) => self.call_result(model, call, depth),
+            Expr::Call(call) => self.call_result(model, call, depth, false),
+            Expr::Await(awaited) => match &*awaited.value {
+                Expr::Call(call) => self.call_result(model, call, depth, true),
+                _ => None,
+            },
             Expr::Name(name) => self.name_values(model, name, depth),
             _ => None,
         };
@@ -87,25 +93,56 @@ impl<'db> Follower<'db> {
         }
     }
 
-    /// What a call of an unannotated plain function may return: the union of its `return`
-    /// values (a body that also falls off its end adds `None`, which the layer drops anyway).
-    fn call_result(&mut self, model: &SemanticModel<'db>, call: &ast::ExprCall, depth: u32) -> Option<Vec<Type<'db>>> {
+    /// What awaiting a call of an unannotated `async def` (not a generator) gives: the union of
+    /// its `return` values. ty types the call itself as `CoroutineType[Any, Any, Unknown]`.
+    pub(super) fn awaited_result(
+        &mut self,
+        model: &SemanticModel<'db>,
+        call: &ast::ExprCall,
+    ) -> Option<Vec<Type<'db>>> {
+        self.call_result(model, call, 0, true)
+    }
+
+    /// What a call of an unannotated plain function may return (with `awaited`, what awaiting a
+    /// call of an unannotated coroutine function gives): the union of its `return` values (a
+    /// body that also falls off its end adds `None`, which the layer drops anyway).
+    fn call_result(
+        &mut self,
+        model: &SemanticModel<'db>,
+        call: &ast::ExprCall,
+        depth: u32,
+        awaited: bool,
+    ) -> Option<Vec<Type<'db>>> {
         let callee = call.func.inferred_type(model)?;
         let env = model.program_environment();
         let on_self = matches!(&*call.func, Expr::Attribute(attribute)
             if matches!(&*attribute.value, Expr::Name(name) if matches!(name.id.as_str(), "self" | "cls")));
+        // Inside a followed method body, `self` may be any subclass, whose override of the
+        // method may be another kind of function (django's `RequestFactory.generic` returns
+        // `self.request(...)`, which is `async def` on `AsyncClient`): unknown.
+        let on_super = matches!(&*call.func, Expr::Attribute(attribute)
+            if matches!(&*attribute.value, Expr::Call(inner) if matches!(&*inner.func, Expr::Name(name) if name.id.as_str() == "super")));
+        if depth > 0 && (on_self || on_super) {
+            return None;
+        }
         let mut results = Vec::new();
         for element in union_elements(self.db, callee) {
             if !matches!(element, Type::FunctionLiteral(_) | Type::BoundMethod(_)) {
                 return None;
             }
             let definition = *element.definition(self.db, &env)?.definition()?;
-            results.extend(self.returns_of(definition, on_self, depth)?);
+            results.extend(self.returns_of(definition, on_self, depth, awaited)?);
         }
         Some(results)
     }
 
-    fn returns_of(&mut self, definition: Definition<'db>, on_self: bool, depth: u32) -> Option<Vec<Type<'db>>> {
+    fn returns_of(
+        &mut self,
+        definition: Definition<'db>,
+        on_self: bool,
+        depth: u32,
+        awaited: bool,
+    ) -> Option<Vec<Type<'db>>> {
         let core: &dyn ty_python_core::Db = self.db;
         let DefinitionKind::Function(node) = definition.kind(core) else { return None };
         let file = definition.program_file(core);
@@ -115,7 +152,7 @@ impl<'db> Follower<'db> {
         let plain_decorators = function.decorator_list.iter().all(|decorator| {
             matches!(&decorator.expression, Expr::Name(name) if matches!(name.id.as_str(), "staticmethod" | "classmethod"))
         });
-        if function.returns.is_some() || function.is_async || !plain_decorators {
+        if function.returns.is_some() || function.is_async != awaited || !plain_decorators {
             return None;
         }
         if on_self && is_placeholder(&function.body) {

@@ -22,6 +22,10 @@ pub struct Inferred {
     /// The protocols of the union of its alternatives other than `None`: a capability is
     /// missing only when every such alternative lacks it.
     pub provided: Provided,
+    /// Every alternative is `None` (`event.set()`): it provides nothing. Only an `await` of a
+    /// call asks this; a name or an attribute that is `None` here is usually a placeholder set
+    /// elsewhere.
+    pub only_none: bool,
 }
 
 /// ty's database over one workspace, shared by the checks of every module (on any thread:
@@ -64,17 +68,32 @@ impl TypeLayer {
 
 fn inferred(elements: &[ty::Element]) -> Option<Inferred> {
     let alternatives: Vec<&ty::Element> = elements.iter().filter(|element| !element.is_none).collect();
-    if alternatives.is_empty() || alternatives.iter().any(|element| element.unknown) {
+    if alternatives.iter().any(|element| element.unknown) || elements.is_empty() {
         return None;
     }
+    let only_none = alternatives.is_empty();
     let capabilities = alternatives.iter().fold(CapabilitySet::of(&[]), |union, element| {
         Capability::ALL
             .into_iter()
             .filter(|capability| element.capabilities.contains(*capability))
             .fold(union, CapabilitySet::with)
     });
+    let mut provided = Provided::known(ValueKind::Inferred, capabilities);
+    // What awaiting it gives is known when it is known for every alternative.
+    if capabilities.contains(Capability::Await) && !alternatives.is_empty() {
+        let results: Option<Vec<CapabilitySet>> = alternatives.iter().map(|element| element.awaits_to).collect();
+        if let Some(results) = results {
+            let union = results.into_iter().fold(CapabilitySet::of(&[]), |union, result| {
+                Capability::ALL
+                    .into_iter()
+                    .filter(|capability| result.contains(*capability))
+                    .fold(union, CapabilitySet::with)
+            });
+            provided = provided.awaiting_to(union);
+        }
+    }
     let display = elements.iter().map(|element| element.display.as_str()).collect::<Vec<_>>().join(" | ");
-    Some(Inferred { display, provided: Provided::known(ValueKind::Inferred, capabilities) })
+    Some(Inferred { display, provided, only_none })
 }
 
 #[cfg(test)]
@@ -189,6 +208,68 @@ mod tests {
         .is_empty());
         // An object with neither protocol has no rule yet (an `int` in `async with`).
         assert!(typed("def g():\n    return 1\n\nasync def f():\n    async with g():\n        pass\n").is_empty());
+    }
+
+    #[test]
+    fn awaiting_a_call_that_returns_none() {
+        // `Event.set()` returns `None` (typeshed): awaiting it raises TypeError.
+        assert_eq!(typed("import asyncio\n\nasync def f(e: asyncio.Event):\n    await e.set()\n"), ["4:11 APM107"]);
+        // A name or attribute that is `None` here is usually a placeholder set elsewhere: silent.
+        assert!(typed("import asyncio\n\nasync def f():\n    task = None\n    await task\n").is_empty());
+        // `wait()` is a coroutine: right.
+        assert!(typed("import asyncio\n\nasync def f(e: asyncio.Event):\n    await e.wait()\n").is_empty());
+    }
+
+    #[test]
+    fn what_awaiting_a_coroutine_gives() {
+        let pool = "class Pool:\n    async def __aenter__(self):\n        return self\n    async def __aexit__(self, *a):\n        pass\n\n";
+        // Declared: `async def connect() -> Pool`, entered without `await`.
+        assert_eq!(
+            typed(&format!("{pool}async def connect() -> Pool:\n    return Pool()\n\nasync def f():\n    async with connect() as p:\n        pass\n")),
+            ["11:16 APM108"]
+        );
+        // Unannotated: what awaiting it gives comes from its `return`s.
+        assert_eq!(
+            typed(&format!("{pool}async def connect():\n    return Pool()\n\nasync def f():\n    async with connect() as p:\n        pass\n")),
+            ["11:16 APM108"]
+        );
+        // Awaited, it is right; and an unannotated `await` result is followed too.
+        assert!(typed(&format!("{pool}async def connect():\n    return Pool()\n\nasync def f():\n    async with await connect() as p:\n        pass\n")).is_empty());
+        assert_eq!(
+            typed("import threading\n\nasync def make():\n    return threading.Lock()\n\nasync def f():\n    lock = await make()\n    async with lock:\n        pass\n"),
+            ["8:16 APM106"]
+        );
+        // What awaiting it gives is unknown: silent.
+        assert!(typed(
+            "async def connect(x):\n    return x\n\nasync def f(y):\n    async with connect(y):\n        pass\n"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn plain_for_inside_async_functions() {
+        let stream = "from collections.abc import AsyncIterator\n\ndef rows() -> AsyncIterator[int]: ...\n\n";
+        assert_eq!(typed(&format!("{stream}async def f():\n    for r in rows():\n        pass\n")), ["6:14 APM104"]);
+        // A plain `for` over a list is right.
+        assert!(
+            typed("def rows() -> list[int]: ...\n\nasync def f():\n    for r in rows():\n        pass\n").is_empty()
+        );
+        // Outside `async def` the type layer is not asked (cost; see `ask_types_about`).
+        assert!(typed(&format!("{stream}def f():\n    for r in rows():\n        pass\n")).is_empty());
+    }
+
+    #[test]
+    fn what_says_too_little_stays_silent() {
+        // `callable()` narrows to `object`, which says nothing of the object.
+        assert!(typed(
+            "from typing import Callable, Coroutine\n\nasync def f(cb: Callable[[], Coroutine] | Coroutine):\n    await (cb() if callable(cb) else cb)\n"
+        )
+        .is_empty());
+        // A `def` rebound by an assignment: ty keeps the `def`'s type, the runtime has a Task.
+        assert!(typed(
+            "import asyncio\n\nasync def f():\n    async def task():\n        pass\n    task = asyncio.create_task(task())\n    await task\n"
+        )
+        .is_empty());
     }
 
     #[test]

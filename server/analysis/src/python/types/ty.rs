@@ -141,6 +141,8 @@ pub struct Element {
     pub is_none: bool,
     /// The protocols it is assignable to.
     pub capabilities: CapabilitySet,
+    /// For an awaitable: the protocols of what awaiting it gives, when that is known.
+    pub awaits_to: Option<CapabilitySet>,
 }
 
 #[derive(Clone)]
@@ -182,7 +184,11 @@ impl Drop for ProtocolsModule {
 
 /// Structural protocols to test each union element against with `Type::is_assignable_to`.
 /// `(*args: Any, **kwargs: Any) -> Any` is ty's gradual signature, so any method shape matches.
-const PROTOCOLS_PY: &str = r"from typing import Any, Protocol
+///
+/// `Awaitable[P]` is covariant, so an awaitable is assignable to it exactly when what awaiting it
+/// gives is assignable to `P`; `_Impossible` names a method nothing has, so an awaitable that is
+/// assignable to `Awaitable[_Impossible]` gives something gradual (`Any`) or `Never`: unknown.
+const PROTOCOLS_PY: &str = r"from typing import Any, Awaitable, Protocol
 
 class _AEnter(Protocol):
     def __aenter__(self, *args: Any, **kwargs: Any) -> Any: ...
@@ -199,8 +205,15 @@ class _Enter(Protocol):
 class _Iter(Protocol):
     def __iter__(self, *args: Any, **kwargs: Any) -> Any: ...
 
-def _probe(a: _AEnter, b: _AIter, c: _Await, d: _Enter, e: _Iter) -> None:
-    (a, b, c, d, e)
+class _Impossible(Protocol):
+    def __asyncsense_no_object_has_this__(self) -> None: ...
+
+def _probe(
+    a: _AEnter, b: _AIter, c: _Await, d: _Enter, e: _Iter,
+    f: Awaitable[_AEnter], g: Awaitable[_AIter], h: Awaitable[_Await], i: Awaitable[_Enter],
+    j: Awaitable[_Iter], k: Awaitable[_Impossible], top: object,
+) -> None:
+    (a, b, c, d, e, f, g, h, i, j, k, top)
 ";
 
 impl TypeEngine {
@@ -327,11 +340,15 @@ fn find_expr(module: &ast::ModModule, (start, end): (u32, u32)) -> Option<&Expr>
 }
 
 struct Protocols<'db> {
-    aenter: Type<'db>,
-    aiter: Type<'db>,
-    await_: Type<'db>,
-    enter: Type<'db>,
-    iter: Type<'db>,
+    /// The protocol types, with the capability each stands for.
+    direct: [(Type<'db>, Capability); 5],
+    /// `Awaitable[P]` for each protocol `P` of `direct`.
+    awaited: [(Type<'db>, Capability); 5],
+    /// `Awaitable[_Impossible]`.
+    awaited_unknown: Type<'db>,
+    /// `object`, which says nothing of what the object is (ty narrows `callable(x)` and unions
+    /// that absorb `object` to it).
+    top: Type<'db>,
 }
 
 fn protocols<'db>(db: &'db EngineDbImpl, helper: &SystemPath) -> Option<Protocols<'db>> {
@@ -343,7 +360,68 @@ fn protocols<'db>(db: &'db EngineDbImpl, helper: &SystemPath) -> Option<Protocol
     let ast::Stmt::Expr(e) = f.body.first()? else { return None };
     let Expr::Tuple(t) = &*e.value else { return None };
     let tys: Vec<Type<'db>> = t.elts.iter().map(|e| e.inferred_type(&model)).collect::<Option<_>>()?;
-    Some(Protocols { aenter: tys[0], aiter: tys[1], await_: tys[2], enter: tys[3], iter: tys[4] })
+    let order = [Capability::AsyncCm, Capability::AsyncIter, Capability::Await, Capability::Cm, Capability::Iter];
+    let pick = |offset: usize| std::array::from_fn(|i| (tys[offset + i], order[i]));
+    Some(Protocols { direct: pick(0), awaited: pick(5), awaited_unknown: *tys.get(10)?, top: *tys.get(11)? })
+}
+
+/// Whether `name` has several definitions in its scope, one of them a `def` or `class`.
+fn rebinds_a_declaration(model: &SemanticModel<'_>, name: &ast::ExprName) -> bool {
+    let definitions = ty_python_semantic::definitions_for_name(
+        model,
+        name.id.as_str(),
+        name.into(),
+        ty_python_semantic::ImportAliasResolution::PreserveAliases,
+    );
+    let core: &dyn ty_python_core::Db = model.db();
+    definitions.len() > 1
+        && definitions.iter().any(|resolved| match resolved {
+            ty_python_semantic::ResolvedDefinition::Definition(definition) => matches!(
+                definition.kind(core),
+                ty_python_core::definition::DefinitionKind::Function(_)
+                    | ty_python_core::definition::DefinitionKind::Class(_)
+            ),
+            _ => false,
+        })
+}
+
+/// What one union element is: its display, whether it says enough of the runtime object, and
+/// the protocols it is assignable to.
+fn element<'db>(
+    db: &'db EngineDbImpl,
+    env: &ProgramEnvironment<'db>,
+    protos: &Protocols<'db>,
+    t: Type<'db>,
+) -> Element {
+    // Dynamic (Unknown/Any/Todo), or a gradual intersection such as `Unknown & ~None`
+    // (assignable even to Never; `positive()` is pub(crate)). Never (unreachable code) is
+    // reported as unknown too, since it vacuously satisfies every protocol.
+    // Only objects whose class is known count: instances (literals, typed dicts, new types and
+    // protocol types included) and functions. A type variable, a class object, an intersection
+    // or a special form says too little of the runtime object.
+    let known_kind = matches!(
+        t,
+        Type::NominalInstance(_)
+            | Type::LiteralValue(_)
+            | Type::TypedDict(_)
+            | Type::NewTypeInstance(_)
+            | Type::ProtocolInstance(_)
+            | Type::FunctionLiteral(_)
+            | Type::BoundMethod(_)
+            | Type::Callable(_)
+    );
+    let unknown = !known_kind || t.is_assignable_to(db, env, Type::Never) || protos.top.is_assignable_to(db, env, t);
+    let has = |p: Type<'db>| !unknown && t.is_assignable_to(db, env, p);
+    let set_of = |protocols: &[(Type<'db>, Capability)]| {
+        protocols
+            .iter()
+            .filter(|(protocol, _)| has(*protocol))
+            .fold(CapabilitySet::of(&[]), |set, (_, capability)| set.with(*capability))
+    };
+    let capabilities = set_of(&protos.direct);
+    let awaits_to =
+        (capabilities.contains(Capability::Await) && !has(protos.awaited_unknown)).then(|| set_of(&protos.awaited));
+    Element { display: t.display(db, env).to_string(), unknown, is_none: t.is_none(db), capabilities, awaits_to }
 }
 
 fn query_file(
@@ -367,53 +445,40 @@ fn query_file(
             .map(|&r| {
                 let expr = find_expr(parsed.syntax(), r)?;
                 expr.inferred_type(&model)?;
+                // ty keeps the declared type of a name bound by `def`/`class` even where an
+                // assignment rebinds it (`task = asyncio.create_task(task())`): unknown.
+                if let Expr::Name(name) = expr {
+                    if rebinds_a_declaration(&model, name) {
+                        return Some(vec![element(db, &env, &protos, Type::unknown())]);
+                    }
+                }
                 let mut follower = Follower::new(db);
-                let elems = follower.elements(&model, expr, 0);
-                loaded.append(&mut follower.loaded);
-                Some(
-                    elems
-                        .into_iter()
-                        .map(|t| {
-                            // Dynamic (Unknown/Any/Todo), or a gradual intersection such as
-                            // `Unknown & ~None` (assignable even to Never; `positive()` is pub(crate)).
-                            // Never (unreachable code) is reported as unknown too, since it
-                            // vacuously satisfies every protocol.
-                            // Only objects whose class is known count: instances (literals,
-                            // typed dicts, new types and protocol types included) and
-                            // functions. A type variable, a class object, an intersection or a
-                            // special form says too little of the runtime object.
-                            let known_kind = matches!(
-                                t,
-                                Type::NominalInstance(_)
-                                    | Type::LiteralValue(_)
-                                    | Type::TypedDict(_)
-                                    | Type::NewTypeInstance(_)
-                                    | Type::ProtocolInstance(_)
-                                    | Type::FunctionLiteral(_)
-                                    | Type::BoundMethod(_)
-                                    | Type::Callable(_)
-                            );
-                            let unknown = !known_kind || t.is_assignable_to(db, &env, Type::Never);
-                            let has = |p: Type| !unknown && t.is_assignable_to(db, &env, p);
-                            let capabilities = [
-                                (protos.aenter, Capability::AsyncCm),
-                                (protos.aiter, Capability::AsyncIter),
-                                (protos.await_, Capability::Await),
-                                (protos.enter, Capability::Cm),
-                                (protos.iter, Capability::Iter),
-                            ]
-                            .into_iter()
-                            .filter(|(protocol, _)| has(*protocol))
-                            .fold(CapabilitySet::of(&[]), |set, (_, capability)| set.with(capability));
-                            Element {
-                                display: t.display(db, &env).to_string(),
-                                unknown,
-                                is_none: t.is_none(db),
-                                capabilities,
+                let mut elements: Vec<Element> =
+                    follower.elements(&model, expr, 0).into_iter().map(|t| element(db, &env, &protos, t)).collect();
+                // An unannotated coroutine function's call is `CoroutineType[Any, Any, Unknown]`
+                // to ty: what awaiting it gives comes from its `return`s.
+                if let Expr::Call(call) = expr {
+                    if elements.iter().any(|e| e.capabilities.contains(Capability::Await) && e.awaits_to.is_none()) {
+                        let awaited = follower.awaited_result(&model, call).map(|results| {
+                            results.into_iter().map(|t| element(db, &env, &protos, t)).collect::<Vec<_>>()
+                        });
+                        let known = awaited
+                            .filter(|results| results.iter().any(|e| !e.is_none) && results.iter().all(|e| !e.unknown));
+                        if let Some(results) = known {
+                            let union = results
+                                .iter()
+                                .flat_map(|e| e.capabilities.iter())
+                                .fold(CapabilitySet::of(&[]), CapabilitySet::with);
+                            for e in &mut elements {
+                                if e.capabilities.contains(Capability::Await) && e.awaits_to.is_none() {
+                                    e.awaits_to = Some(union);
+                                }
                             }
-                        })
-                        .collect(),
-                )
+                        }
+                    }
+                }
+                loaded.append(&mut follower.loaded);
+                Some(elements)
             })
             .collect()
     };
