@@ -86,6 +86,11 @@ impl CapabilitySet {
         CapabilitySet(self.0 | capability.bit())
     }
 
+    #[must_use]
+    pub const fn union(self, other: CapabilitySet) -> CapabilitySet {
+        CapabilitySet(self.0 | other.0)
+    }
+
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }

@@ -72,24 +72,14 @@ fn inferred(elements: &[ty::Element]) -> Option<Inferred> {
         return None;
     }
     let only_none = alternatives.is_empty();
-    let capabilities = alternatives.iter().fold(CapabilitySet::of(&[]), |union, element| {
-        Capability::ALL
-            .into_iter()
-            .filter(|capability| element.capabilities.contains(*capability))
-            .fold(union, CapabilitySet::with)
-    });
+    let capabilities =
+        alternatives.iter().fold(CapabilitySet::EMPTY, |union, element| union.union(element.capabilities));
     let mut provided = Provided::known(ValueKind::Inferred, capabilities);
     // What awaiting it gives is known when it is known for every alternative.
     if capabilities.contains(Capability::Await) && !alternatives.is_empty() {
         let results: Option<Vec<CapabilitySet>> = alternatives.iter().map(|element| element.awaits_to).collect();
         if let Some(results) = results {
-            let union = results.into_iter().fold(CapabilitySet::of(&[]), |union, result| {
-                Capability::ALL
-                    .into_iter()
-                    .filter(|capability| result.contains(*capability))
-                    .fold(union, CapabilitySet::with)
-            });
-            provided = provided.awaiting_to(union);
+            provided = provided.awaiting_to(results.into_iter().fold(CapabilitySet::EMPTY, CapabilitySet::union));
         }
     }
     let display = elements.iter().map(|element| element.display.as_str()).collect::<Vec<_>>().join(" | ");

@@ -385,6 +385,32 @@ fn rebinds_a_declaration(model: &SemanticModel<'_>, name: &ast::ExprName) -> boo
         })
 }
 
+/// An unannotated coroutine function's call is `CoroutineType[Any, Any, Unknown]` to ty: what
+/// awaiting it gives comes from its `return`s, when every one is known and not only `None`.
+fn fill_awaited_results<'db>(
+    db: &'db EngineDbImpl,
+    env: &ProgramEnvironment<'db>,
+    protos: &Protocols<'db>,
+    follower: &mut Follower<'db>,
+    model: &SemanticModel<'db>,
+    call: &ast::ExprCall,
+    elements: &mut [Element],
+) {
+    let open = |e: &Element| e.capabilities.contains(Capability::Await) && e.awaits_to.is_none();
+    if !elements.iter().any(open) {
+        return;
+    }
+    let Some(results) = follower.awaited_result(model, call) else { return };
+    let results: Vec<Element> = results.into_iter().map(|t| element(db, env, protos, t)).collect();
+    if results.iter().all(|e| e.is_none) || results.iter().any(|e| e.unknown) {
+        return;
+    }
+    let union = results.iter().fold(CapabilitySet::EMPTY, |union, e| union.union(e.capabilities));
+    for e in elements.iter_mut().filter(|e| open(e)) {
+        e.awaits_to = Some(union);
+    }
+}
+
 /// What one union element is: its display, whether it says enough of the runtime object, and
 /// the protocols it is assignable to.
 fn element<'db>(
@@ -416,7 +442,7 @@ fn element<'db>(
         protocols
             .iter()
             .filter(|(protocol, _)| has(*protocol))
-            .fold(CapabilitySet::of(&[]), |set, (_, capability)| set.with(*capability))
+            .fold(CapabilitySet::EMPTY, |set, (_, capability)| set.with(*capability))
     };
     let capabilities = set_of(&protos.direct);
     let awaits_to =
@@ -455,27 +481,8 @@ fn query_file(
                 let mut follower = Follower::new(db);
                 let mut elements: Vec<Element> =
                     follower.elements(&model, expr, 0).into_iter().map(|t| element(db, &env, &protos, t)).collect();
-                // An unannotated coroutine function's call is `CoroutineType[Any, Any, Unknown]`
-                // to ty: what awaiting it gives comes from its `return`s.
                 if let Expr::Call(call) = expr {
-                    if elements.iter().any(|e| e.capabilities.contains(Capability::Await) && e.awaits_to.is_none()) {
-                        let awaited = follower.awaited_result(&model, call).map(|results| {
-                            results.into_iter().map(|t| element(db, &env, &protos, t)).collect::<Vec<_>>()
-                        });
-                        let known = awaited
-                            .filter(|results| results.iter().any(|e| !e.is_none) && results.iter().all(|e| !e.unknown));
-                        if let Some(results) = known {
-                            let union = results
-                                .iter()
-                                .flat_map(|e| e.capabilities.iter())
-                                .fold(CapabilitySet::of(&[]), CapabilitySet::with);
-                            for e in &mut elements {
-                                if e.capabilities.contains(Capability::Await) && e.awaits_to.is_none() {
-                                    e.awaits_to = Some(union);
-                                }
-                            }
-                        }
-                    }
+                    fill_awaited_results(db, &env, &protos, &mut follower, &model, call, &mut elements);
                 }
                 loaded.append(&mut follower.loaded);
                 Some(elements)
