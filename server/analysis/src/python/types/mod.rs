@@ -324,6 +324,70 @@ mod tests {
     }
 
     #[test]
+    fn attributes_and_with_targets_of_followed_values() {
+        let client = "class Client:\n    async def __aenter__(self):\n        return self\n    async def __aexit__(self, *a):\n        pass\n    async def lines(self):\n        yield 'a'\n    async def fetch(self):\n        return self\n\n";
+        // The `as` target of `async with` is what `__aenter__` returns (`self`); its method is an
+        // async generator function, called as written.
+        assert_eq!(
+            typed(&format!("{client}async def f():\n    async with Client() as api:\n        async with api.lines() as lines:\n            pass\n")),
+            ["13:20 APM101"]
+        );
+        // A coroutine method of it, not awaited, entered: awaiting it gives the receiver back.
+        assert_eq!(
+            typed(&format!("{client}async def f():\n    async with Client() as api:\n        async with api.fetch():\n            pass\n")),
+            ["13:20 APM108"]
+        );
+        // Right uses say nothing.
+        assert!(typed(&format!("{client}async def f():\n    async with Client() as api:\n        async for line in api.lines():\n            pass\n        await api.fetch()\n")).is_empty());
+        // A method declared in typeshed, on a value followed to `Process`.
+        assert_eq!(
+            typed("import asyncio\n\nasync def spawn():\n    return await asyncio.create_subprocess_exec('true')\n\nasync def f():\n    proc = await spawn()\n    await proc.kill()\n    await proc.wait()\n"),
+            ["8:11 APM107"]
+        );
+        // An attribute assigned in `__init__`, through a chain, and a method of what it holds.
+        assert_eq!(
+            typed("import threading\n\nclass Db:\n    def session(self):\n        return threading.Lock()\n\nclass Container:\n    def __init__(self):\n        self.db = Db()\n\nasync def f():\n    c = Container()\n    async with c.db.session():\n        pass\n"),
+            ["13:16 APM106"]
+        );
+        // `self.<name>` in a method: the values its class assigns (ty adds `Unknown` to them).
+        assert_eq!(
+            typed("import threading\n\nclass Cache:\n    def __init__(self):\n        self._lock = threading.Lock()\n\n    async def get(self):\n        async with self._lock:\n            pass\n"),
+            ["8:20 APM106"]
+        );
+        // `StreamWriter | None`: the attributes are the writer's.
+        assert_eq!(
+            typed("import asyncio\n\nasync def f():\n    proc = await asyncio.create_subprocess_exec('cat', stdin=asyncio.subprocess.PIPE)\n    await proc.stdin.write(b'x')\n"),
+            ["5:11 APM107"]
+        );
+    }
+
+    #[test]
+    fn attributes_stay_silent_when_a_source_is_unknown_or_fits() {
+        let lock = "import asyncio, threading\n\n";
+        // Assigned an async lock on another path.
+        assert!(typed(&format!("{lock}class C:\n    def __init__(self):\n        self._lock = threading.Lock()\n    def reset(self):\n        self._lock = asyncio.Lock()\n    async def f(self):\n        async with self._lock:\n            pass\n")).is_empty());
+        // Injected through a parameter, unpacked, or bound nowhere in the class.
+        assert!(typed(&format!("{lock}class C:\n    def __init__(self, lock):\n        self._lock = lock\n    async def f(self):\n        async with self._lock:\n            pass\n")).is_empty());
+        assert!(typed(&format!(
+            "{lock}class C:\n    async def f(self):\n        async with self._lock:\n            pass\n"
+        ))
+        .is_empty());
+        // A base ty cannot name may bind an attribute (a method the class defines itself still
+        // comes first, as ty says).
+        assert_eq!(
+            typed(&format!("{lock}from somewhere import Base\n\nclass C(Base):\n    def make(self):\n        return threading.Lock()\n\nasync def f():\n    async with C().make():\n        pass\n")),
+            ["10:16 APM106"]
+        );
+        assert!(typed(&format!("{lock}from somewhere import Base\n\ndef build():\n    return C()\n\nclass C(Base):\n    def __init__(self):\n        self.lock = threading.Lock()\n\nasync def f():\n    async with build().lock:\n        pass\n")).is_empty());
+        // `__getattribute__` decides what every attribute is.
+        assert!(typed(&format!("{lock}class C:\n    def __getattribute__(self, name):\n        return asyncio.Lock()\n    def make(self) -> threading.Lock:\n        return threading.Lock()\n\nasync def f(c: C):\n    async with c.make():\n        pass\n")).is_empty());
+        // An unknown decorator on the method; a placeholder method called on `self`.
+        assert!(typed(&format!("{lock}from somewhere import deco\n\nclass C:\n    @deco\n    def make(self):\n        return threading.Lock()\n\ndef build():\n    return C()\n\nasync def f():\n    async with build().make():\n        pass\n")).is_empty());
+        // `__aenter__` returns something unknown: the target is unknown.
+        assert!(typed("class M:\n    def __init__(self, x):\n        self.x = x\n    async def __aenter__(self):\n        return self.x\n    async def __aexit__(self, *a):\n        pass\n\nasync def f(y):\n    async with M(y) as v:\n        async with v:\n            pass\n").is_empty());
+    }
+
+    #[test]
     fn a_root_holding_typing_py_is_left_out() {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         // No typing.py there: the root is kept, and the layer builds.

@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::follow::Follower;
+use super::follow::{Follower, Source};
 use crate::protocol::{Capability, CapabilitySet};
 
 use ruff_db::files::{system_path_to_file, File, Files};
@@ -365,6 +365,16 @@ fn protocols<'db>(db: &'db EngineDbImpl, helper: &SystemPath) -> Option<Protocol
     Some(Protocols { direct: pick(0), awaited: pick(5), awaited_unknown: *tys.get(10)?, top: *tys.get(11)? })
 }
 
+/// The receiver of `receiver.attribute`, called or awaited or not.
+fn attribute_receiver(expr: &Expr) -> Option<&Expr> {
+    match expr {
+        Expr::Attribute(attribute) => Some(&attribute.value),
+        Expr::Call(call) => attribute_receiver(&call.func),
+        Expr::Await(awaited) => attribute_receiver(&awaited.value),
+        _ => None,
+    }
+}
+
 /// Whether `name` has several definitions in its scope, one of them a `def` or `class`.
 fn rebinds_a_declaration(model: &SemanticModel<'_>, name: &ast::ExprName) -> bool {
     let definitions = ty_python_semantic::definitions_for_name(
@@ -401,13 +411,53 @@ fn fill_awaited_results<'db>(
         return;
     }
     let Some(results) = follower.awaited_result(model, call) else { return };
-    let results: Vec<Element> = results.into_iter().map(|t| element(db, env, protos, t)).collect();
-    if results.iter().all(|e| e.is_none) || results.iter().any(|e| e.unknown) {
-        return;
-    }
-    let union = results.iter().fold(CapabilitySet::EMPTY, |union, e| union.union(e.capabilities));
+    let Some(union) = awaited_union(db, env, protos, &results) else { return };
     for e in elements.iter_mut().filter(|e| open(e)) {
         e.awaits_to = Some(union);
+    }
+}
+
+/// The protocols of what awaiting gives, from its alternatives: known when every one is known
+/// and not every one is `None`.
+fn awaited_union<'db>(
+    db: &'db EngineDbImpl,
+    env: &ProgramEnvironment<'db>,
+    protos: &Protocols<'db>,
+    results: &[Source<'db>],
+) -> Option<CapabilitySet> {
+    let results: Vec<Element> = results.iter().map(|source| source_element(db, env, protos, source)).collect();
+    if results.iter().all(|e| e.is_none) || results.iter().any(|e| e.unknown) {
+        return None;
+    }
+    Some(results.iter().fold(CapabilitySet::EMPTY, |union, e| union.union(e.capabilities)))
+}
+
+/// What one alternative the follower found is (see [`Source`]).
+fn source_element<'db>(
+    db: &'db EngineDbImpl,
+    env: &ProgramEnvironment<'db>,
+    protos: &Protocols<'db>,
+    source: &Source<'db>,
+) -> Element {
+    let made = |display: &str, capabilities: CapabilitySet, awaits_to: Option<CapabilitySet>| Element {
+        display: display.to_owned(),
+        unknown: false,
+        is_none: false,
+        capabilities,
+        awaits_to,
+    };
+    match source {
+        Source::Value(ty) => element(db, env, protos, *ty),
+        Source::Generator { is_async: true } => {
+            made("AsyncGenerator", CapabilitySet::EMPTY.with(Capability::AsyncIter), None)
+        }
+        Source::Generator { is_async: false } => made("Generator", CapabilitySet::EMPTY.with(Capability::Iter), None),
+        Source::Coroutine(results) => made(
+            "Coroutine",
+            CapabilitySet::EMPTY.with(Capability::Await),
+            results.as_deref().and_then(|results| awaited_union(db, env, protos, results)),
+        ),
+        Source::Method { .. } => Element { unknown: true, ..made("method", CapabilitySet::EMPTY, None) },
     }
 }
 
@@ -479,8 +529,17 @@ fn query_file(
                     }
                 }
                 let mut follower = Follower::new(db);
-                let mut elements: Vec<Element> =
-                    follower.elements(&model, expr, 0).into_iter().map(|t| element(db, &env, &protos, t)).collect();
+                if let Some(receiver) = attribute_receiver(expr) {
+                    if follower.intercepts_attributes(&model, receiver) {
+                        loaded.append(&mut follower.loaded);
+                        return Some(vec![element(db, &env, &protos, Type::unknown())]);
+                    }
+                }
+                let mut elements: Vec<Element> = follower
+                    .elements(&model, expr, 0)
+                    .iter()
+                    .map(|source| source_element(db, &env, &protos, source))
+                    .collect();
                 if let Expr::Call(call) = expr {
                     fill_awaited_results(db, &env, &protos, &mut follower, &model, call, &mut elements);
                 }
