@@ -244,7 +244,7 @@ impl<'a> Checker<'a> {
         if range.is_empty() && range.start == 0 {
             return;
         }
-        self.findings.push(Finding { rule, range, message, fixes, related: Vec::new() });
+        self.findings.push(Finding { rule, range, message, fixes, related: Vec::new(), help: None });
     }
 
     fn dropped_guard(
