@@ -119,7 +119,7 @@ pub struct CheckArgs {
     /// Print the files that would be checked and exit.
     #[arg(long)]
     show_files: bool,
-    /// Print the findings and nothing else (no summary line, warnings only as errors).
+    /// Print the findings and nothing else: no summary line, and only errors in the log.
     #[arg(long, short = 'q', conflicts_with = "verbose")]
     quiet: bool,
     /// Log what is done (the environment and configuration chosen) on standard error.
