@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the asyncsense wheel with maturin (pyproject.toml at the repo root, bindings = "bin"),
 # installs it into a fresh venv and checks the installed `asyncsense` command:
+#   the wheel carries LICENSE (in its .dist-info) and a binary built with the `dist` profile
 #   asyncsense --version                    works
 #   asyncsense check <copy of fastapi_app>  exits 1 and prints APM101
 # Env: MATURIN_VERSION (default below), WHEEL_DIR (default: a temp dir; never inside the repo),
@@ -31,6 +32,7 @@ t=$(date +%s.%N)
 (cd "$ROOT" && "$WORK/build-venv/bin/maturin" build --release --locked --out "$WHEEL_DIR")
 wheel=$(ls "$WHEEL_DIR"/asyncsense-0.1.0-*.whl)
 ls -l "$wheel"
+python3 -c 'import sys, zipfile; names = zipfile.ZipFile(sys.argv[1]).namelist(); sys.exit(0 if any(n.endswith("LICENSE") and ".dist-info/" in n for n in names) else "no LICENSE in the wheel")' "$wheel"
 echo "took $(elapsed "$t")"
 
 step "install the wheel into a fresh venv"

@@ -499,3 +499,381 @@ fn type_inference_finds_what_only_types_know() {
     );
     let _ = fs::remove_dir_all(project);
 }
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs the binary with `input` on standard input.
+fn run_with_stdin(cwd: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(server_binary())
+        .current_dir(cwd)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("the binary ends")
+}
+
+const ASYNC_GENERATOR_MISUSE: &str =
+    "async def rows():\n    yield 1\n\n\nasync def main():\n    async with rows() as row:\n        print(row)\n";
+
+/// Point 4: `exclude` applies to files named on the command line only with `--force-exclude`
+/// (or `force-exclude = true`), as pre-commit passes every staged file by name.
+#[test]
+fn force_exclude_applies_exclude_to_named_files_as_pre_commit_passes_them() {
+    let project = temp_tree(
+        "force-exclude",
+        &[
+            ("pyproject.toml", "[project]\nname = 'x'\n\n[tool.asyncsense]\nexclude = ['generated']\n"),
+            ("generated/models.py", ASYNC_GENERATOR_MISUSE),
+            ("app.py", ASYNC_GENERATOR_MISUSE),
+        ],
+    );
+    // The pre-commit hook's invocation: `entry` plus the staged file names.
+    let hook = run(&project, &["check", "--force-exclude", "generated/models.py", "app.py"]);
+    let text = stdout(&hook);
+    assert_eq!(hook.status.code(), Some(1), "{text}");
+    assert!(text.contains("app.py:6:16: APM101") && !text.contains("generated"), "{text}");
+    let excluded_only = run(&project, &["check", "--force-exclude", "generated/models.py"]);
+    assert_eq!(excluded_only.status.code(), Some(0), "{}", stdout(&excluded_only));
+    // Without it, a named file is checked even when excluded (ruff's default).
+    let named = run(&project, &["check", "generated/models.py"]);
+    assert_eq!(named.status.code(), Some(1), "{}", stdout(&named));
+    // The configuration key does the same.
+    let pyproject = project.join("pyproject.toml");
+    let text = fs::read_to_string(&pyproject).expect("read");
+    fs::write(&pyproject, format!("{text}force-exclude = true\n")).expect("write");
+    let configured = run(&project, &["check", "generated/models.py"]);
+    assert_eq!(configured.status.code(), Some(0), "{}", stdout(&configured));
+    // The hooks pass it.
+    let hooks = fs::read_to_string(workspace_root().join(".pre-commit-hooks.yaml")).expect("hooks");
+    assert_eq!(hooks.matches("entry: asyncsense check --force-exclude").count(), 2, "{hooks}");
+    let _ = fs::remove_dir_all(project);
+}
+
+/// `--extend-exclude` adds to `exclude`.
+#[test]
+fn extend_exclude_adds_patterns() {
+    let project = temp_tree(
+        "extend-exclude",
+        &[("pyproject.toml", "[project]\nname = 'x'\n"), ("gen/a.py", ASYNC_GENERATOR_MISUSE)],
+    );
+    assert_eq!(run(&project, &["check"]).status.code(), Some(1));
+    let output = run(&project, &["check", "--extend-exclude", "gen"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let _ = fs::remove_dir_all(project);
+}
+
+/// Point 5: with the environment asyncsense runs from activated (`pip install asyncsense` into
+/// a tool venv), `$VIRTUAL_ENV` is not read as the project's; a project `.venv` wins over it.
+#[test]
+fn the_tools_own_venv_is_not_the_projects() {
+    let scratch = fresh_dir("own-venv");
+    let project = scratch.join("project");
+    copy_dir(&workspace_root().join("tests/fixtures/venv_app"), &project);
+    let tool_venv = scratch.join("tool-venv");
+    fs::rename(project.join(".venv"), &tool_venv).expect("move the venv out of the project");
+    fs::create_dir_all(tool_venv.join("bin")).expect("mkdir");
+    let installed = tool_venv.join("bin/asyncsense");
+    if fs::hard_link(server_binary(), &installed).is_err() {
+        fs::copy(server_binary(), &installed).expect("copy the binary into the venv");
+    }
+    let with_env = |binary: &Path, args: &[&str]| {
+        Command::new(binary)
+            .current_dir(&project)
+            .env("VIRTUAL_ENV", &tool_venv)
+            .args(args)
+            .output()
+            .expect("the binary runs")
+    };
+    // The tool's own venv activated: not read (the agentlib it holds would give APM102).
+    let own = with_env(&installed, &["check", "-v"]);
+    assert_eq!(own.status.code(), Some(0), "{}", stdout(&own));
+    assert!(stderr(&own).contains("it is the environment asyncsense runs from"), "{}", stderr(&own));
+    let settings = stdout(&with_env(&installed, &["check", "--show-settings"]));
+    assert!(settings.contains("venv: none found"), "{settings}");
+    // Any other binary with that venv activated reads it.
+    let other = with_env(&server_binary(), &["check", "--output-format", "concise"]);
+    assert_eq!(other.status.code(), Some(1), "{}", stdout(&other));
+    assert!(stdout(&other).contains("APM102"), "{}", stdout(&other));
+    let settings = stdout(&with_env(&server_binary(), &["check", "--show-settings"]));
+    assert!(settings.contains(&format!("venv: {} ($VIRTUAL_ENV)", tool_venv.display())), "{settings}");
+    // A `.venv` in the project comes before `$VIRTUAL_ENV`.
+    fs::create_dir_all(project.join(".venv")).expect("mkdir");
+    fs::write(project.join(".venv/pyvenv.cfg"), "version = 3.12.1\n").expect("write");
+    let verbose = with_env(&server_binary(), &["check", "-v", "--show-settings"]);
+    let settings = stdout(&verbose);
+    assert!(settings.contains("/project/.venv (found in or above the project)"), "{settings}");
+    assert!(stderr(&verbose).contains("INFO using the virtual environment"), "{}", stderr(&verbose));
+    let _ = fs::remove_dir_all(scratch);
+}
+
+/// Point 6: without an environment, `requires-python`'s lowest bound is the target Python; the
+/// version-dependent finding names it, and `--target-version`/`target-version` override it.
+#[test]
+fn requires_python_drives_a_version_dependent_finding() {
+    let source = "import contextlib\n\n\nasync def main():\n    async with contextlib.nullcontext():\n        pass\n";
+    let project = temp_tree(
+        "requires-python",
+        &[("pyproject.toml", "[project]\nname = 'x'\nrequires-python = '>=3.9'\n"), ("app.py", source)],
+    );
+    let output = run(&project, &["check", "--output-format", "concise"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("app.py:5:16: APM106"), "{text}");
+    assert!(text.contains("on Python 3.9, which this project supports"), "{text}");
+    assert!(stdout(&run(&project, &["check", "--show-settings"]))
+        .contains("target Python: 3.9 (the lowest bound of requires-python)"));
+    // `nullcontext` is an async context manager from 3.10 on.
+    let newer = run(&project, &["check", "--target-version", "py310"]);
+    assert_eq!(newer.status.code(), Some(0), "{}", stdout(&newer));
+    fs::write(project.join("asyncsense.toml"), "target-version = \"py312\"\n").expect("write");
+    assert_eq!(run(&project, &["check"]).status.code(), Some(0));
+    let bad = run(&project, &["check", "--target-version", "3.9"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    // setup.cfg's `python_requires` counts too, and nothing known means nothing said.
+    let setup_cfg =
+        temp_tree("python-requires", &[("setup.cfg", "[options]\npython_requires = >=3.8\n"), ("app.py", source)]);
+    let output = run(&setup_cfg, &["check", "--output-format", "concise"]);
+    assert!(stdout(&output).contains("on Python 3.8, which this project supports"), "{}", stdout(&output));
+    let unknown = temp_tree("no-python", &[("pyproject.toml", "[project]\nname = 'x'\n"), ("app.py", source)]);
+    assert_eq!(run(&unknown, &["check"]).status.code(), Some(0));
+    for dir in [project, setup_cfg, unknown] {
+        let _ = fs::remove_dir_all(dir);
+    }
+}
+
+/// Point 7: selectors take any code prefix, every rule has its documentation, `check --help`
+/// describes every format, and the docs say only what is true.
+#[test]
+fn rule_prefixes_rule_docs_and_help_are_true() {
+    let project =
+        temp_tree("prefixes", &[("pyproject.toml", "[project]\nname = 'x'\n"), ("app.py", ASYNC_GENERATOR_MISUSE)]);
+    for (selector, status) in [("APM1", 1), ("APM10", 1), ("APM101", 1), ("APM2", 0), ("APM4", 0)] {
+        let output = run(&project, &["check", "--select", selector]);
+        assert_eq!(output.status.code(), Some(status), "--select {selector}: {}", stdout(&output));
+    }
+    assert_eq!(run(&project, &["check", "--ignore", "APM10"]).status.code(), Some(0));
+    fs::write(project.join("asyncsense.toml"), "ignore = [\"APM1\"]\n").expect("write");
+    assert_eq!(run(&project, &["check"]).status.code(), Some(0));
+    assert_eq!(run(&project, &["check", "--select", "APM9"]).status.code(), Some(2));
+    for code in ["APM401", "APM402", "APM403", "APM404", "APM405", "APM406", "APM407"] {
+        let output = run(&project, &["rule", code]);
+        let text = stdout(&output);
+        assert_eq!(output.status.code(), Some(0), "{text}");
+        assert!(!text.contains("Not implemented") && text.contains("Example:"), "{code}: {text}");
+    }
+    let help = stdout(&run(&project, &["check", "--help"]));
+    for described in ["json", "An array of findings", "--force-exclude", "--stdin-filename", "--statistics"] {
+        assert!(help.contains(described), "{described}: {help}");
+    }
+    let about = stdout(&run(&project, &["--help"]));
+    assert!(about.contains("Python and Rust"), "{about}");
+    let root = workspace_root();
+    let readme = fs::read_to_string(root.join("README.md")).expect("README");
+    assert!(!readme.contains("(to come)") && readme.contains("in Python and Rust"), "README");
+    assert!(readme.contains("cargo install --locked --path server/cli"), "README");
+    let neovim = fs::read_to_string(root.join("editors/neovim/README.md")).expect("neovim README");
+    assert!(!neovim.contains("pip install asyncsense`"), "not published: {neovim}");
+    let hooks = fs::read_to_string(root.join(".pre-commit-hooks.yaml")).expect("hooks");
+    assert!(!hooks.contains("rev: v0.1.0"), "no such tag: {hooks}");
+    let license = fs::read_to_string(root.join("LICENSE")).expect("LICENSE");
+    assert!(license.starts_with("MIT License"), "{license}");
+    let ignore = fs::read_to_string(root.join("editors/vscode/.vscodeignore")).expect(".vscodeignore");
+    assert!(ignore.contains("!LICENSE"), "{ignore}");
+    let bundle = fs::read_to_string(root.join("editors/vscode/scripts/bundle-server.js")).expect("bundle script");
+    assert!(bundle.contains("\"LICENSE\""), "the package script copies LICENSE in: {bundle}");
+    let _ = fs::remove_dir_all(project);
+}
+
+/// Point 8: `-` reads the source from standard input, named by `--stdin-filename`, in its
+/// project; `--fix` on standard input prints the fixed source.
+#[test]
+fn stdin_source_is_checked_as_the_named_file() {
+    let project = copy_tree(&fixture());
+    let users = fs::read_to_string(project.join("app/services/users.py")).expect("read");
+    let output = run_with_stdin(
+        &project,
+        &["check", "-", "--stdin-filename", "app/services/users.py", "--output-format", "concise"],
+        &users,
+    );
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}{}", stderr(&output));
+    assert!(text.starts_with("app/services/users.py:16:20: APM101"), "the import resolves in the project: {text}");
+    let bare = run_with_stdin(&project, &["check", "-", "--output-format", "concise"], ASYNC_GENERATOR_MISUSE);
+    assert!(stdout(&bare).starts_with("-:6:16: APM101"), "{}", stdout(&bare));
+    let clean = run_with_stdin(&project, &["check", "-"], "async def f():\n    pass\n");
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+    let fixed = run_with_stdin(&project, &["check", "-", "--stdin-filename", "app/services/users.py", "--fix"], &users);
+    let text = stdout(&fixed);
+    assert_eq!(fixed.status.code(), Some(0), "{text}");
+    assert!(text.contains("contextlib.asynccontextmanager(self.db_session_factory)()"), "{text}");
+    assert_eq!(fs::read_to_string(project.join("app/services/users.py")).expect("read"), users, "not written");
+    let misuse = run(&project, &["check", "--stdin-filename", "x.py", "app"]);
+    assert_eq!(misuse.status.code(), Some(2), "{}", stderr(&misuse));
+    let _ = fs::remove_dir_all(project);
+}
+
+/// Point 8: colour only on a terminal (or `--color always`), never in a pipe.
+#[test]
+fn colour_only_on_a_terminal() {
+    let piped = stdout(&run(&fixture(), &["check"]));
+    assert!(!piped.contains('\u{1b}'), "{piped}");
+    let forced = stdout(&run(&fixture(), &["check", "--color", "always"]));
+    assert!(forced.contains("\u{1b}[1;31mAPM101\u{1b}[0m"), "{forced}");
+    let never = stdout(&run(&fixture(), &["check", "--color", "never"]));
+    assert!(!never.contains('\u{1b}'), "{never}");
+    // A pseudo-terminal through `script`, where it is installed: coloured by default.
+    let script = Command::new("script").arg("--version").output();
+    if script.is_ok_and(|output| output.status.success()) {
+        let command = format!("{} check", server_binary().display());
+        let output = Command::new("script")
+            .current_dir(fixture())
+            .args(["-qec", &command, "/dev/null"])
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("script runs");
+        assert!(stdout(&output).contains("\u{1b}[1;31mAPM101"), "{}", stdout(&output));
+        let no_color = Command::new("script")
+            .current_dir(fixture())
+            .args(["-qec", &command, "/dev/null"])
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("script runs");
+        assert!(!stdout(&no_color).contains("\u{1b}[1;31m"), "{}", stdout(&no_color));
+    }
+}
+
+/// Point 8: the other flags a ruff user reaches for.
+#[test]
+fn statistics_settings_files_quiet_verbose_config_and_output_file() {
+    let statistics = run(&fixture(), &["check", "--statistics"]);
+    assert_eq!(statistics.status.code(), Some(1));
+    assert_eq!(stdout(&statistics), "1\tAPM101\t[*] async-with-on-async-generator\nFound 1 finding.\n");
+
+    let settings = run(&fixture(), &["check", "--show-settings"]);
+    let text = stdout(&settings);
+    assert_eq!(settings.status.code(), Some(0), "{text}");
+    for line in [
+        "configuration: none (defaults)",
+        "rules: [APM000, APM101",
+        "force-exclude: false",
+        "venv: ",
+        "target Python: ",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+
+    let files = stdout(&run(&fixture(), &["check", "--show-files"]));
+    assert!(files.lines().any(|line| line == "app/services/users.py"), "{files}");
+    assert!(files.lines().all(|line| Path::new(line).extension().is_some_and(|ext| ext == "py")), "{files}");
+
+    let quiet = stdout(&run(&fixture(), &["check", "-q", "--output-format", "concise"]));
+    assert_eq!(quiet.lines().count(), 1, "only the finding: {quiet}");
+    let verbose = run(&fixture(), &["check", "--verbose"]);
+    assert!(stderr(&verbose).contains("INFO"), "{}", stderr(&verbose));
+    assert!(!stdout(&verbose).contains("INFO"), "logs stay off stdout");
+
+    let elsewhere = temp_tree("config-flag", &[("strict.toml", "ignore = [\"APM101\"]\n")]);
+    let configured = run(&fixture(), &["check", "--config", elsewhere.join("strict.toml").to_str().expect("utf-8")]);
+    assert_eq!(configured.status.code(), Some(0), "{}", stdout(&configured));
+    let missing = run(&fixture(), &["check", "--config", "/nonexistent/asyncsense.toml"]);
+    assert_eq!(missing.status.code(), Some(2));
+
+    let report = elsewhere.join("out/report.json");
+    let written =
+        run(&fixture(), &["check", "--output-format", "json", "--output-file", report.to_str().expect("utf-8")]);
+    assert_eq!(written.status.code(), Some(1));
+    assert!(written.stdout.is_empty(), "{}", stdout(&written));
+    let findings: Value = serde_json::from_str(&fs::read_to_string(&report).expect("report")).expect("JSON");
+    assert_eq!(findings[0]["code"], "APM101");
+    assert!(findings[0]["help"].is_string(), "{findings}");
+
+    let not_source = run(&fixture(), &["check", "pyproject.toml"]);
+    assert_eq!(not_source.status.code(), Some(0));
+    assert!(
+        stderr(&not_source).contains("pyproject.toml is not a source file asyncsense checks"),
+        "{}",
+        stderr(&not_source)
+    );
+    let _ = fs::remove_dir_all(elsewhere);
+}
+
+/// Point 8: `--fix --diff` shows the diff and writes nothing; `--exit-non-zero-on-fix` makes
+/// a run that fixed everything exit 1.
+#[test]
+fn fix_with_diff_and_exit_non_zero_on_fix() {
+    let project = copy_tree(&fixture());
+    let users = project.join("app/services/users.py");
+    let before = fs::read_to_string(&users).expect("read");
+    let diff = run(&project, &["check", "--fix", "--diff"]);
+    assert_eq!(diff.status.code(), Some(1), "{}", stderr(&diff));
+    assert!(stdout(&diff).starts_with("--- app/services/users.py\n+++ app/services/users.py\n"), "{}", stdout(&diff));
+    assert_eq!(fs::read_to_string(&users).expect("read"), before, "--diff writes nothing");
+    let fixed = run(&project, &["check", "--fix", "--exit-non-zero-on-fix"]);
+    assert_eq!(fixed.status.code(), Some(1), "{}", stdout(&fixed));
+    assert!(stdout(&fixed).contains("Fixed 1 finding."), "{}", stdout(&fixed));
+    let again = run(&project, &["check", "--fix", "--exit-non-zero-on-fix"]);
+    assert_eq!(again.status.code(), Some(0), "nothing left to fix: {}", stdout(&again));
+    let _ = fs::remove_dir_all(project);
+}
+
+/// Point 9: the message says what the object is and what the use needs; the remedy is said
+/// once, on the `help:` line, and `concise` is one short line.
+#[test]
+fn the_remedy_is_said_once() {
+    let text = stdout(&run(&fixture(), &["check"]));
+    let first = text.lines().next().expect("a finding");
+    assert!(first.ends_with("which it does not have"), "{first}");
+    assert!(!first.contains("asynccontextmanager"), "the remedy is not in the message: {first}");
+    assert_eq!(text.matches("asynccontextmanager").count(), 2, "once, in help: {text}");
+    let concise = stdout(&run(&fixture(), &["check", "--output-format", "concise"]));
+    let line = concise.lines().next().expect("a finding");
+    // 240 characters, where message and remedy together made 590.
+    assert!(line.chars().count() <= 250, "{} characters: {line}", line.chars().count());
+    // Without a fix the help carries the remedy in words.
+    let project = temp_tree(
+        "help-words",
+        &[
+            ("pyproject.toml", "[project]\nname = 'x'\n"),
+            ("app.py", "async def rows():\n    yield 1\n\n\ndef main():\n    for row in rows():\n        print(row)\n"),
+        ],
+    );
+    let output = stdout(&run(&project, &["check"]));
+    assert!(output.contains("  help: Use `async for row in rows():` (inside an `async def`"), "{output}");
+    let _ = fs::remove_dir_all(project);
+}
+
+/// Point 10: the `dist` profile that the wheel and the `.vsix` are built with.
+#[test]
+fn the_dist_profile_is_what_gets_shipped() {
+    let root = workspace_root();
+    let manifest = fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    let dist = manifest.split("[profile.dist]\n").nth(1).expect("a [profile.dist] table");
+    let dist = dist.split("\n[").next().unwrap_or_default();
+    for line in ["inherits = \"release\"", "strip = true", "lto = \"thin\"", "codegen-units = 1", "debug = false"] {
+        assert!(dist.lines().any(|setting| setting == line), "{line}: {dist}");
+    }
+    let pyproject = fs::read_to_string(root.join("pyproject.toml")).expect("pyproject");
+    assert!(pyproject.contains("profile = \"dist\""), "{pyproject}");
+    let package = fs::read_to_string(root.join("editors/vscode/package.json")).expect("package.json");
+    assert!(package.contains("vsce package --target linux-x64"), "{package}");
+    let bundle = fs::read_to_string(root.join("editors/vscode/scripts/bundle-server.js")).expect("bundle script");
+    assert!(bundle.contains("\"target\", \"dist\""), "the .vsix bundles the dist binary: {bundle}");
+    let readme = fs::read_to_string(root.join("README.md")).expect("README");
+    assert!(readme.contains("compiles asyncsense from its Rust") && readme.contains("takes several minutes"), "README");
+    // Built when the profile has been (`cargo build --profile dist`): no debug sections.
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir));
+    let binary = target.join("dist/asyncsense");
+    if binary.is_file() {
+        let output = Command::new(&binary).arg("--version").output().expect("the dist binary runs");
+        assert!(output.status.success());
+        let bytes = fs::read(&binary).expect("read");
+        assert!(!bytes.windows(12).any(|window| window == b".debug_line\0"), "stripped");
+    }
+}

@@ -1,7 +1,7 @@
 //! Project configuration: `[tool.asyncsense]` in `pyproject.toml`, or `asyncsense.toml`.
 //!
-//! Keys: `select`, `extend-select`, `ignore`, `per-file-ignores`, `exclude`, `unsafe-fixes`,
-//! `venv`. A bad key or value is reported with the file, key and line, and the rest of the file
+//! Keys: `select`, `extend-select`, `ignore`, `per-file-ignores`, `exclude`, `extend-exclude`,
+//! `force-exclude`, `unsafe-fixes`, `venv`, `target-version`. A bad key or value is reported with the file, key and line, and the rest of the file
 //! still applies: the CLI refuses to run on errors, the server reports them and keeps going.
 
 use std::fmt;
@@ -25,8 +25,14 @@ pub struct Config {
     pub ignore: Vec<Rule>,
     pub per_file_ignores: Vec<(String, Vec<Rule>)>,
     pub exclude: Vec<String>,
+    /// Patterns added to `exclude` (ruff's `extend-exclude`).
+    pub extend_exclude: Vec<String>,
+    /// Apply `exclude` to files named on the command line too (pre-commit passes file names).
+    pub force_exclude: bool,
     pub unsafe_fixes: bool,
     pub venv: Option<PathBuf>,
+    /// `target-version = "py39"`: the oldest Python the project supports, `(3, 9)`.
+    pub target_version: Option<(u32, u32)>,
 }
 
 /// One problem in a configuration file.
@@ -51,7 +57,18 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const KEYS: &[&str] = &["select", "extend-select", "ignore", "per-file-ignores", "exclude", "unsafe-fixes", "venv"];
+const KEYS: &[&str] = &[
+    "select",
+    "extend-select",
+    "ignore",
+    "per-file-ignores",
+    "exclude",
+    "extend-exclude",
+    "force-exclude",
+    "unsafe-fixes",
+    "venv",
+    "target-version",
+];
 
 /// The nearest `asyncsense.toml`, or `pyproject.toml` with a `[tool.asyncsense]` table, from
 /// `start` upwards.
@@ -141,13 +158,19 @@ pub fn parse_into(config: &mut Config, path: &Path, text: &str) -> Vec<ConfigErr
             "extend-select" => config.extend_select = rule_list(value, name, &mut error),
             "ignore" => config.ignore = rule_list(value, name, &mut error),
             "exclude" => config.exclude = string_list(value, name, &mut error),
-            "unsafe-fixes" => match value.get_ref().as_bool() {
-                Some(flag) => config.unsafe_fixes = flag,
+            "extend-exclude" => config.extend_exclude = string_list(value, name, &mut error),
+            "unsafe-fixes" | "force-exclude" => match value.get_ref().as_bool() {
+                Some(flag) if name == "unsafe-fixes" => config.unsafe_fixes = flag,
+                Some(flag) => config.force_exclude = flag,
                 None => error(
                     value.span().start,
                     name,
                     format!("expected true or false, found {}", value.get_ref().type_str()),
                 ),
+            },
+            "target-version" => match value.get_ref().as_str().map(parse_target_version) {
+                Some(Some(version)) => config.target_version = Some(version),
+                _ => error(value.span().start, name, "expected a version such as \"py39\" or \"py312\"".to_owned()),
             },
             "venv" => match value.get_ref().as_str() {
                 Some(venv) => config.venv = Some(config.root.join(venv)),
@@ -204,13 +227,10 @@ fn rule_list(value: &Spanned<DeValue<'_>>, key: &str, error: &mut impl FnMut(usi
     let mut rules = Vec::new();
     for item in items {
         match item.get_ref().as_str() {
-            Some(code) => match Rule::from_code_or_name(code) {
-                Some(rule) => rules.push(rule),
-                // `APM` selects every rule, as ruff's prefixes do.
-                None if code.eq_ignore_ascii_case("APM") || code.eq_ignore_ascii_case("ALL") => {
-                    rules.extend(Rule::ALL.iter().copied());
-                }
-                None => error(item.span().start, key, format!("unknown rule `{code}`")),
+            // A code, a name, a code prefix (`APM1`, `APM10`) or `ALL`, as ruff's selectors.
+            Some(code) => match Rule::selected_by(code) {
+                selected if selected.is_empty() => error(item.span().start, key, format!("unknown rule `{code}`")),
+                selected => rules.extend(selected),
             },
             None => error(item.span().start, key, format!("expected a rule code, found {}", item.get_ref().type_str())),
         }
@@ -249,7 +269,7 @@ impl Config {
     }
 
     pub fn is_excluded(&self, file: &Path) -> bool {
-        self.exclude.iter().any(|pattern| self.matches(pattern, file))
+        self.exclude.iter().chain(&self.extend_exclude).any(|pattern| self.matches(pattern, file))
     }
 
     /// A pattern without `/` matches a file name or any folder name on the path; one with `/`
@@ -264,6 +284,64 @@ impl Config {
             relative.split('/').any(|part| glob_match(pattern, part))
         }
     }
+}
+
+/// `py39` → `(3, 9)`, `py312` → `(3, 12)`; `None` for anything else.
+pub fn parse_target_version(text: &str) -> Option<(u32, u32)> {
+    let minor = text.trim().strip_prefix("py3")?;
+    if minor.is_empty() || !minor.chars().all(|ch| ch.is_ascii_digit()) {
+        return None;
+    }
+    Some((3, minor.parse().ok()?))
+}
+
+/// The oldest Python a project declares it supports: the lower bound of `requires-python` in
+/// its `pyproject.toml`, else of `python_requires` in `setup.cfg` or `setup.py` (read as text,
+/// never run). `None` when none of them says.
+pub fn declared_python(project_root: &Path) -> Option<((u32, u32), PathBuf)> {
+    let pyproject = project_root.join("pyproject.toml");
+    if let Ok(text) = std::fs::read_to_string(&pyproject) {
+        let (document, _) = DeTable::parse_recoverable(&text);
+        let declared = document
+            .get_ref()
+            .get("project")
+            .and_then(|project| project.get_ref().as_table())
+            .and_then(|project| project.get("requires-python"))
+            .and_then(|requires| requires.get_ref().as_str().and_then(lowest_python));
+        if let Some(version) = declared {
+            return Some((version, pyproject));
+        }
+    }
+    for name in ["setup.cfg", "setup.py"] {
+        let path = project_root.join(name);
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let found = text.lines().find_map(|line| {
+            let rest = line.trim_start().strip_prefix("python_requires")?;
+            let value = rest.trim_start().strip_prefix('=')?.trim();
+            lowest_python(value.trim_end_matches(',').trim().trim_matches(['"', '\'']))
+        });
+        if let Some(version) = found {
+            return Some((version, path));
+        }
+    }
+    None
+}
+
+/// The lowest `(major, minor)` a version specifier admits: `">=3.9"` → 3.9, `">=3.8,<4"` → 3.8,
+/// `"~=3.10"` → 3.10, `"==3.11.*"` → 3.11. Clauses are all required, so the highest lower bound
+/// wins; `<`, `<=` and `!=` set none.
+pub fn lowest_python(specifier: &str) -> Option<(u32, u32)> {
+    specifier
+        .split(',')
+        .filter_map(|clause| {
+            let clause = clause.trim();
+            let version = [">=", "~=", "==", ">"].iter().find_map(|operator| clause.strip_prefix(operator))?;
+            let mut parts = version.trim().split('.');
+            let major: u32 = parts.next()?.trim().parse().ok()?;
+            let minor: u32 = parts.next().map_or(Some(0), |minor| minor.trim().parse().ok())?;
+            Some((major, minor))
+        })
+        .max()
 }
 
 /// `*` (within a path segment), `**` (across segments), `?`; everything else literal.
@@ -349,6 +427,26 @@ mod tests {
         assert!(has_own_section("[tool.asyncsense.per-file-ignores]\n'a' = []\n"));
         assert!(!has_own_section("# keep [tool.asyncsense] out of this file\n[tool.maturin]\nbindings = 'bin'\n"));
         assert!(!has_own_section("[project]\ndescription = '[tool.asyncsense] docs'\n"));
+    }
+
+    #[test]
+    fn target_versions_and_declared_pythons() {
+        let (config, errors) =
+            parse("asyncsense.toml", "target-version = 'py39'\nforce-exclude = true\nextend-exclude = ['gen']\n");
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(config.target_version, Some((3, 9)));
+        assert!(config.force_exclude);
+        assert!(config.is_excluded(Path::new("/project/gen/x.py")));
+        let (_, errors) = parse("asyncsense.toml", "target-version = '3.9'\n");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(parse_target_version("py312"), Some((3, 12)));
+        assert_eq!(parse_target_version("py2"), None);
+        assert_eq!(lowest_python(">=3.9"), Some((3, 9)));
+        assert_eq!(lowest_python(">=3.8, <4"), Some((3, 8)));
+        assert_eq!(lowest_python("~=3.10"), Some((3, 10)));
+        assert_eq!(lowest_python("==3.11.*"), Some((3, 11)));
+        assert_eq!(lowest_python("<3.12"), None);
+        assert_eq!(lowest_python(">=3.7,>=3.9,!=3.10.1"), Some((3, 9)));
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub struct Finding {
     /// Fixes in order of preference; the first safe one is the preferred quick fix.
     pub fixes: Vec<Fix>,
     pub related: Vec<RelatedLocation>,
+    /// What to do about it, in words (`help:` in the CLI), kept out of `message` so that the
+    /// remedy is said once; shown where no fix title says it.
+    pub help: Option<String>,
 }
 
 impl Finding {

@@ -33,7 +33,37 @@ pub struct Environment {
     pub python: Option<(u32, u32)>,
     /// Normalised distribution name → release parts, from `*.dist-info` folder names.
     distributions: HashMap<String, Vec<u32>>,
+    /// Why this environment was chosen.
+    pub source: EnvironmentSource,
     cache: DashMap<String, Cached, FxBuildHasher>,
+}
+
+/// Why an environment was chosen, in [`Environment::discover`]'s order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EnvironmentSource {
+    /// The `venv` key of the configuration.
+    Configured,
+    /// A `.venv` or `venv` folder in or above the project.
+    #[default]
+    Project,
+    /// `$VIRTUAL_ENV`, the activated environment.
+    Active,
+}
+
+impl EnvironmentSource {
+    pub fn describe(self) -> &'static str {
+        match self {
+            EnvironmentSource::Configured => "the `venv` setting",
+            EnvironmentSource::Project => "found in or above the project",
+            EnvironmentSource::Active => "$VIRTUAL_ENV",
+        }
+    }
+}
+
+/// Whether `executable` lies inside the environment `root` (compared after resolving links).
+fn is_prefix_of(root: &Path, executable: &Path) -> bool {
+    let resolve = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    resolve(executable).starts_with(resolve(root))
 }
 
 #[derive(Debug, Clone)]
@@ -52,10 +82,28 @@ enum Answer {
 }
 
 impl Environment {
-    /// Finds the workspace's environment: the configured folder, then `$VIRTUAL_ENV`, then a
-    /// `.venv` or `venv` folder in (or above) a workspace root. Only folders with a `pyvenv.cfg`
-    /// count.
+    /// Finds the workspace's environment: the configured folder, then a `.venv` or `venv`
+    /// folder in (or above) a workspace root, then `$VIRTUAL_ENV` unless it is the environment
+    /// asyncsense itself runs from (`pip install asyncsense` into a tool venv, then activating
+    /// it, must not make that venv the project's). Only folders with a `pyvenv.cfg` count.
     pub fn discover(configured: Option<&Path>, roots: &[PathBuf]) -> Option<Environment> {
+        let active = std::env::var_os("VIRTUAL_ENV").map(PathBuf::from);
+        let running_from = std::env::current_exe().ok();
+        Environment::discover_with(configured, roots, active.as_deref(), running_from.as_deref())
+    }
+
+    /// [`Environment::discover`] with `$VIRTUAL_ENV` and the running executable given.
+    pub fn discover_with(
+        configured: Option<&Path>,
+        roots: &[PathBuf],
+        active: Option<&Path>,
+        running_from: Option<&Path>,
+    ) -> Option<Environment> {
+        let chosen = |mut environment: Environment, source: EnvironmentSource| {
+            tracing::info!("using the virtual environment {} ({})", environment.root.display(), source.describe());
+            environment.source = source;
+            environment
+        };
         if let Some(configured) = configured {
             // A configured path that is not an environment is a mistake worth a log line; we do
             // not guess another one behind the user's back.
@@ -63,23 +111,26 @@ impl Environment {
             if found.is_none() {
                 tracing::warn!("configured venv {} has no pyvenv.cfg; library sources not read", configured.display());
             }
-            return found;
-        }
-        if let Some(active) = std::env::var_os("VIRTUAL_ENV") {
-            if let Some(found) = Environment::open(Path::new(&active)) {
-                return Some(found);
-            }
+            return found.map(|found| chosen(found, EnvironmentSource::Configured));
         }
         for root in roots {
             for dir in root.ancestors().take(4) {
                 for name in [".venv", "venv"] {
                     if let Some(found) = Environment::open(&dir.join(name)) {
-                        return Some(found);
+                        return Some(chosen(found, EnvironmentSource::Project));
                     }
                 }
             }
         }
-        None
+        let active = active?;
+        if running_from.is_some_and(|executable| is_prefix_of(active, executable)) {
+            tracing::info!(
+                "not reading $VIRTUAL_ENV {}: it is the environment asyncsense runs from, not the project's",
+                active.display()
+            );
+            return None;
+        }
+        Environment::open(active).map(|found| chosen(found, EnvironmentSource::Active))
     }
 
     /// Reads the environment at `root`, if it is one.
@@ -134,7 +185,14 @@ impl Environment {
             site_packages.len(),
             distributions.len()
         );
-        Some(Environment { root: root.to_path_buf(), site_packages, python, distributions, cache: DashMap::default() })
+        Some(Environment {
+            root: root.to_path_buf(),
+            site_packages,
+            python,
+            distributions,
+            source: EnvironmentSource::default(),
+            cache: DashMap::default(),
+        })
     }
 
     /// The installed version of a distribution (`aiohttp`, `async-timeout`, `async_timeout`).
@@ -319,6 +377,28 @@ mod tests {
         assert!(matches!(env.lookup("nsroot.inner.mod"), Lookup::Found(_)));
         assert!(matches!(env.lookup("missing"), Lookup::Missing));
         assert!(matches!(env.lookup("lib..api"), Lookup::Missing));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_project_venv_wins_and_our_own_venv_is_never_the_projects() {
+        let dir = scratch("order");
+        for venv in [".venv", "tool-venv", "active"] {
+            write(&dir.join(venv).join("pyvenv.cfg"), "version = 3.12.1\n");
+        }
+        let project = dir.join("project");
+        let tool_binary = dir.join("tool-venv/bin/asyncsense");
+        write(&tool_binary, "");
+        let root = [project.clone()];
+        let found = Environment::discover_with(None, &root, Some(&dir.join("active")), Some(&tool_binary)).unwrap();
+        assert_eq!((found.root.clone(), found.source), (dir.join(".venv"), EnvironmentSource::Project));
+        fs::remove_dir_all(dir.join(".venv")).unwrap();
+        let found = Environment::discover_with(None, &root, Some(&dir.join("active")), Some(&tool_binary)).unwrap();
+        assert_eq!(found.source, EnvironmentSource::Active);
+        assert!(Environment::discover_with(None, &root, Some(&dir.join("tool-venv")), Some(&tool_binary)).is_none());
+        let configured = dir.join("tool-venv");
+        let found = Environment::discover_with(Some(&configured), &root, None, Some(&tool_binary)).unwrap();
+        assert_eq!(found.source, EnvironmentSource::Configured);
         let _ = fs::remove_dir_all(&dir);
     }
 

@@ -109,6 +109,27 @@ impl Rule {
         Rule::ALL.iter().copied().find(|rule| rule.code().eq_ignore_ascii_case(text) || rule.name() == text)
     }
 
+    /// The rules a selector names: a code or name, a code prefix (`APM1`, `APM10`, `apm`, as
+    /// ruff's selectors), or `ALL`. Empty when it names nothing.
+    pub fn selected_by(text: &str) -> Vec<Rule> {
+        let text = text.trim();
+        if let Some(rule) = Rule::from_code_or_name(text) {
+            return vec![rule];
+        }
+        if text.eq_ignore_ascii_case("ALL") {
+            return Rule::ALL.to_vec();
+        }
+        let digits = match (text.get(..3), text.get(3..)) {
+            (Some(letters), Some(digits))
+                if letters.eq_ignore_ascii_case("APM") && digits.chars().all(|ch| ch.is_ascii_digit()) =>
+            {
+                digits
+            }
+            _ => return Vec::new(),
+        };
+        Rule::ALL.iter().copied().filter(|rule| rule.code()[3..].starts_with(digits)).collect()
+    }
+
     /// Long-form documentation, printed by `asyncsense rule CODE`.
     pub fn documentation(self) -> String {
         let (why, example, fixes) = match self {
@@ -245,10 +266,61 @@ impl Rule {
                 "none: make the double match the real protocol (configure `__aiter__`, or use an async \
                  generator fake), or fix the real object if the double describes the intended API.",
             ),
-            _ => (
-                "Not implemented yet; see shared/RULES.md for the semantics.",
-                "",
-                "",
+            Rule::StreamAsGuard => (
+                "Streams are lazy: a function returning `impl Stream` (or `BoxStream`, \
+                 `Pin<Box<dyn Stream>>`, or whose body is `stream!`, `try_stream!`, \
+                 `futures::stream::unfold`/`iter`, `ReceiverStream::new`) does nothing until the stream \
+                 is polled. Bound to a name like a scope guard (`let _session = sessions();`) and never \
+                 polled, none of its work runs, and it compiles without a warning.",
+                "let _session = sessions();  // APM401, sessions() -> impl Stream<Item = Session>\n\
+                 do_work().await;",
+                "(unsafe) iterate it: `let mut sessions = std::pin::pin!(sessions()); while let \
+                 Some(session) = sessions.next().await { <rest of block> }`, adding `use \
+                 futures::StreamExt;` when missing. The rest of the block now runs once per item.",
+            ),
+            Rule::DiscardedStream => (
+                "A stream that is dropped without being polled never runs. `let _ = s;`, `_ = s;` or a \
+                 bare statement of a stream type that is not `#[must_use]` (`stream! { .. };`, \
+                 `ReceiverStream::new(rx);`) throws it away silently.",
+                "let _ = ReceiverStream::new(rx);  // APM402",
+                "none: poll the stream (`while let Some(x) = s.next().await`) or remove the statement.",
+            ),
+            Rule::DroppedGuard => (
+                "`let _ =` does not bind: the value is dropped at the end of the statement. On an awaited \
+                 tokio `lock()`, `read()`, `write()` or `acquire*()` result, or a tracing span's \
+                 `enter()`/`entered()` guard, the lock or span is released on the spot and the code \
+                 after it runs unguarded. Bare statements of tokio's owned guards are reported too.",
+                "let _ = state.lock().await;  // APM403\nstate_changes();",
+                "(unsafe) `let _ =` becomes `let _guard =`: the guard is now held to the end of the \
+                 scope, which changes what runs under it.",
+            ),
+            Rule::SpanGuardAcrossAwait => (
+                "A tracing `Entered`/`EnteredSpan` guard is thread-local: held across an `.await` in an \
+                 async fn or block, the span stays entered while the task is suspended, so whatever else \
+                 runs on that thread is recorded inside it, and the span may be exited on another thread.",
+                "let _guard = span.enter();\nfetch().await;  // APM404",
+                "(unsafe) move the awaited work into `async { … }.instrument(span.clone()).await`.",
+            ),
+            Rule::UnawaitedFutureBinding => (
+                "Futures are lazy: a future bound to a name and never awaited (or dropped) does none of \
+                 its work. `let _guard = tokio_mutex.lock();` holds a future, not the lock.",
+                "let _guard = mutex.lock();  // APM405\nlet f = work();\ndrop(f);",
+                "(unsafe) add `.await`: the future now runs where it is bound.",
+            ),
+            Rule::StreamRecreatedInLoop => (
+                "`while let Some(x) = make_stream().next().await` calls `make_stream()` on every \
+                 iteration: each turn of the loop starts a fresh stream and takes its first item, so \
+                 the loop never advances (or never ends).",
+                "while let Some(event) = events().next().await {  // APM406\n    handle(event);\n}",
+                "(unsafe) hoist the stream: `let mut s = std::pin::pin!(make_stream()); while let \
+                 Some(x) = s.next().await { … }`.",
+            ),
+            Rule::IfLetOnce => (
+                "Off by default. A spawned task without a loop that handles one `rx.recv().await` or \
+                 `s.next().await` in an `if let` ends after the first message; the senders then see \
+                 a closed channel. Usually a `while let` was meant.",
+                "tokio::spawn(async move {\n    if let Some(job) = rx.recv().await {  // APM407\n        run(job).await;\n    }\n});",
+                "(unsafe) `if let` becomes `while let`.",
             ),
         };
         let mut text = format!("{} ({})\n\n{}\n\nWhy it matters:\n{}\n", self.code(), self.name(), self.summary(), why);
@@ -337,5 +409,27 @@ mod tests {
         assert_eq!(Rule::from_code_or_name("apm101"), Some(Rule::AsyncWithOnAsyncGenerator));
         assert_eq!(Rule::from_code_or_name("async-with-on-async-generator"), Some(Rule::AsyncWithOnAsyncGenerator));
         assert_eq!(Rule::from_code_or_name("APM999"), None);
+    }
+
+    #[test]
+    fn selectors_take_any_code_prefix() {
+        assert_eq!(Rule::selected_by("APM10").len(), 9);
+        assert!(Rule::selected_by("apm1").contains(&Rule::UncalledFactory));
+        assert!(!Rule::selected_by("APM1").contains(&Rule::TestDoubleProtocolMismatch));
+        assert_eq!(Rule::selected_by("APM4").len(), 7);
+        assert_eq!(Rule::selected_by("APM").len(), Rule::ALL.len());
+        assert_eq!(Rule::selected_by("ALL").len(), Rule::ALL.len());
+        assert!(Rule::selected_by("APM9").is_empty());
+        assert!(Rule::selected_by("APMX").is_empty());
+        assert_eq!(Rule::selected_by("missing-await"), vec![Rule::MissingAwait]);
+    }
+
+    #[test]
+    fn every_rule_is_documented() {
+        for rule in Rule::ALL {
+            let text = rule.documentation();
+            assert!(!text.contains("Not implemented"), "{rule:?}");
+            assert!(text.contains("Example:"), "{rule:?}");
+        }
     }
 }

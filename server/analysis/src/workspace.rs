@@ -93,11 +93,59 @@ pub trait ModuleIndex: Sync {
         None
     }
 
+    /// The Python the workspace targets and where that comes from, for messages.
+    fn python_target(&self) -> Option<PythonTarget> {
+        self.python_version().map(|version| PythonTarget { version, source: PythonSource::Environment })
+    }
+
     /// The installed version of a distribution in the workspace's virtual environment.
     fn installed_version(&self, _distribution: &str) -> Option<Vec<u32>> {
         None
     }
 }
+
+/// The Python version version-dependent knowledge applies to, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PythonTarget {
+    pub version: (u32, u32),
+    pub source: PythonSource,
+}
+
+/// Where a [`PythonTarget`] comes from, in the order that decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PythonSource {
+    /// `target-version` in the configuration or `--target-version`.
+    Configured,
+    /// The virtual environment's `pyvenv.cfg`.
+    Environment,
+    /// The lowest bound of `requires-python` (or `python_requires`), when no environment says.
+    Declared,
+}
+
+impl PythonTarget {
+    /// How a message names the version: `on Python 3.9, which this project supports`.
+    pub fn in_message(self) -> String {
+        let (major, minor) = self.version;
+        match self.source {
+            PythonSource::Configured => format!("on Python {major}.{minor}, the configured target version"),
+            PythonSource::Environment => format!("on Python {major}.{minor}, the project environment's"),
+            PythonSource::Declared => format!("on Python {major}.{minor}, which this project supports"),
+        }
+    }
+
+    pub fn describe(self) -> String {
+        let (major, minor) = self.version;
+        let source = match self.source {
+            PythonSource::Configured => "target-version",
+            PythonSource::Environment => "the virtual environment",
+            PythonSource::Declared => "the lowest bound of requires-python",
+        };
+        format!("{major}.{minor} ({source})")
+    }
+}
+
+/// `(major, minor)` from `target-version`, and the project's declared lowest Python.
+type PythonVersions = (Option<(u32, u32)>, Option<(u32, u32)>);
 
 /// The concurrent index used by the CLI and the server.
 #[derive(Debug, Default)]
@@ -112,6 +160,9 @@ pub struct WorkspaceIndex {
     mentions: DashMap<(Mention, Box<str>), Vec<Arc<Path>>, FxBuildHasher>,
     /// The virtual environment whose installed modules resolve names the workspace lacks.
     environment: std::sync::RwLock<Option<Arc<Environment>>>,
+    /// `target-version` (wins over the environment) and the project's declared lowest Python
+    /// (used when the environment does not say).
+    python_versions: std::sync::RwLock<PythonVersions>,
 }
 
 impl WorkspaceIndex {
@@ -217,6 +268,12 @@ impl WorkspaceIndex {
         *slot = environment.map(Arc::new);
     }
 
+    /// Sets the configured target version and the project's declared lowest Python; see
+    /// [`ModuleIndex::python_target`] for which one applies.
+    pub fn set_python_versions(&self, configured: Option<(u32, u32)>, declared: Option<(u32, u32)>) {
+        *self.python_versions.write().unwrap_or_else(std::sync::PoisonError::into_inner) = (configured, declared);
+    }
+
     pub fn environment(&self) -> Option<Arc<Environment>> {
         self.environment.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
@@ -259,7 +316,15 @@ impl ModuleIndex for WorkspaceIndex {
     }
 
     fn python_version(&self) -> Option<(u32, u32)> {
-        self.environment()?.python
+        self.python_target().map(|target| target.version)
+    }
+
+    fn python_target(&self) -> Option<PythonTarget> {
+        let (configured, declared) = *self.python_versions.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let from = |version: Option<(u32, u32)>, source| version.map(|version| PythonTarget { version, source });
+        from(configured, PythonSource::Configured)
+            .or_else(|| from(self.environment().and_then(|environment| environment.python), PythonSource::Environment))
+            .or_else(|| from(declared, PythonSource::Declared))
     }
 
     fn installed_version(&self, distribution: &str) -> Option<Vec<u32>> {

@@ -2,6 +2,7 @@
 //! parallel, print findings in a stable order, optionally apply safe fixes.
 
 use std::collections::HashMap;
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,9 +13,11 @@ use asyncsense_analysis::python::index_source;
 use asyncsense_analysis::python::types::TypeLayer;
 use asyncsense_analysis::rules::RuleSet;
 use asyncsense_analysis::workspace::{
-    discover_python_files, discover_rust_files, is_rust_file, project_root_of, read_source,
+    discover_python_files, discover_rust_files, is_python_file, is_rust_file, project_root_of, read_source,
 };
-use asyncsense_analysis::{apply_edits, compatible_fix_edits, parallel, Finding, IndexedModule, Rule, WorkspaceIndex};
+use asyncsense_analysis::{
+    apply_edits, compatible_fix_edits, parallel, Finding, IndexedModule, ModuleIndex, Rule, WorkspaceIndex,
+};
 
 use crate::output::{self, FileReport};
 use crate::progress;
@@ -36,30 +39,80 @@ struct Project {
     /// With `--type-inference`: ty's database over the project, told about every file `--fix`
     /// rewrites.
     types: Option<TypeLayer>,
+    /// The file whose source came from standard input, and its name in the report: never
+    /// written by `--fix`.
+    stdin: Option<(PathBuf, String)>,
 }
 
-/// Runs the check; returns whether findings remain.
+impl Project {
+    fn display(&self, path: &Path, cwd: &Path) -> String {
+        match &self.stdin {
+            Some((stdin, display)) if stdin == path => display.clone(),
+            _ => display_path(path, cwd),
+        }
+    }
+}
+
+/// Runs the check; returns whether findings remain (or, with `--exit-non-zero-on-fix`,
+/// whether anything was fixed).
 pub fn run(args: &CheckArgs) -> Result<bool> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let requested = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let stdin = read_stdin(args, &cwd)?;
+    let requested = match &stdin {
+        Some(stdin) => vec![stdin.path.clone()],
+        None if args.paths.is_empty() => vec![PathBuf::from(".")],
+        None => args.paths.clone(),
+    };
     let mut given = Vec::new();
     for path in &requested {
+        if stdin.as_ref().is_some_and(|stdin| stdin.path == *path) {
+            given.push(path.clone());
+            continue;
+        }
         if !path.exists() {
             bail!("{} does not exist", path.display());
         }
+        if path.is_file() && !is_python_file(path) && !is_rust_file(path) {
+            // `check pyproject.toml`: say so rather than pass it in silence.
+            eprintln!(
+                "asyncsense: warning: {} is not a source file asyncsense checks (it checks `.py` and `.rs` files); skipped",
+                path.display()
+            );
+            continue;
+        }
         given.push(path.canonicalize().with_context(|| format!("cannot resolve {}", path.display()))?);
     }
+    if given.is_empty() {
+        return Ok(false);
+    }
 
-    let config = load_config(&given)?;
+    let mut config = load_config(args.config.as_deref(), &given)?;
+    config.extend_exclude.extend(args.extend_exclude.iter().cloned());
+    config.force_exclude |= args.force_exclude;
+    if args.target_version.is_some() {
+        config.target_version = args.target_version;
+    }
     let rules = rule_selection(args, config.rules())?;
     let unsafe_fixes = args.unsafe_fixes || config.unsafe_fixes;
-    let mut project = load_project(&given, rules, config);
+    let mut project = load_project(&given, rules, config, stdin.as_ref());
+    let mut out = report_writer(args)?;
+    if args.show_settings {
+        show_settings(&mut *out, &project, args, unsafe_fixes)?;
+        return Ok(false);
+    }
+    if args.show_files {
+        for path in &project.targets {
+            writeln!(out, "{}", project.display(path, &cwd))?;
+        }
+        return Ok(false);
+    }
     if args.type_inference {
         project.types = type_layer(&project);
     }
     let mut fixed_count = 0;
     let mut findings = check_all(&mut project);
-    if args.fix {
+    // `--fix --diff` shows the fixes and writes nothing, as `--diff` alone does.
+    if args.fix && !args.diff {
         for _ in 0..MAX_FIX_ROUNDS {
             let applied = apply_fixes(&mut project, &findings, unsafe_fixes)?;
             if applied == 0 {
@@ -71,7 +124,16 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
     }
 
     if args.diff {
-        return Ok(print_diff(&project, &findings, &cwd, unsafe_fixes));
+        let changed = print_diff(&mut *out, &project, &findings, &cwd, unsafe_fixes)?;
+        return Ok(changed);
+    }
+    // `--fix` on standard input prints the fixed source, as ruff does, and nothing else.
+    if let (Some(stdin), true) = (&stdin, args.fix) {
+        let text = project.sources.get(&stdin.path).unwrap_or(&stdin.text);
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+        let remaining = findings.iter().any(|file| !file.is_empty());
+        return Ok(remaining || (args.exit_non_zero_on_fix && fixed_count > 0));
     }
 
     let reports: Vec<FileReport<'_>> = project
@@ -81,23 +143,131 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
         .filter(|(_, findings)| !findings.is_empty())
         .filter_map(|(path, findings)| {
             let source = project.sources.get(path)?;
-            Some(FileReport { display: display_path(path, &cwd), source, findings })
+            Some(FileReport { display: project.display(path, &cwd), source, findings })
         })
         .collect();
     let total: usize = reports.iter().map(|report| report.findings.len()).sum();
-    match args.output_format {
-        crate::OutputFormat::Text => output::print_text(&reports, fixed_count, args.fix, true)?,
-        crate::OutputFormat::Concise => output::print_text(&reports, fixed_count, args.fix, false)?,
-        crate::OutputFormat::Json => output::print_json(&reports)?,
-        crate::OutputFormat::Sarif => output::print_sarif(&reports)?,
-        crate::OutputFormat::Github => output::print_github(&reports)?,
+    let style = if use_colour(args) { output::Style::COLOURED } else { output::Style::PLAIN };
+    let text = |full| output::TextOptions { full, quiet: args.quiet, style };
+    if args.statistics {
+        output::print_statistics(&mut *out, &reports, args.quiet)?;
+    } else {
+        match args.output_format {
+            crate::OutputFormat::Text => output::print_text(&mut *out, &reports, fixed_count, args.fix, text(true))?,
+            crate::OutputFormat::Concise => {
+                output::print_text(&mut *out, &reports, fixed_count, args.fix, text(false))?;
+            }
+            crate::OutputFormat::Json => output::print_json(&mut *out, &reports)?,
+            crate::OutputFormat::Sarif => output::print_sarif(&mut *out, &reports)?,
+            crate::OutputFormat::Github => output::print_github(&mut *out, &reports)?,
+        }
     }
+    out.flush()?;
     drop(reports);
     // The process ends right after this: freeing every module's facts one allocation at a time
     // would cost about half as much as checking them did.
     std::mem::forget(findings);
     std::mem::forget(project);
-    Ok(total > 0)
+    Ok(total > 0 || (args.exit_non_zero_on_fix && fixed_count > 0))
+}
+
+/// A source read from standard input (`check -`), and the path it stands for.
+struct StdinSource {
+    path: PathBuf,
+    /// How the report names it: `--stdin-filename` as given, else `-`.
+    display: Option<String>,
+    text: String,
+}
+
+fn read_stdin(args: &CheckArgs, cwd: &Path) -> Result<Option<StdinSource>> {
+    let dash = Path::new("-");
+    if !args.paths.iter().any(|path| path == dash) {
+        if args.stdin_filename.is_some() {
+            bail!("--stdin-filename names the source read from standard input: pass `-` as the path");
+        }
+        return Ok(None);
+    }
+    if args.paths.len() > 1 {
+        bail!("`-` (standard input) cannot be checked together with other paths");
+    }
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text).context("cannot read standard input as UTF-8 text")?;
+    let named = args.stdin_filename.clone().unwrap_or_else(|| PathBuf::from("stdin.py"));
+    let absolute = if named.is_absolute() { named.clone() } else { cwd.join(&named) };
+    // The file need not exist; its folder (when it does) decides the project.
+    let path = match (absolute.parent().and_then(|parent| parent.canonicalize().ok()), absolute.file_name()) {
+        (Some(parent), Some(name)) => parent.join(name),
+        _ => absolute,
+    };
+    let display = args.stdin_filename.as_ref().map(|_| named.display().to_string());
+    Ok(Some(StdinSource { path, display, text }))
+}
+
+/// Where the report goes: `--output-file`, else standard output.
+fn report_writer(args: &CheckArgs) -> Result<Box<dyn Write>> {
+    Ok(match &args.output_file {
+        Some(path) => {
+            if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            let file = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+            Box::new(std::io::BufWriter::new(file))
+        }
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
+/// `--color`: `auto` colours only a terminal (never a file or pipe), and not under `NO_COLOR`.
+fn use_colour(args: &CheckArgs) -> bool {
+    match args.color {
+        crate::ColorChoice::Always => true,
+        crate::ColorChoice::Never => false,
+        crate::ColorChoice::Auto => {
+            args.output_file.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+        }
+    }
+}
+
+/// `--show-settings`: what applies to the given paths, one `key: value` line each.
+fn show_settings(out: &mut dyn Write, project: &Project, args: &CheckArgs, unsafe_fixes: bool) -> Result<()> {
+    let config = &project.config;
+    let list = |items: &[String]| if items.is_empty() { "[]".to_owned() } else { format!("[{}]", items.join(", ")) };
+    let paths = |items: &[PathBuf]| items.iter().map(|path| path.display().to_string()).collect::<Vec<_>>();
+    writeln!(
+        out,
+        "configuration: {}",
+        config.path.as_ref().map_or_else(|| "none (defaults)".to_owned(), |path| path.display().to_string())
+    )?;
+    writeln!(out, "project roots: {}", list(&paths(&project.roots)))?;
+    let rules: Vec<String> =
+        Rule::ALL.iter().filter(|rule| project.rules.contains(**rule)).map(|rule| rule.code().to_owned()).collect();
+    writeln!(out, "rules: {}", list(&rules))?;
+    let per_file: Vec<String> = config
+        .per_file_ignores
+        .iter()
+        .map(|(pattern, rules)| {
+            let codes: Vec<&str> = rules.iter().map(|rule| rule.code()).collect();
+            format!("{pattern} = {}", codes.join(" "))
+        })
+        .collect();
+    writeln!(out, "per-file-ignores: {}", list(&per_file))?;
+    writeln!(out, "exclude: {}", list(&config.exclude))?;
+    writeln!(out, "extend-exclude: {}", list(&config.extend_exclude))?;
+    writeln!(out, "force-exclude: {}", config.force_exclude)?;
+    writeln!(out, "unsafe-fixes: {unsafe_fixes}")?;
+    let environment = project.index.environment();
+    match &environment {
+        Some(environment) => writeln!(out, "venv: {} ({})", environment.root.display(), environment.source.describe())?,
+        None => writeln!(out, "venv: none found (library sources are not read)")?,
+    }
+    match project.index.python_target() {
+        Some(target) => writeln!(out, "target Python: {}", target.describe())?,
+        None => writeln!(out, "target Python: unknown (version-dependent knowledge says nothing)")?,
+    }
+    writeln!(out, "type inference: {}", if args.type_inference { "on" } else { "off" })?;
+    Ok(())
 }
 
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
@@ -119,22 +289,32 @@ fn parse_rules(texts: &[String]) -> Result<Vec<Rule>> {
         .iter()
         .map(|text| text.trim())
         .filter(|text| !text.is_empty())
-        .map(|text| {
-            Rule::from_code_or_name(text).with_context(|| format!("unknown rule `{text}` (see `asyncsense rule`)"))
+        .map(|text| match Rule::selected_by(text) {
+            selected if selected.is_empty() => bail!("unknown rule `{text}` (see `asyncsense rule --all`)"),
+            selected => Ok(selected),
         })
-        .collect()
+        .collect::<Result<Vec<Vec<Rule>>>>()
+        .map(|selected| selected.into_iter().flatten().collect())
 }
 
-/// The nearest configuration file above the first checked path; its errors stop the run (exit 2).
-fn load_config(given: &[PathBuf]) -> Result<Config> {
-    let start = given.first().map(|path| project_root_of(path));
-    let Some(path) = start.as_deref().and_then(find_config) else { return Ok(Config::default()) };
+/// `--config`, else the nearest configuration file above the first checked path; its errors
+/// stop the run (exit 2).
+fn load_config(explicit: Option<&Path>, given: &[PathBuf]) -> Result<Config> {
+    let path = match explicit {
+        Some(path) if !path.is_file() => bail!("--config {}: no such file", path.display()),
+        Some(path) => path.canonicalize().with_context(|| format!("cannot resolve {}", path.display()))?,
+        None => {
+            let start = given.first().map(|path| project_root_of(path));
+            let Some(path) = start.as_deref().and_then(find_config) else { return Ok(Config::default()) };
+            path
+        }
+    };
     let (config, errors) = config::load(&path);
     if !errors.is_empty() {
         let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
         bail!("invalid configuration:\n  {}", listed.join("\n  "));
     }
-    tracing::debug!("using configuration {}", path.display());
+    tracing::info!("using the configuration {}", path.display());
     Ok(config)
 }
 
@@ -168,7 +348,7 @@ fn rule_selection(args: &CheckArgs, configured: RuleSet) -> Result<RuleSet> {
     Ok(rules)
 }
 
-fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
+fn load_project(given: &[PathBuf], rules: RuleSet, config: Config, stdin: Option<&StdinSource>) -> Project {
     // Every path, file or folder, indexes its whole project; only the given paths are reported.
     let mut roots: Vec<PathBuf> = given.iter().map(|path| project_root_of(path)).collect();
     roots.sort();
@@ -190,14 +370,24 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
             all_files.push(path.clone());
         }
     }
-    // `exclude` applies to files found in folders; a file named on the command line is checked.
+    // `exclude` applies to files found in folders; a file named on the command line is checked
+    // unless `force-exclude` is on (pre-commit names every file).
     let is_target = |file: &Path| {
-        given.iter().any(|path| file == path || (path.is_dir() && file.starts_with(path) && !config.is_excluded(file)))
+        given.iter().any(|path| {
+            (file == path && !(config.force_exclude && config.is_excluded(file)))
+                || (path.is_dir() && file.starts_with(path) && !config.is_excluded(file))
+        })
     };
 
     let index = WorkspaceIndex::new();
     // Installed packages resolve what the workspace does not define (read as files, never run).
     index.set_environment(asyncsense_analysis::environment::Environment::discover(config.venv.as_deref(), &roots));
+    // Without an environment's Python, the project's declared lowest one (`requires-python`).
+    let declared = roots.iter().find_map(|root| config::declared_python(root)).map(|(version, _)| version);
+    index.set_python_versions(config.target_version, declared);
+    if let Some(target) = index.python_target() {
+        tracing::info!("target Python {}", target.describe());
+    }
     let rust_index = asyncsense_analysis::rust::RustIndex::new();
     let loaded = progress::run("Indexing", all_files.len(), |progress| {
         parallel::map_largest_first(
@@ -253,7 +443,23 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
         .map(|(path, _)| path)
         .collect();
     targets.sort();
-    Project { rules, config, roots, index, sources: HashMap::new(), targets, rust_index, types: None }
+    let mut sources = HashMap::new();
+    // The source from standard input stands for its file, whether or not that is on disk.
+    if let Some(stdin) = stdin {
+        targets.retain(|path| *path != stdin.path);
+        if is_target(&stdin.path) {
+            if is_rust_file(&stdin.path) {
+                rust_index.update(&stdin.path, &stdin.text);
+            } else {
+                index.insert(Arc::new(index_source(&stdin.path, &stdin.text, &roots)));
+            }
+            sources.insert(stdin.path.clone(), stdin.text.clone());
+            targets.push(stdin.path.clone());
+        }
+    }
+    let stdin_display =
+        stdin.map(|stdin| (stdin.path.clone(), stdin.display.clone().unwrap_or_else(|| "-".to_owned())));
+    Project { rules, config, roots, index, sources, targets, rust_index, types: None, stdin: stdin_display }
 }
 
 /// The type layer over the project's roots and its environment's installed packages, for the
@@ -261,7 +467,7 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config) -> Project {
 fn type_layer(project: &Project) -> Option<TypeLayer> {
     let environment = project.index.environment();
     let site_packages = environment.as_ref().map(|environment| environment.site_packages.clone()).unwrap_or_default();
-    let python = environment.as_ref().and_then(|environment| environment.python);
+    let python = project.index.python_version();
     match TypeLayer::new(&project.roots, &site_packages, python) {
         Ok(types) => Some(types),
         Err(error) => {
@@ -406,7 +612,13 @@ fn isolated(path: &Path, check: impl FnOnce() -> Vec<Finding>) -> Vec<Finding> {
 
 /// `--diff`: the preferred safe fixes as a unified diff (no context lines); nothing is written.
 /// Returns whether anything would change.
-fn print_diff(project: &Project, findings: &[Vec<Finding>], cwd: &Path, unsafe_fixes: bool) -> bool {
+fn print_diff(
+    out: &mut dyn Write,
+    project: &Project,
+    findings: &[Vec<Finding>],
+    cwd: &Path,
+    unsafe_fixes: bool,
+) -> Result<bool> {
     let mut changed = false;
     for (path, file_findings) in project.targets.iter().zip(findings) {
         let (edits, _) = edits_to_apply(file_findings, unsafe_fixes);
@@ -414,13 +626,14 @@ fn print_diff(project: &Project, findings: &[Vec<Finding>], cwd: &Path, unsafe_f
         if edits.is_empty() {
             continue;
         }
-        let diff = output::unified_diff(&display_path(path, cwd), source, &edits);
+        let diff = output::unified_diff(&project.display(path, cwd), source, &edits);
         if !diff.is_empty() {
-            print!("{diff}");
+            out.write_all(diff.as_bytes())?;
             changed = true;
         }
     }
-    changed
+    out.flush()?;
+    Ok(changed)
 }
 
 /// Applies the preferred safe fix of every finding, writes the files, re-indexes them.
@@ -436,7 +649,10 @@ fn apply_fixes(project: &mut Project, findings: &[Vec<Finding>], unsafe_fixes: b
         if applied == 0 || fixed == *source {
             continue;
         }
-        std::fs::write(path, &fixed).with_context(|| format!("cannot write {}", path.display()))?;
+        let from_stdin = project.stdin.as_ref().is_some_and(|(stdin, _)| stdin == path);
+        if !from_stdin {
+            std::fs::write(path, &fixed).with_context(|| format!("cannot write {}", path.display()))?;
+        }
         if let Some(types) = project.types.as_mut() {
             types.file_changed(path);
         }

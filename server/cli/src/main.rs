@@ -17,7 +17,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "asyncsense", version, about = "Catches async protocol mismatches in Python code")]
+#[command(
+    name = "asyncsense",
+    version,
+    about = "Catches async protocol mismatches in Python and Rust code: command-line checker and language server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -45,13 +49,15 @@ enum Command {
 #[derive(clap::Args)]
 #[expect(clippy::struct_excessive_bools, reason = "command-line flags")]
 pub struct CheckArgs {
-    /// Files or folders to check (default: the current folder).
+    /// Files or folders to check (default: the current folder); `-` reads one file's source
+    /// from standard input (name it with `--stdin-filename`).
     paths: Vec<std::path::PathBuf>,
     /// Apply safe fixes in place, then report what is left.
     #[arg(long)]
     fix: bool,
-    /// Show what `--fix` would change as a unified diff, without writing (exit 1 if anything).
-    #[arg(long, conflicts_with = "fix")]
+    /// Show what `--fix` would change as a unified diff, without writing (exit 1 if anything);
+    /// `--fix --diff` is the same.
+    #[arg(long)]
     diff: bool,
     /// Let `--fix` and `--diff` apply unsafe fixes too (the first fix of each finding).
     #[arg(long)]
@@ -59,22 +65,71 @@ pub struct CheckArgs {
     /// Exit with status 0 even when there are findings.
     #[arg(long)]
     exit_zero: bool,
+    /// With `--fix`: exit with status 1 when anything was fixed, even if no finding is left.
+    #[arg(long)]
+    exit_non_zero_on_fix: bool,
     /// How to print findings.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output_format: OutputFormat,
-    /// Run only these rules (codes or names, comma-separated), instead of the default set.
-    #[arg(long, value_delimiter = ',')]
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    output_file: Option<std::path::PathBuf>,
+    /// Colour the text report: `auto` (default) colours on a terminal unless `NO_COLOR` is set.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Run only these rules (codes, code prefixes such as `APM1`, names, or `ALL`;
+    /// comma-separated), instead of the default set.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
     select: Vec<String>,
     /// Run these rules in addition to the selected ones (e.g. the off-by-default APM302).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
     extend_select: Vec<String>,
     /// Do not run these rules.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
     ignore: Vec<String>,
+    /// Use this configuration file (`asyncsense.toml`, or a `pyproject.toml` with a
+    /// `[tool.asyncsense]` table) instead of looking for one.
+    #[arg(long, value_name = "PATH")]
+    config: Option<std::path::PathBuf>,
+    /// Exclude these files or folders too (globs, comma-separated), on top of `exclude`.
+    #[arg(long, value_delimiter = ',', value_name = "PATTERNS")]
+    extend_exclude: Vec<String>,
+    /// Apply `exclude` to files named on the command line too (as pre-commit passes them).
+    #[arg(long)]
+    force_exclude: bool,
+    /// The oldest Python the project supports (`py39`): version-dependent knowledge applies to
+    /// it. Default: the virtual environment's Python, else the lowest `requires-python`.
+    #[arg(long, value_name = "VERSION", value_parser = parse_target_version)]
+    target_version: Option<(u32, u32)>,
+    /// The path of the file whose source is read from standard input (with `-`): it decides
+    /// the project, the configuration and the name in the report.
+    #[arg(long, value_name = "PATH")]
+    stdin_filename: Option<std::path::PathBuf>,
     /// Also ask the type layer (ty's inference over typeshed, installed packages and
     /// annotations) about operands asyncsense's own resolver does not know. Preview: slower.
     #[arg(long)]
     type_inference: bool,
+    /// Print the number of findings per rule instead of the findings.
+    #[arg(long)]
+    statistics: bool,
+    /// Print the settings that apply to the given paths (configuration, rules, environment,
+    /// target Python) and exit.
+    #[arg(long)]
+    show_settings: bool,
+    /// Print the files that would be checked and exit.
+    #[arg(long)]
+    show_files: bool,
+    /// Print the findings and nothing else: no summary line, and only errors in the log.
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    quiet: bool,
+    /// Log what is done (the environment and configuration chosen) on standard error.
+    #[arg(long, short = 'v')]
+    verbose: bool,
+}
+
+fn parse_target_version(text: &str) -> Result<(u32, u32), String> {
+    asyncsense_analysis::config::parse_target_version(text)
+        .ok_or_else(|| format!("expected a version such as py39 or py312, not `{text}`"))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -83,11 +138,21 @@ pub enum OutputFormat {
     Text,
     /// One line per finding.
     Concise,
+    /// An array of findings, each with its code, name, message, help, severity, file name,
+    /// start and end location (rows and columns 1-based) and fix.
     Json,
     /// SARIF 2.1.0, for code-scanning services.
     Sarif,
     /// GitHub Actions workflow annotations.
     Github,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when standard output is a terminal and `NO_COLOR` is not set.
+    Auto,
+    Always,
+    Never,
 }
 
 fn init_logging(default_level: &str) {
@@ -129,7 +194,13 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => {
-            init_logging("warn");
+            init_logging(if args.verbose {
+                "info"
+            } else if args.quiet {
+                "error"
+            } else {
+                "warn"
+            });
             match check::run(&args) {
                 Ok(true) if !args.exit_zero => ExitCode::from(1),
                 Ok(_) => ExitCode::SUCCESS,

@@ -1,4 +1,6 @@
-//! Printing findings: human text (`path:row:col: CODE message`) and JSON for tools.
+//! Printing findings: human text (`path:row:col: CODE message`), per-rule statistics, and JSON,
+//! SARIF and GitHub annotations for tools. Everything is written to the report's writer (stdout
+//! or `--output-file`).
 //!
 //! Rows and columns are 1-based; columns count characters, as editors and ruff do.
 
@@ -40,6 +42,7 @@ struct JsonFinding<'a> {
     code: &'static str,
     name: &'static str,
     message: &'a str,
+    help: Option<&'a str>,
     severity: &'static str,
     filename: &'a str,
     location: Location,
@@ -53,7 +56,7 @@ fn location(lines: &LineIndex, source: &str, offset: usize) -> Location {
 }
 
 /// The finding's first line, with a caret under the offending expression (ruff style).
-fn snippet(out: &mut impl Write, lines: &LineIndex, source: &str, finding: &Finding) -> io::Result<()> {
+fn snippet(out: &mut dyn Write, lines: &LineIndex, source: &str, finding: &Finding) -> io::Result<()> {
     let line = lines.line(finding.range.start);
     let start = lines.line_start(line);
     let end = lines.line_start(line + 1);
@@ -69,26 +72,69 @@ fn snippet(out: &mut impl Write, lines: &LineIndex, source: &str, finding: &Find
     writeln!(out, "{gutter} |")
 }
 
-pub fn print_text(reports: &[FileReport<'_>], fixed_count: usize, fix_requested: bool, full: bool) -> Result<()> {
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+/// ANSI colours for the text report (all empty when colour is off).
+#[derive(Clone, Copy)]
+pub struct Style {
+    pub bold: &'static str,
+    pub code: &'static str,
+    pub help: &'static str,
+    pub reset: &'static str,
+}
+
+impl Style {
+    pub const PLAIN: Style = Style { bold: "", code: "", help: "", reset: "" };
+    pub const COLOURED: Style = Style { bold: "\x1b[1m", code: "\x1b[1;31m", help: "\x1b[36m", reset: "\x1b[0m" };
+}
+
+/// How the text report is printed.
+#[derive(Clone, Copy)]
+pub struct TextOptions {
+    /// The source line, caret and `help:` (`text`); `false`: one line per finding (`concise`).
+    pub full: bool,
+    /// No summary line (`--quiet`).
+    pub quiet: bool,
+    pub style: Style,
+}
+
+pub fn print_text(
+    out: &mut dyn Write,
+    reports: &[FileReport<'_>],
+    fixed_count: usize,
+    fix_requested: bool,
+    options: TextOptions,
+) -> Result<()> {
+    let TextOptions { full, quiet, style } = options;
     let mut total = 0;
     let mut fixable = 0;
     for report in reports {
         let lines = LineIndex::new(report.source);
         for finding in report.findings {
             let (row, column) = lines.row_column(report.source, finding.range.start);
-            writeln!(out, "{}:{row}:{column}: {} {}", report.display, finding.rule.code(), finding.message)?;
+            let Style { bold, code, help, reset } = style;
+            writeln!(
+                out,
+                "{bold}{}{reset}:{row}:{column}: {code}{}{reset} {}",
+                report.display,
+                finding.rule.code(),
+                finding.message
+            )?;
             if full {
-                snippet(&mut out, &lines, report.source, finding)?;
+                snippet(out, &lines, report.source, finding)?;
             }
+            // The remedy, once: the fix's title, else the finding's own help.
             if let Some(fix) = finding.fixes.first().filter(|_| full) {
                 let how = if finding.preferred_fix().is_some() { "safe fix, apply with `--fix`" } else { "unsafe fix" };
-                writeln!(out, "  help: {} ({how})", fix.title)?;
+                writeln!(out, "  {help}help{reset}: {} ({how})", fix.title)?;
+            } else if let Some(text) = finding.help.as_deref().filter(|_| full) {
+                writeln!(out, "  {help}help{reset}: {text}")?;
             }
+
             total += 1;
             fixable += usize::from(finding.preferred_fix().is_some());
         }
+    }
+    if quiet {
+        return Ok(());
     }
     if fix_requested && fixed_count > 0 {
         writeln!(out, "Fixed {fixed_count} finding{}.", if fixed_count == 1 { "" } else { "s" })?;
@@ -106,7 +152,7 @@ pub fn print_text(reports: &[FileReport<'_>], fixed_count: usize, fix_requested:
     Ok(())
 }
 
-pub fn print_json(reports: &[FileReport<'_>]) -> Result<()> {
+pub fn print_json(out: &mut dyn Write, reports: &[FileReport<'_>]) -> Result<()> {
     let mut items = Vec::new();
     for report in reports {
         let lines = LineIndex::new(report.source);
@@ -128,6 +174,7 @@ pub fn print_json(reports: &[FileReport<'_>]) -> Result<()> {
                 code: finding.rule.code(),
                 name: finding.rule.name(),
                 message: &finding.message,
+                help: finding.help.as_deref(),
                 severity: finding.rule.severity().as_str(),
                 filename: &report.display,
                 location: location(&lines, report.source, finding.range.start),
@@ -136,23 +183,46 @@ pub fn print_json(reports: &[FileReport<'_>]) -> Result<()> {
             });
         }
     }
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    serde_json::to_writer_pretty(&mut out, &items)?;
+    serde_json::to_writer_pretty(&mut *out, &items)?;
     writeln!(out)?;
     Ok(())
 }
 
+/// `--statistics`: how many findings each rule has, most first (`[*]`: some have a safe fix).
+pub fn print_statistics(out: &mut dyn Write, reports: &[FileReport<'_>], quiet: bool) -> Result<()> {
+    let mut counts: std::collections::BTreeMap<asyncsense_analysis::Rule, (usize, bool)> =
+        std::collections::BTreeMap::new();
+    for finding in reports.iter().flat_map(|report| report.findings) {
+        let entry = counts.entry(finding.rule).or_default();
+        entry.0 += 1;
+        entry.1 |= finding.preferred_fix().is_some();
+    }
+    let mut rows: Vec<_> = counts.into_iter().collect();
+    rows.sort_by(|left, right| right.1 .0.cmp(&left.1 .0).then(left.0.cmp(&right.0)));
+    let width = rows.iter().map(|(_, (count, _))| count.to_string().len()).max().unwrap_or(1);
+    for (rule, (count, fixable)) in &rows {
+        let mark = if *fixable { "[*]" } else { "[ ]" };
+        writeln!(out, "{count:>width$}\t{}\t{mark} {}", rule.code(), rule.name())?;
+    }
+    let total: usize = rows.iter().map(|(_, (count, _))| count).sum();
+    if !quiet {
+        if total == 0 {
+            writeln!(out, "All checks passed!")?;
+        } else {
+            writeln!(out, "Found {total} finding{}.", if total == 1 { "" } else { "s" })?;
+        }
+    }
+    Ok(())
+}
+
 /// GitHub Actions annotations: `::error file=…,line=…::message`.
-pub fn print_github(reports: &[FileReport<'_>]) -> Result<()> {
+pub fn print_github(out: &mut dyn Write, reports: &[FileReport<'_>]) -> Result<()> {
     fn escape_data(text: &str) -> String {
         text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
     }
     fn escape_property(text: &str) -> String {
         escape_data(text).replace(':', "%3A").replace(',', "%2C")
     }
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
     for report in reports {
         let lines = LineIndex::new(report.source);
         for finding in report.findings {
@@ -187,7 +257,7 @@ fn sarif_region(lines: &LineIndex, source: &str, range: &std::ops::Range<usize>)
 }
 
 /// SARIF 2.1.0: the rule list and one result per finding, with fixes as replacements.
-pub fn print_sarif(reports: &[FileReport<'_>]) -> Result<()> {
+pub fn print_sarif(out: &mut dyn Write, reports: &[FileReport<'_>]) -> Result<()> {
     let rules: Vec<serde_json::Value> = asyncsense_analysis::Rule::ALL
         .iter()
         .map(|rule| {
@@ -257,9 +327,7 @@ pub fn print_sarif(reports: &[FileReport<'_>]) -> Result<()> {
             "results": results,
         }],
     });
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    serde_json::to_writer_pretty(&mut out, &sarif)?;
+    serde_json::to_writer_pretty(&mut *out, &sarif)?;
     writeln!(out)?;
     Ok(())
 }

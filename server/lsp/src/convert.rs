@@ -77,7 +77,11 @@ pub fn diagnostic(
         code: Some(NumberOrString::String(finding.rule.code().to_owned())),
         code_description: None,
         source: Some(SOURCE.to_owned()),
-        message: finding.message.clone(),
+        // The remedy in words only where no quick fix carries it (as the CLI's `help:` line).
+        message: match (&finding.help, finding.fixes.is_empty()) {
+            (Some(help), true) => format!("{}\nhelp: {help}", finding.message),
+            _ => finding.message.clone(),
+        },
         related_information,
         tags: None,
         data: None,

@@ -52,14 +52,13 @@ impl EditorSettings {
             .flatten()
             .chain(&self.extend_select)
             .chain(&self.ignore)
-            .filter(|code| Rule::from_code_or_name(code).is_none())
+            .filter(|code| Rule::selected_by(code).is_empty())
             .cloned()
             .collect()
     }
 
     fn apply(&self, base: RuleSet) -> RuleSet {
-        let parse =
-            |codes: &[String]| codes.iter().filter_map(|code| Rule::from_code_or_name(code)).collect::<Vec<_>>();
+        let parse = |codes: &[String]| codes.iter().flat_map(|code| Rule::selected_by(code)).collect::<Vec<_>>();
         let mut rules = match &self.select {
             Some(selected) => parse(selected).into_iter().fold(RuleSet::EMPTY, RuleSet::with),
             None => base,

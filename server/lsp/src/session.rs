@@ -160,6 +160,12 @@ impl Session {
         let roots = self.roots();
         self.index
             .set_environment(asyncsense_analysis::environment::Environment::discover(config.venv.as_deref(), &roots));
+        // As the CLI: `target-version`, else the environment's Python, else `requires-python`.
+        let declared = roots
+            .iter()
+            .find_map(|root| asyncsense_analysis::config::declared_python(root))
+            .map(|(version, _)| version);
+        self.index.set_python_versions(config.target_version, declared);
         if let Ok(mut current) = self.config.write() {
             *current = config;
         }

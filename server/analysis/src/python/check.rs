@@ -1,8 +1,8 @@
 //! The checker: resolve each use site of a module and report protocol mismatches; check each
 //! function's return annotation against its body.
 //!
-//! Every message says what the object is (and where it is defined), what the code asks of it,
-//! and what to write instead.
+//! Every message says what the object is (and where it is defined) and what the code asks of
+//! it; what to write instead goes to the finding's `help`, said once.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -86,6 +86,7 @@ pub fn check_module_with(module: &Arc<IndexedModule>, source: &Source<'_>, conte
             message: format!("syntax error: {error}"),
             fixes: Vec::new(),
             related: Vec::new(),
+            help: None,
         })
         .collect();
     let mut unknown = Vec::new();
@@ -200,12 +201,14 @@ fn check_factory_names(resolver: &mut Resolver<'_>, module: &Arc<IndexedModule>)
             rule: Rule::AmbiguousFactoryName,
             range: function.name_range(),
             message: format!(
-                "`{}` is an async generator (it produces values with `yield`), but its name reads like a context-manager getter, and it is entered with `async with` elsewhere; name it for what it yields (for example `iter_{}`) or make it a context manager with `@contextlib.asynccontextmanager`",
-                name,
-                name.trim_start_matches("get_"),
+                "`{name}` is an async generator, but its name reads like a context-manager getter, and it is entered with `async with` elsewhere"
             ),
             fixes: Vec::new(),
             related: vec![RelatedLocation { path, range, message: "entered here".to_owned() }],
+            help: Some(format!(
+                "name it for what it yields (for example `iter_{}`), or make it a context manager with `@contextlib.asynccontextmanager`",
+                name.trim_start_matches("get_"),
+            )),
         });
     }
     findings
@@ -294,12 +297,19 @@ fn check_inferred(
         let Some(operand) = text.get(site.range.range()).map(excerpt) else { continue };
         // The type stands where a definition would: named in the message, not linked.
         let origin = Origin { path: PathBuf::new(), range: 0..0, line: 0, description: display.clone(), name: display };
-        let message = message(rule, site, provided, Some(&origin), None, &operand, text, context);
+        let (message, help) = message(rule, site, provided, Some(&origin), None, &operand, text, context);
         let mut fixes = fixes::for_use_site(rule, site, &module.facts.exprs, text, provided);
         // A type is what the code declares (typeshed's stubs, annotations) or what its
         // `return`s suggest, not what runs.
         fixes.iter_mut().for_each(fixes::rests_on_inference);
-        findings.push(Finding { rule, range: site.range.range(), message, fixes, related: Vec::new() });
+        findings.push(Finding {
+            rule,
+            range: site.range.range(),
+            message,
+            fixes,
+            related: Vec::new(),
+            help: Some(help),
+        });
     }
     findings
 }
@@ -356,7 +366,7 @@ fn check_use_site_with_resolver(
         } else {
             None
         };
-        let message = message(rule, site, provided, origin.as_deref(), shape, &operand, source, context);
+        let (message, help) = message(rule, site, provided, origin.as_deref(), shape, &operand, source, context);
         let mut fixes = if rule == Rule::AsyncWithOnAsyncGenerator {
             async_generator_fixes(resolver, module, site, source, provided, shape, origin.as_deref(), context)
         } else {
@@ -370,7 +380,9 @@ fn check_use_site_with_resolver(
         {
             fixes.iter_mut().for_each(fixes::rests_on_a_declaration);
         }
-        return Some(Ok(finding(rule, site.range.range(), message, fixes, origin.as_deref())));
+        let mut finding = finding(rule, site.range.range(), message, fixes, origin.as_deref());
+        finding.help = Some(help);
+        return Some(Ok(finding));
     }
     if let Provided::Known { capabilities, awaits_to: None, .. } = provided {
         // A coroutine whose awaited result we do not know (`async def connect(cls) -> Self`)
@@ -407,14 +419,16 @@ fn uncalled_factory(
         let source = source.text()?;
         let operand = excerpt(source.get(site.range.range())?);
         let message = format!(
-            "`{operand}` is {}, not the object it makes; `{}` needs {}, which its call returns. Call it: `{}`",
+            "`{operand}` is {}, not the object it makes; `{}` needs {}, which its call returns",
             describe_factory(made, origin.as_deref(), context),
             site.kind.python_syntax(),
             site.kind.requires().python_description(),
-            usage(site.kind, &format!("{operand}()"), target_text(site, source)),
         );
+        let help = format!("call it: `{}`", usage(site.kind, &format!("{operand}()"), target_text(site, source)));
         let fixes = fixes::add_call(site, &module.facts.exprs, callable_without_arguments(value)).into_iter().collect();
-        Some(finding(Rule::UncalledFactory, site.range.range(), message, fixes, origin.as_deref()))
+        let mut finding = finding(Rule::UncalledFactory, site.range.range(), message, fixes, origin.as_deref());
+        finding.help = Some(help);
+        Some(finding)
     }
 }
 
@@ -615,7 +629,7 @@ fn finding(
         })
         .into_iter()
         .collect();
-    Finding { rule, range, message, fixes, related }
+    Finding { rule, range, message, fixes, related, help: None }
 }
 
 /// A function handed to a parameter annotated as a factory of another protocol:
@@ -667,12 +681,14 @@ fn check_passed_function(
         _ => String::new(),
     };
     let message = format!(
-        "`{name}` is {}, passed as {parameter} of `{callee_text}()`, whose annotation asks for a factory of {}; `{callee_text}` will use its product with `{}`, which fails. Pass a factory of the right kind{example}",
+        "`{name}` is {}, passed as {parameter} of `{callee_text}()`, whose annotation asks for a factory of {}; `{callee_text}` will use its product with `{}`, which fails",
         describe_factory(made, origin.as_deref(), context),
         capability_names(wanted),
         kind.python_syntax(),
     );
-    Some(finding(rule, passed.range.clone(), message, Vec::new(), origin.as_deref()))
+    let mut finding = finding(rule, passed.range.clone(), message, Vec::new(), origin.as_deref());
+    finding.help = Some(format!("pass a factory of the right kind{example}"));
+    Some(finding)
 }
 
 /// `with`/`for` statements and comprehensions: places where a bare function is never right.
@@ -810,8 +826,15 @@ pub(crate) fn describe(provided: Provided, origin: Option<&Origin>, context: &Ch
     }
     if let Some(library) = origin.filter(|origin| origin.path.as_os_str().is_empty()) {
         let article = if kind == ValueKind::Library { "an object" } else { kind.article_name() };
+        // Knowledge keyed by the Python version says which version it assumed.
+        let on_python = context
+            .index
+            .python_target()
+            .filter(|_| crate::python::library::depends_on_python_version(&library.description))
+            .map(|target| format!(" {}", target.in_message()))
+            .unwrap_or_default();
         return format!(
-            "{article} made by `{}`, which is {} (built-in library knowledge)",
+            "{article} made by `{}`, which is {}{on_python} (built-in library knowledge)",
             library.description,
             capability_names(capabilities)
         );
@@ -893,7 +916,7 @@ fn message(
     operand: &str,
     source: &str,
     context: &CheckContext<'_>,
-) -> String {
+) -> (String, String) {
     let what = format!("`{operand}` is {}", describe(provided, origin, context));
     let syntax = match &site.shape {
         UseSiteShape::CallArgument { method, .. } => format!("{method}()"),
@@ -958,7 +981,8 @@ fn message(
         }
         _ => String::new(),
     };
-    format!("{what}{awaited}; {asks}, which it does not have. {instead}")
+    // What the object is and what the use needs; the remedy only once, as the help.
+    (format!("{what}{awaited}; {asks}, which it does not have"), instead)
 }
 
 /// APM301: an async generator annotated as something other than an async iterator, or a
@@ -1013,7 +1037,14 @@ fn check_annotation(
     } else {
         fixes::empty_async_generator(source, function.stub_range()).into_iter().collect()
     };
-    Some(Finding { rule: Rule::AnnotationContradictsBody, range: range.clone(), message, fixes, related: Vec::new() })
+    Some(Finding {
+        rule: Rule::AnnotationContradictsBody,
+        range: range.clone(),
+        message,
+        fixes,
+        related: Vec::new(),
+        help: None,
+    })
 }
 
 /// APM301's fix: `-> AsyncContextManager[T]` → `-> AsyncIterator[T]` when the annotation has

@@ -130,20 +130,30 @@ fn check_double(
     let target = target_text(&module.facts.exprs, double);
     let name = target.rsplit('.').next().unwrap_or(&target).to_owned();
     let real_description = describe(real_provided, origin.as_deref(), context);
-    let message = match emulation.level {
-        Level::Call => format!(
-            "this test double makes calling `{target}` give {} ({}), but calling the real `{name}` gives {real_description}; the test can pass while production fails. Make the double give {} ({}), or fix `{name}` if production code really uses it as the double does",
-            protocol_nouns(emulated),
-            emulation.how,
-            protocol_nouns(real_protocols),
-            advice(real_protocols, Level::Call),
+    let (message, help) = match emulation.level {
+        Level::Call => (
+            format!(
+                "this test double makes calling `{target}` give {} ({}), but calling the real `{name}` gives {real_description}; the test can pass while production fails",
+                protocol_nouns(emulated),
+                emulation.how,
+            ),
+            format!(
+                "make the double give {} ({}), or fix `{name}` if production code really uses it as the double does",
+                protocol_nouns(real_protocols),
+                advice(real_protocols, Level::Call),
+            ),
         ),
-        Level::Value => format!(
-            "this test double makes `{target}` {} ({}), but the real `{name}` is {real_description}; the test can pass while production fails. Make the double {} ({}), or fix `{name}` if production code really uses it as the double does",
-            protocol_nouns(emulated),
-            emulation.how,
-            protocol_nouns(real_protocols),
-            advice(real_protocols, Level::Value),
+        Level::Value => (
+            format!(
+                "this test double makes `{target}` {} ({}), but the real `{name}` is {real_description}; the test can pass while production fails",
+                protocol_nouns(emulated),
+                emulation.how,
+            ),
+            format!(
+                "make the double {} ({}), or fix `{name}` if production code really uses it as the double does",
+                protocol_nouns(real_protocols),
+                advice(real_protocols, Level::Value),
+            ),
         ),
     };
     let related = origin
@@ -162,6 +172,7 @@ fn check_double(
         message,
         fixes: Vec::new(),
         related,
+        help: Some(help),
     })
 }
 

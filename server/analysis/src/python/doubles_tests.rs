@@ -375,10 +375,13 @@ fn message_names_the_real_target_and_both_protocols() {
         "`return_value.__aenter__` is configured",
         "the real `get_session` gives an async generator (`async def get_session` at app/db.py:3 contains `yield`)",
         "the test can pass while production fails",
-        "`return_value.__aiter__.return_value",
     ] {
         assert!(message.contains(expected), "missing {expected:?} in {message}");
     }
+    // The remedy is said once, in the help.
+    let help = findings[0].help.as_deref().unwrap_or_default();
+    assert!(help.contains("`return_value.__aiter__.return_value"), "{help}");
+    assert!(!message.contains("make the double"), "{message}");
     assert_eq!(findings[0].related[0].path, Path::new(ROOT).join("app/db.py"));
     assert!(findings[0].fixes.is_empty());
 }

@@ -104,6 +104,12 @@ pub fn tuple_elements(name: &str, versions: &dyn Versions) -> Option<&'static [&
     }
 }
 
+/// Whether what the table says of `api` depends on the target Python's version (such findings
+/// name the version they assume).
+pub fn depends_on_python_version(api: &str) -> bool {
+    matches!(api.trim_end_matches("()"), "contextlib.nullcontext" | "asyncio.as_completed")
+}
+
 /// A class the table lists, even when the protocol of its instances depends on a version we do
 /// not know: its methods are still known (`session: aiohttp.ClientSession` → `session.get()`).
 /// The object's own protocol is then unknown ([`Provided::Unknown`]).

@@ -240,11 +240,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn push(&mut self, rule: Rule, range: Range<usize>, message: String, fixes: Vec<Fix>) {
+    /// Reports a finding: `message` says what the code does, `help` what to write instead
+    /// (said once, on the CLI's `help:` line).
+    fn push(&mut self, rule: Rule, range: Range<usize>, (message, help): (String, String), fixes: Vec<Fix>) {
         if range.is_empty() && range.start == 0 {
             return;
         }
-        self.findings.push(Finding { rule, range, message, fixes, related: Vec::new() });
+        self.findings.push(Finding { rule, range, message, fixes, related: Vec::new(), help: Some(help) });
     }
 
     fn dropped_guard(
@@ -256,9 +258,9 @@ impl<'a> Checker<'a> {
         what: &str,
     ) {
         let (object, consequence) = kind.describe();
-        let message = format!(
-            "`{what}` returns {object}, and `let _ =` drops it on the spot: {consequence}. \
-             Bind it to a name that lives as long as the protected code: `let _guard = …`."
+        let message = (
+            format!("`{what}` returns {object}, and `let _ =` drops it on the spot: {consequence}"),
+            "bind it to a name that lives as long as the protected code: `let _guard = …`".to_owned(),
         );
         // Unsafe, as every Rust fix here: the mistake compiles and runs, so a fix that corrects
         // it changes what runs. Holding the guard to the end of the scope can deadlock code
@@ -274,9 +276,9 @@ impl<'a> Checker<'a> {
     }
 
     fn discarded_stream(&mut self, statement: Range<usize>, what: &str) {
-        let message = format!(
-            "`{what}` is a lazy stream, and this statement discards it without polling it: nothing in it runs. \
-             Iterate it instead (`while let Some(item) = stream.next().await {{ … }}`) or remove the statement."
+        let message = (
+            format!("`{what}` is a lazy stream, and this statement discards it without polling it: nothing in it runs"),
+            "iterate it (`while let Some(item) = stream.next().await { … }`) or remove the statement".to_owned(),
         );
         self.push(Rule::DiscardedStream, statement, message, Vec::new());
     }
@@ -284,9 +286,11 @@ impl<'a> Checker<'a> {
     fn unawaited_future(&mut self, init: &Expr, binding: &str) {
         let range = self.range(init);
         let what = self.text(init);
-        let message = format!(
-            "`{what}` calls an `async fn`: it returns a future, and {binding} without awaiting it means its body never runs. \
-             Await it: `{what}.await`."
+        let message = (
+            format!(
+                "`{what}` calls an `async fn`: it returns a future, and {binding} without awaiting it means its body never runs"
+            ),
+            format!("await it: `{what}.await`"),
         );
         let fixes = if self.in_async() {
             // The future's body now runs (a lock is now taken, a request now sent): unsafe.
@@ -354,11 +358,13 @@ impl<'a> Checker<'a> {
             if let Some(await_range) = first_await(stmt).map(|span| byte_range(span, self.base)) {
                 let what = self.text(expr);
                 let (row, _) = crate::LineIndex::new(self.source).row_column(self.source, await_range.start);
-                let message = format!(
-                    "`{what}` returns a tracing span guard, and `{name}` keeps it alive across the `.await` on line {row}: \
-                     while the task is suspended the span stays entered on this thread, so other tasks' events land in it. \
-                     Drop the guard before awaiting, or instrument the future instead: \
-                     `async {{ … }}.instrument(span).await`."
+                let message = (
+                    format!(
+                        "`{what}` returns a tracing span guard, and `{name}` keeps it alive across the `.await` on line {row}: \
+                         while the task is suspended the span stays entered on this thread, so other tasks' events land in it"
+                    ),
+                    "drop the guard before awaiting, or instrument the future instead: `async { … }.instrument(span).await`"
+                        .to_owned(),
                 );
                 let fixes = self.instrument_fix(statement.clone(), expr, name, rest).into_iter().collect();
                 self.push(Rule::SpanGuardAcrossAwait, statement, message, fixes);
@@ -424,11 +430,16 @@ impl<'a> Checker<'a> {
             return;
         }
         let what = self.text(receiver);
-        let message = format!(
-            "`{what}` creates a new stream on every iteration of this `while let`, so each `.{method}().await` \
-             polls a fresh stream: the loop sees only first items (or never ends). Create the stream once before the loop: \
-             `let mut stream = std::pin::pin!({what}); while let Some(item) = stream.{method}().await {{ … }}`.",
-            method = call.method,
+        let message = (
+            format!(
+                "`{what}` creates a new stream on every iteration of this `while let`, so each `.{method}().await` \
+                 polls a fresh stream: the loop sees only first items (or never ends)",
+                method = call.method,
+            ),
+            format!(
+                "create the stream once before the loop: `let mut stream = std::pin::pin!({what}); while let Some(item) = stream.{method}().await {{ … }}`",
+                method = call.method,
+            ),
         );
         let statement = self.range(stmt);
         let receiver_range = self.range(receiver);
@@ -479,9 +490,12 @@ impl<'a> Checker<'a> {
                 continue;
             }
             let what = self.text(&*condition.expr);
-            let message = format!(
-                "this spawned task handles one item from `{what}` in an `if let` and then ends: \
-                 every later message is never received. Use `while let` to keep handling them."
+            let message = (
+                format!(
+                    "this spawned task handles one item from `{what}` in an `if let` and then ends: \
+                     every later message is never received"
+                ),
+                "use `while let` to keep handling them".to_owned(),
             );
             // The task now handles every item and ends only when the channel closes: unsafe.
             let fix = Fix {
@@ -501,10 +515,14 @@ impl<'a> Checker<'a> {
         let what = self.text(expr);
         let base = name.trim_start_matches('_');
         let stream_var = if base.is_empty() { "stream".to_owned() } else { format!("{base}_stream") };
-        let message = format!(
-            "`{what}` returns a lazy stream, and `let {name} = …` binds it like a scope guard that is never polled: \
-             nothing in the stream runs. Iterate it instead: `let mut {stream_var} = std::pin::pin!({what}); \
-             while let Some(item) = {stream_var}.next().await {{ … }}`."
+        let message = (
+            format!(
+                "`{what}` returns a lazy stream, and `let {name} = …` binds it like a scope guard that is never polled: \
+                 nothing in the stream runs"
+            ),
+            format!(
+                "iterate it: `let mut {stream_var} = std::pin::pin!({what}); while let Some(item) = {stream_var}.next().await {{ … }}`"
+            ),
         );
         let mut fixes = Vec::new();
         let has_tail = matches!(rest.last(), Some(Stmt::Expr(_, None)));
