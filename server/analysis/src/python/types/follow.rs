@@ -243,24 +243,8 @@ impl<'db> Follower<'db> {
             if on_self && is_placeholder(&function.body) {
                 return None;
             }
-            let bound = receiver.zip(first_parameter(function, &decorators)).map(|(ty, name)| Receiver {
-                file: file.file(self.db),
-                function: function.range(),
-                name: name.clone(),
-                ty,
-            });
-            let bound = bound.map(|receiver| self.receivers.push(receiver)).is_some();
-            let mut results = Vec::new();
-            for ret in &visitor.returns {
-                match &ret.value {
-                    Some(value) => results.extend(self.elements(&model, value, depth + 1)),
-                    None => results.push(Source::Value(Type::none(self.db, &model.program_environment()))),
-                }
-            }
-            if bound {
-                self.receivers.pop();
-            }
-            results
+            let receiver = receiver.zip(first_parameter(function, &decorators).cloned());
+            self.returned_values(&model, function, &visitor.returns, receiver, depth)
         };
         match (coroutine, awaited) {
             (true, true) | (false, false) => Some(results),
@@ -459,20 +443,34 @@ impl<'db> Follower<'db> {
             return None;
         }
         let name = first_parameter(function, &[])?.clone();
-        let pushed = receiver.map(|ty| {
-            self.receivers.push(Receiver { file: getter.file(core), function: function.range(), name, ty });
-        });
+        Some(self.returned_values(&model, function, &visitor.returns, receiver.map(|ty| (ty, name)), depth))
+    }
+
+    /// The union of what `returns` (the `return` statements of `function`, in `model`'s file)
+    /// give, with `self` standing for the receiver when one is known.
+    fn returned_values(
+        &mut self,
+        model: &SemanticModel<'db>,
+        function: &ast::StmtFunctionDef,
+        returns: &[&ast::StmtReturn],
+        receiver: Option<(Type<'db>, Name)>,
+        depth: u32,
+    ) -> Vec<Source<'db>> {
+        let file = model.program_file().file(self.db);
+        let bound = receiver
+            .map(|(ty, name)| self.receivers.push(Receiver { file, function: function.range(), name, ty }))
+            .is_some();
         let mut results = Vec::new();
-        for ret in &visitor.returns {
+        for ret in returns {
             match &ret.value {
-                Some(value) => results.extend(self.elements(&model, value, depth + 1)),
+                Some(value) => results.extend(self.elements(model, value, depth + 1)),
                 None => results.push(Source::Value(Type::none(self.db, &model.program_environment()))),
             }
         }
-        if pushed.is_some() {
+        if bound {
             self.receivers.pop();
         }
-        Some(results)
+        results
     }
 
     /// Whether `value`'s class (as ty knows it) or one it derives from routes every attribute
