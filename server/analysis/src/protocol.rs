@@ -91,6 +91,11 @@ impl CapabilitySet {
         CapabilitySet(self.0 | other.0)
     }
 
+    #[must_use]
+    pub const fn intersection(self, other: CapabilitySet) -> CapabilitySet {
+        CapabilitySet(self.0 & other.0)
+    }
+
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -246,6 +251,8 @@ const fn any_of(capabilities: &[Capability]) -> Provides {
 pub static MISMATCHES: &[Mismatch] = &[
     row(UseSiteKind::AsyncWith, Provides::AwaitedHasRequired, Rule::MissingAwait),
     row(UseSiteKind::AsyncFor, Provides::AwaitedHasRequired, Rule::MissingAwait),
+    row(UseSiteKind::With, Provides::AwaitedHasRequired, Rule::MissingAwait),
+    row(UseSiteKind::For, Provides::AwaitedHasRequired, Rule::MissingAwait),
     row(UseSiteKind::AsyncWith, any_of(&[Capability::AsyncIter]), Rule::AsyncWithOnAsyncGenerator),
     row(UseSiteKind::AsyncWith, any_of(&[Capability::Cm]), Rule::AsyncWithOnSyncContextManager),
     row(UseSiteKind::AsyncFor, any_of(&[Capability::AsyncCm]), Rule::AsyncForOnAsyncContextManager),
@@ -318,6 +325,9 @@ mod tests {
             (AsyncWith, coroutine, None),
             (AsyncWith, coroutine.awaiting_to(CapabilitySet::of(&[AsyncCm])), Some(Rule::MissingAwait)),
             (AsyncFor, coroutine.awaiting_to(CapabilitySet::of(&[AsyncIter])), Some(Rule::MissingAwait)),
+            (For, coroutine.awaiting_to(CapabilitySet::of(&[Iter])), Some(Rule::MissingAwait)),
+            (With, coroutine.awaiting_to(CapabilitySet::of(&[Cm])), Some(Rule::MissingAwait)),
+            (For, coroutine.awaiting_to(CapabilitySet::of(&[AsyncIter])), None),
             (AsyncFor, coroutine.awaiting_to(CapabilitySet::of(&[Cm])), None),
         ];
         for (use_site, provided, expected) in cases {

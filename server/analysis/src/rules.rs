@@ -59,6 +59,8 @@ macro_rules! rules {
     };
 }
 
+use std::fmt::Write as _;
+
 rules! {
     SyntaxError => ("APM000", "syntax-error", true, Error,
         "code the parser cannot read"),
@@ -80,6 +82,8 @@ rules! {
         "`async with`/`async for` on a coroutine whose awaited result has the protocol"),
     UncalledFactory => ("APM109", "uncalled-factory", true, Error,
         "a function used where its call result was meant"),
+    ApiProtocolMismatch => ("APM110", "api-protocol-mismatch", true, Error,
+        "a callable or object handed to an API that will use it with a protocol it lacks"),
     TestDoubleProtocolMismatch => ("APM201", "test-double-protocol-mismatch", true, Warning,
         "a test double emulates a different protocol than the real target it replaces"),
     AnnotationContradictsBody => ("APM301", "annotation-contradicts-body", true, Warning,
@@ -223,7 +227,9 @@ impl Rule {
             ),
             Rule::MissingAwait => (
                 "A coroutine must be awaited before its result can be entered or iterated: \
-                 `async for row in session.stream(q)` iterates the coroutine, not the result.",
+                 `async for row in session.stream(q)` iterates the coroutine, not the result, and \
+                 `for name in aiofiles.os.listdir(path)` raises `TypeError: 'coroutine' object is not \
+                 iterable` (and warns that the coroutine was never awaited).",
                 "async def connect() -> Connection: ...\n\nasync with connect() as conn:  # APM108\n    ...",
                 "(safe) insert `await`: `async with await connect() as conn:`.",
             ),
@@ -233,6 +239,24 @@ impl Rule {
                 "async with get_session as session:  # APM109\n    ...",
                 "add the call: `async with get_session() as session:`; safe when the function is known \
                  to take no required argument, unsafe otherwise (the arguments are yours to add).",
+            ),
+            Rule::ApiProtocolMismatch => (
+                "An API that takes a callable or an object uses it with one protocol: a worker thread \
+                 or a signal handler calls a function and drops what it returns, so a coroutine \
+                 function there makes a coroutine nobody awaits and its work never happens; \
+                 `asyncio.run`, `create_task` and `gather` need an awaitable, so a coroutine function \
+                 not called fails; anyio's and trio's `start_soon` and `run` call what they get, so a \
+                 coroutine object (`f()`) fails. Type checkers often accept these (`Callable[..., \
+                 object]` takes a coroutine function), and the silent ones pass every test that does \
+                 not check the work was done. The callee and the argument must both be known (our \
+                 resolver, else the type layer); otherwise nothing is said.",
+                "threading.Thread(target=refresh_cache).start()  # APM110: refresh_cache is an async def\nasyncio.run(main)  # APM110: main is not called",
+                "(safe when the function takes no required argument and is read from source; unsafe \
+                 otherwise) add the call: `asyncio.run(main())`. (safe) pass the function and its \
+                 arguments separately: `tg.start_soon(worker(a, b))` becomes `tg.start_soon(worker, a, \
+                 b)`; the arguments are evaluated in the same order, and the call it replaces always \
+                 failed. A coroutine function handed to a sync caller gets no fix: where its work \
+                 should run (which loop, which thread) is the author's decision.",
             ),
             Rule::AnnotationContradictsBody => (
                 "The body decides what calling the function gives; an annotation that says otherwise \
@@ -336,6 +360,24 @@ impl Rule {
             text.push_str("\nFixes:\n");
             text.push_str(fixes);
             text.push('\n');
+        }
+        if self == Rule::ApiProtocolMismatch {
+            text.push_str("\nSinks (library: callable, argument: what it needs):\n");
+            for sink in crate::python::sinks::SINKS {
+                let argument = match (sink.position, sink.keyword) {
+                    (Some(position), Some(keyword)) => format!("argument {} (`{keyword}`)", position + 1),
+                    (Some(position), None) if sink.variadic => format!("arguments {} on", position + 1),
+                    (Some(position), None) => format!("argument {}", position + 1),
+                    (None, Some(keyword)) => format!("`{keyword}`"),
+                    (None, None) => String::new(),
+                };
+                let needs = match sink.expects {
+                    crate::python::sinks::Expects::SyncFunction => "a synchronous function",
+                    crate::python::sinks::Expects::AsyncFunction => "an async function (not a coroutine object)",
+                    crate::python::sinks::Expects::Awaitable => "an awaitable (not a coroutine function)",
+                };
+                let _ = writeln!(text, "- {}: `{}`, {argument}: {needs}", sink.library, sink.shown_name());
+            }
         }
         if !self.enabled_by_default() {
             text.push_str("\nOff by default: enable with `--extend-select` or `extend-select` in the configuration.\n");

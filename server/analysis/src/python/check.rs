@@ -10,11 +10,13 @@ use std::sync::Arc;
 use crate::diagnostic::{Finding, Fix, RelatedLocation};
 use crate::protocol::{classify, Capability, CapabilitySet, Provided, UseSiteKind, ValueKind};
 use crate::python::facts::{
-    Binding, ExprId, Exprs, FunctionFact, PassedFunction, ScopeId, Shape, UseSite, UseSiteShape, YieldShape,
+    Binding, ExprId, Exprs, FunctionFact, PassedFunction, ScopeId, Shape, SinkArgument, SinkCall, UseSite,
+    UseSiteShape, YieldShape,
 };
 use crate::python::fixes;
 use crate::python::resolve::{Origin, Resolver, Value};
-use crate::python::types::{Inferred, TypeLayer};
+use crate::python::sinks::{self, Expects, Outcome, Sink};
+use crate::python::types::{Alternative, CallPart, Inferred, Made, TypeLayer};
 use crate::rules::{Rule, RuleSet};
 use crate::workspace::{IndexedModule, ModuleIndex};
 
@@ -111,6 +113,7 @@ pub fn check_module_with(module: &Arc<IndexedModule>, source: &Source<'_>, conte
             findings.push(finding);
         }
     }
+    findings.extend(check_sink_calls(&mut resolver, module, source, context));
     if context.rules.contains(Rule::AmbiguousFactoryName) {
         findings.extend(check_factory_names(&mut resolver, module));
     }
@@ -286,13 +289,24 @@ fn check_inferred(
     let answers = types.inferred_at(&module.path, &ranges);
     let mut findings = Vec::new();
     for (site, answer) in sites.into_iter().zip(answers) {
-        let Some(Inferred { display, provided, only_none }) = answer else { continue };
+        let Some(Inferred { display, provided, only_none, alternatives, classes }) = answer else { continue };
+        if let Some((own, instances)) = classes {
+            if let Some(finding) = check_uncalled_class(module, site, &display, own, instances, source) {
+                findings.push(finding);
+            }
+            continue;
+        }
         if only_none
             && !(site.kind == UseSiteKind::Await && matches!(module.facts.exprs.get(site.operand), Shape::Call(..)))
         {
             continue;
         }
-        let Some(rule) = classify(site.kind, provided) else { continue };
+        let Some(rule) = classify(site.kind, provided) else {
+            if let Some(finding) = check_alternatives(site, &display, &alternatives, source) {
+                findings.push(finding);
+            }
+            continue;
+        };
         let Some(text) = source.text() else { break };
         let Some(operand) = text.get(site.range.range()).map(excerpt) else { continue };
         // The type stands where a definition would: named in the message, not linked.
@@ -312,6 +326,75 @@ fn check_inferred(
         });
     }
     findings
+}
+
+/// APM109 on a class object: `async with ApiClient as client:`, where the class's instances are
+/// async context managers and the class object (its metaclass) is not.
+fn check_uncalled_class(
+    module: &IndexedModule,
+    site: &UseSite,
+    display: &str,
+    own: CapabilitySet,
+    instances: CapabilitySet,
+    source: &Source<'_>,
+) -> Option<Finding> {
+    let required = site.kind.requires();
+    if !is_statement_use(site) || own.contains(required) || !instances.contains(required) {
+        return None;
+    }
+    let text = source.text()?;
+    let operand = excerpt(text.get(site.range.range())?);
+    let display = display.strip_prefix("<class '").and_then(|rest| rest.strip_suffix("'>")).unwrap_or(display);
+    let message = format!(
+        "`{operand}` is the class `{display}` (as inferred from annotations, stubs and `return` statements), not an instance of it; `{}` needs {}, which its instances have",
+        site.kind.python_syntax(),
+        required.python_description(),
+    );
+    let help = format!("call it: `{}`", usage(site.kind, &format!("{operand}()"), target_text(site, text)));
+    // The constructor may need arguments: they are the user's to add.
+    let fixes = fixes::add_call(site, &module.facts.exprs, false).into_iter().collect();
+    Some(Finding {
+        rule: Rule::UncalledFactory,
+        range: site.range.range(),
+        message,
+        fixes,
+        related: Vec::new(),
+        help: Some(help),
+    })
+}
+
+/// A use that the union of an operand's code paths serves, but one path does not
+/// (`threading.Lock() if threads else asyncio.Lock()` under `async with`): it fails whenever
+/// that path is taken. No fix: what serves one path breaks the other.
+fn check_alternatives(
+    site: &UseSite,
+    display: &str,
+    alternatives: &[Alternative],
+    source: &Source<'_>,
+) -> Option<Finding> {
+    let (rule, failing) =
+        alternatives.iter().find_map(|alternative| Some((classify(site.kind, alternative.provided)?, alternative)))?;
+    let text = source.text()?;
+    let operand = excerpt(text.get(site.range.range())?);
+    let Provided::Known { capabilities, .. } = failing.provided else { return None };
+    let serving: Vec<&str> = alternatives
+        .iter()
+        .filter(|alternative| classify(site.kind, alternative.provided).is_none())
+        .map(|alternative| alternative.label.as_str())
+        .collect();
+    let syntax = site.kind.python_syntax();
+    let message = format!(
+        "`{operand}` is of type `{display}` (as inferred from annotations, stubs and `return` statements); on the path through {}, it is `{}`, which is {}, and `{syntax}` fails: it needs {}",
+        failing.label,
+        failing.display,
+        capability_names(capabilities),
+        site.kind.requires().python_description(),
+    );
+    let help = format!(
+        "Only {} serves `{syntax}` here: make every path give a value that serves it, or tell them apart (`isinstance`) before using it",
+        serving.join(", "),
+    );
+    Some(Finding { rule, range: site.range.range(), message, fixes: Vec::new(), related: Vec::new(), help: Some(help) })
 }
 
 fn check_use_site(
@@ -1184,4 +1267,262 @@ fn how_to_use(provided: Provided, calling: bool) -> String {
         );
     }
     text
+}
+
+/// What an argument handed to an API of the sinks table is, as far as APM110 asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Handed {
+    CoroutineFunction,
+    AsyncGeneratorFunction,
+    CoroutineObject,
+    AsyncGeneratorObject,
+    Other,
+}
+
+impl Handed {
+    fn from_call_part(part: &CallPart) -> Option<Handed> {
+        Some(match (part.object?, part.call) {
+            (Made::Coroutine, _) => Handed::CoroutineObject,
+            (Made::AsyncGenerator, _) => Handed::AsyncGeneratorObject,
+            (Made::Other, Some(Made::Coroutine)) => Handed::CoroutineFunction,
+            (Made::Other, Some(Made::AsyncGenerator)) => Handed::AsyncGeneratorFunction,
+            (Made::Other, _) => Handed::Other,
+        })
+    }
+
+    fn described(self) -> &'static str {
+        match self {
+            Handed::CoroutineFunction => "a coroutine function (calling it makes a coroutine)",
+            Handed::AsyncGeneratorFunction => "an async generator function",
+            Handed::CoroutineObject => "a coroutine object (the call is already made), which is not callable",
+            Handed::AsyncGeneratorObject => "an async generator, which is not awaitable",
+            Handed::Other => "something else",
+        }
+    }
+
+    /// Whether an API that expects `expects` fails on it.
+    fn fails(self, expects: Expects) -> bool {
+        match expects {
+            Expects::SyncFunction => matches!(self, Handed::CoroutineFunction | Handed::AsyncGeneratorFunction),
+            Expects::Awaitable => matches!(
+                self,
+                Handed::CoroutineFunction | Handed::AsyncGeneratorFunction | Handed::AsyncGeneratorObject
+            ),
+            Expects::AsyncFunction => self == Handed::CoroutineObject,
+        }
+    }
+}
+
+/// The module-qualified name our resolver gives a callee, when it is an outside name or a
+/// module-level function or class of a module it read (an installed package).
+fn resolved_callee_name(value: &Value) -> Option<String> {
+    match value {
+        Value::External(name) => Some(name.clone()),
+        Value::Function(module, id) => {
+            let function = module.facts.function(*id)?;
+            Some(format!("{}.{}", module.names.first()?, module.facts.exprs.text(function.name)))
+        }
+        Value::Class(module, id) => {
+            let class = module.facts.class(*id)?;
+            Some(format!("{}.{}", module.names.first()?, module.facts.exprs.text(class.name)))
+        }
+        _ => None,
+    }
+}
+
+/// What our resolver says an argument is (see [`Handed`]), when it knows.
+fn resolved_argument(resolver: &mut Resolver<'_>, value: &Value) -> Option<Handed> {
+    let kind_of = |provided: Provided| match provided {
+        Provided::Known { kind: ValueKind::Coroutine, .. } => Some(true),
+        Provided::Known { kind: ValueKind::AsyncGenerator, .. } => Some(false),
+        Provided::Known { .. } | Provided::Unknown => None,
+    };
+    match value {
+        Value::Function(..) | Value::Factory(..) => {
+            let (made, _) = resolver.call_result(value)?;
+            if made == Provided::Unknown {
+                return None;
+            }
+            Some(match kind_of(made) {
+                Some(true) => Handed::CoroutineFunction,
+                Some(false) => Handed::AsyncGeneratorFunction,
+                None => Handed::Other,
+            })
+        }
+        Value::Made(provided, _) | Value::Library(_, provided, _) => {
+            if *provided == Provided::Unknown {
+                return None;
+            }
+            Some(match kind_of(*provided) {
+                Some(true) => Handed::CoroutineObject,
+                Some(false) => Handed::AsyncGeneratorObject,
+                None => Handed::Other,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Per sink call: the sink, and per argument what it is and whether the type layer said so.
+type KnownSinkCall = (Option<&'static Sink>, Vec<Option<(Handed, bool)>>);
+
+/// APM110: arguments handed to an API of the sinks table that it will use with a protocol they
+/// lack. The callee and each argument come from our resolver, else from the type layer; a call
+/// stays silent unless both are known.
+fn check_sink_calls(
+    resolver: &mut Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    source: &Source<'_>,
+    context: &CheckContext<'_>,
+) -> Vec<Finding> {
+    let calls = &module.facts.sink_calls;
+    if calls.is_empty() || !context.rules.contains(Rule::ApiProtocolMismatch) {
+        return Vec::new();
+    }
+    let mut known: Vec<KnownSinkCall> = Vec::with_capacity(calls.len());
+    let mut ask = Vec::new();
+    for (idx, call) in calls.iter().enumerate() {
+        if call.expects_error {
+            known.push((None, Vec::new()));
+            continue;
+        }
+        let callee = resolver.evaluate(module, call.scope, call.callee);
+        let sink = resolved_callee_name(&callee).and_then(|name| sinks::sink_named(&name));
+        let handed: Vec<Option<(Handed, bool)>> = call
+            .arguments
+            .iter()
+            .map(|argument| {
+                let value = resolver.evaluate(module, call.scope, argument.value);
+                let value = resolver.settle(value);
+                resolved_argument(resolver, &value).map(|handed| (handed, false))
+            })
+            .collect();
+        let relevant = |sink: &Sink| {
+            call.arguments.iter().zip(&handed).any(|(argument, handed)| {
+                handed.is_none() && sink.takes(argument.position, argument.keyword.as_deref())
+            })
+        };
+        let ask_callee = sink.is_none() && !matches!(callee, Value::Function(..) | Value::Class(..));
+        if ask_callee || sink.is_some_and(relevant) {
+            ask.push(idx);
+        }
+        known.push((sink, handed));
+    }
+    let typed = module.path.extension().is_some_and(|extension| extension == "py");
+    if let (Some(types), false, true) = (context.types, ask.is_empty(), typed) {
+        let mut ranges = Vec::new();
+        for &idx in &ask {
+            let call = &calls[idx];
+            ranges.push(call.callee_range);
+            ranges.extend(call.arguments.iter().map(|argument| argument.range));
+        }
+        let ranges: Option<Vec<(u32, u32)>> = ranges
+            .iter()
+            .map(|span| Some((u32::try_from(span.start()).ok()?, u32::try_from(span.end()).ok()?)))
+            .collect();
+        if let Some(ranges) = ranges {
+            let mut parts = types.call_parts_at(&module.path, &ranges).into_iter();
+            for &idx in &ask {
+                let (sink, handed) = &mut known[idx];
+                let callee = parts.next().flatten();
+                if sink.is_none() {
+                    *sink = callee.and_then(|part| part.callee).and_then(|name| sinks::sink_named(&name));
+                }
+                for slot in handed.iter_mut() {
+                    let part = parts.next().flatten();
+                    if slot.is_none() {
+                        *slot = part.as_ref().and_then(Handed::from_call_part).map(|handed| (handed, true));
+                    }
+                }
+            }
+        }
+    }
+    let Some(text) = source.text() else { return Vec::new() };
+    let mut findings = Vec::new();
+    for (call, (sink, handed)) in calls.iter().zip(known) {
+        let Some(sink) = sink else { continue };
+        for (argument, handed) in call.arguments.iter().zip(handed) {
+            let Some((handed, inferred)) = handed else { continue };
+            if !sink.takes(argument.position, argument.keyword.as_deref()) || !handed.fails(sink.expects) {
+                continue;
+            }
+            if let Some(finding) = sink_finding(resolver, module, call, argument, sink, handed, inferred, text) {
+                findings.push(finding);
+            }
+        }
+    }
+    findings
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sink_finding(
+    resolver: &mut Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    call: &SinkCall,
+    argument: &SinkArgument,
+    sink: &Sink,
+    handed: Handed,
+    inferred: bool,
+    text: &str,
+) -> Option<Finding> {
+    let callee = excerpt(text.get(call.callee_range.range())?);
+    let operand = excerpt(text.get(argument.range.range())?);
+    let consequence = match (sink.outcome, handed) {
+        (Outcome::Silent, Handed::AsyncGeneratorFunction) => {
+            "so the call only makes an async generator that nothing iterates: its body never runs".to_owned()
+        }
+        (Outcome::Silent, _) => {
+            "so the call only makes a coroutine that nothing awaits: its body never runs".to_owned()
+        }
+        (Outcome::Raises(error), _) => format!("`{callee}` raises {error}"),
+    };
+    let source_note = if inferred { " (as inferred from annotations, stubs and `return` statements)" } else { "" };
+    let not_called =
+        if sink.expects == Expects::Awaitable && handed == Handed::CoroutineFunction { ", not called" } else { "" };
+    let message = format!(
+        "`{callee}` {}; `{operand}` is {}{not_called}{source_note}, {consequence}",
+        sink.does,
+        handed.described()
+    );
+    let mut fixes = Vec::new();
+    let help = match (sink.expects, handed) {
+        (Expects::SyncFunction, Handed::AsyncGeneratorFunction) => {
+            "pass a synchronous function: an async generator runs only as something iterates it with `async for` on an event loop".to_owned()
+        }
+        (Expects::SyncFunction, _) => format!(
+            "pass a synchronous function: a coroutine function's work runs only when its coroutine is awaited on an event loop (`await {operand}(…)` there, or `asyncio.run_coroutine_threadsafe({operand}(…), loop)` from another thread)"
+        ),
+        (Expects::Awaitable, Handed::CoroutineFunction) => {
+            let value = resolver.evaluate(module, call.scope, argument.value);
+            let safe = !inferred && callable_without_arguments(&value);
+            fixes.extend(fixes::add_call_after(argument.range.range(), safe, inferred));
+            format!("call it: `{operand}()`")
+        }
+        (Expects::Awaitable, _) => "pass a coroutine object; iterate an async generator with `async for`".to_owned(),
+        (Expects::AsyncFunction, _) => {
+            let later_positional = call.arguments.iter().any(|other| {
+                other.position.is_some_and(|position| argument.position.is_some_and(|this| position > this))
+            });
+            let spread = argument.call_parts.and_then(|(function, arguments)| {
+                let function = text.get(function.range())?;
+                let arguments = arguments.map_or(Some(""), |arguments| text.get(arguments.range()))?;
+                Some(if arguments.is_empty() { function.to_owned() } else { format!("{function}, {arguments}") })
+            });
+            match spread {
+                Some(spread) if argument.position.is_some() && !later_positional && !call.unpacks => {
+                    fixes.extend(fixes::replace_argument(argument.range.range(), &spread, inferred));
+                    format!("pass the function and its arguments separately: `{callee}({spread})`")
+                }
+                _ => "pass the async function itself and its positional arguments separately (`functools.partial` for keyword arguments)".to_owned(),
+            }
+        }
+    };
+    Some(Finding {
+        rule: Rule::ApiProtocolMismatch,
+        range: argument.range.range(),
+        message,
+        fixes,
+        related: Vec::new(),
+        help: Some(help),
+    })
 }

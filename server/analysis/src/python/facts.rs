@@ -242,6 +242,33 @@ pub struct PassedFunction {
     pub expects_error: bool,
 }
 
+/// A call whose callee may be an API of the sinks table (`python::sinks`): `asyncio.run(main)`,
+/// `threading.Thread(target=f)`, `tg.start_soon(worker(1))`. Only calls whose callee's last name
+/// is a sink's are kept.
+#[derive(Clone, Debug)]
+pub struct SinkCall {
+    pub callee: ExprId,
+    pub callee_range: Span,
+    pub arguments: Box<[SinkArgument]>,
+    pub scope: ScopeId,
+    /// Inside a block that expects a protocol error (see [`UseSite::expects_error`]).
+    pub expects_error: bool,
+    /// Another positional argument follows a starred one: positions after it are not known.
+    pub unpacks: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct SinkArgument {
+    /// Position among the positional arguments, or the keyword.
+    pub position: Option<u32>,
+    pub keyword: Option<Box<str>>,
+    pub value: ExprId,
+    pub range: Span,
+    /// For a call `f(a, b)` with positional arguments only, where `f` and the arguments are:
+    /// (range of `f`, range of `a, b`), for the fix that passes them separately.
+    pub call_parts: Option<(Span, Option<Span>)>,
+}
+
 /// How a module refers to a name, for the workspace's reverse lookups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Mention {
@@ -860,6 +887,8 @@ pub struct ModuleFacts {
     mentions: Vec<(Mention, Box<str>)>,
     /// Functions passed by name to a call: checked against the parameter's annotation.
     pub passed_functions: Vec<PassedFunction>,
+    /// Calls that may be to an API of the sinks table (APM110).
+    pub sink_calls: Vec<SinkCall>,
     /// `from x import *` at module level: (module, level). Names may come from there.
     pub star_imports: Vec<(Box<str>, u32)>,
     /// Calls to class-like names (see [`is_class_like`]).
@@ -1082,6 +1111,7 @@ pub fn extract(source: &str) -> ModuleFacts {
     // Facts outlive the parse for every file of the workspace: give back spare capacity.
     super::shrink(&mut facts.escapes);
     super::shrink(&mut facts.passed_functions);
+    super::shrink(&mut facts.sink_calls);
     super::shrink(&mut facts.calls);
     super::shrink(&mut facts.use_sites);
     super::shrink(&mut facts.functions);
@@ -1183,6 +1213,21 @@ fn to_range(range: TextRange) -> Range<usize> {
     usize::from(range.start())..usize::from(range.end())
 }
 
+/// `f(a, b)` with positional arguments only: the range of `f`, and of `a, b` (none without
+/// arguments). See [`SinkArgument::call_parts`].
+fn positional_call_parts(expr: &Expr) -> Option<(Span, Option<Span>)> {
+    let Expr::Call(call) = expr else { return None };
+    if !call.arguments.keywords.is_empty()
+        || call.arguments.args.iter().any(|argument| matches!(argument, Expr::Starred(_)))
+    {
+        return None;
+    }
+    let arguments = match (call.arguments.args.first(), call.arguments.args.last()) {
+        (Some(first), Some(last)) => Some(Span::of(first.range().cover(last.range()))),
+        _ => None,
+    };
+    Some((Span::of(call.func.range()), arguments))
+}
 fn to_u32(value: usize) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
 }
@@ -1549,6 +1594,54 @@ impl Extractor<'_> {
         }
         let callee = self.private.expr(&call.func);
         self.add_use_site(kind, argument, UseSiteShape::CallArgument { callee, method });
+    }
+
+    /// Records a call whose callee's last name is a sink's (see [`SinkCall`]).
+    fn record_sink_call(&mut self, call: &ast::ExprCall) {
+        let last = match &*call.func {
+            Expr::Name(name) => name.id.as_str(),
+            Expr::Attribute(attribute) => attribute.attr.as_str(),
+            _ => return,
+        };
+        if !super::sinks::may_be_sink(last) {
+            return;
+        }
+        let mut arguments = Vec::new();
+        let mut unpacks = false;
+        for (idx, argument) in call.arguments.args.iter().enumerate() {
+            if matches!(argument, Expr::Starred(_)) {
+                unpacks = true;
+                continue;
+            }
+            arguments.push(SinkArgument {
+                position: (!unpacks).then(|| to_u32(idx)),
+                keyword: None,
+                value: self.private.expr(argument),
+                range: Span::of(argument.range()),
+                call_parts: positional_call_parts(argument),
+            });
+        }
+        for keyword in &call.arguments.keywords {
+            let Some(name) = &keyword.arg else { continue };
+            arguments.push(SinkArgument {
+                position: None,
+                keyword: Some(name.as_str().into()),
+                value: self.private.expr(&keyword.value),
+                range: Span::of(keyword.value.range()),
+                call_parts: positional_call_parts(&keyword.value),
+            });
+        }
+        if arguments.is_empty() {
+            return;
+        }
+        self.facts.sink_calls.push(SinkCall {
+            callee: self.private.expr(&call.func),
+            callee_range: Span::of(call.func.range()),
+            arguments: arguments.into_boxed_slice(),
+            scope: self.current_scope(),
+            expects_error: self.expected_errors > 0,
+            unpacks,
+        });
     }
 
     /// Records names passed to calls; `keep_passed_functions` keeps those that name a function or
@@ -2295,6 +2388,7 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 self.record_protocol_call(call);
                 self.record_call(call);
                 self.record_passed_names(call);
+                self.record_sink_call(call);
                 self.record_double(call);
                 if let Expr::Attribute(attribute) = &*call.func {
                     if matches!(

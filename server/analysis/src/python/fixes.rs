@@ -250,7 +250,8 @@ fn take_one_item(site: &UseSite) -> Option<Fix> {
 
 /// `async with c() as x:` → `async with await c() as x:`.
 fn add_await(site: &UseSite, exprs: &Exprs) -> Option<Fix> {
-    if !is_primary(exprs.get(site.operand)) {
+    // `await` is a syntax error outside `async def`.
+    if !site.in_async_function || !is_primary(exprs.get(site.operand)) {
         return None;
     }
     match site.shape {
@@ -337,4 +338,41 @@ pub fn empty_async_generator(source: &str, stub: std::ops::Range<usize>) -> Opti
         Applicability::Unsafe,
         vec![edit],
     ))
+}
+
+/// `asyncio.run(main)` → `asyncio.run(main())`: the awaitable the API wants is the call's
+/// result. Safe when the function takes no required argument and our resolver read it.
+pub fn add_call_after(
+    argument: std::ops::Range<usize>,
+    callable_without_arguments: bool,
+    inferred: bool,
+) -> Option<Fix> {
+    let mut fix = if callable_without_arguments {
+        fix("Call it: add `()`", Applicability::Safe, vec![edit(argument.end..argument.end, "()")])
+    } else {
+        fix(
+            "Call it: add `()` (changes behaviour if it needs arguments: they are yours to add)",
+            Applicability::Unsafe,
+            vec![edit(argument.end..argument.end, "()")],
+        )
+    };
+    if inferred {
+        rests_on_inference(&mut fix);
+    }
+    Some(fix)
+}
+
+/// `tg.start_soon(worker(a, b))` → `tg.start_soon(worker, a, b)`: the API calls the function
+/// with those arguments itself, evaluated in the same order as before. The call it replaces
+/// always failed (a coroutine object is not callable), so nothing that worked changes.
+pub fn replace_argument(argument: std::ops::Range<usize>, spread: &str, inferred: bool) -> Option<Fix> {
+    let mut fix = fix(
+        "Pass the function and its arguments separately",
+        Applicability::Safe,
+        vec![edit(argument, spread.to_owned())],
+    );
+    if inferred {
+        rests_on_inference(&mut fix);
+    }
+    Some(fix)
 }

@@ -8,6 +8,7 @@ pub mod fixes;
 pub mod flow;
 pub mod library;
 pub mod resolve;
+pub mod sinks;
 pub mod types;
 
 use std::path::{Path, PathBuf};

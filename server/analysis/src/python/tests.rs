@@ -1366,3 +1366,46 @@ fn fuzz_parse_facts_check_fix() {
     assert_eq!(executions, 30_000);
     assert!(with_findings > 1_000, "the soup reaches the rules ({with_findings})");
 }
+
+// ---------------------------------------------------------------- APM110 (our resolver alone)
+
+const JOBS: &str = "import asyncio, threading\n\nasync def refresh():\n    await asyncio.sleep(0)\n\nasync def rows():\n    yield 1\n\ndef refresh_now():\n    pass\n\n";
+
+#[test]
+fn sinks_handed_the_wrong_kind_without_the_type_layer() {
+    // Coroutine function to a sync caller, uncalled where an awaitable is wanted, an async
+    // generator where an awaitable is wanted, a coroutine object where anyio wants a function.
+    check_one(
+        &format!("{JOBS}threading.Thread(target=refresh).start()\nasyncio.run(refresh)\nasyncio.run(rows())\n\nasync def main(tg):\n    import anyio\n    anyio.run(refresh())\n"),
+        "12:25 APM110 `refresh`\n13:13 APM110 `refresh`\n14:13 APM110 `rows()`\n18:15 APM110 `refresh()`",
+    );
+    // The right kinds, and keywords that are not the sink's argument.
+    check_one(
+        &format!("{JOBS}threading.Thread(target=refresh_now).start()\nasyncio.run(refresh())\nthreading.Thread(None, refresh_now, name='refresh')\nasyncio.gather(refresh(), return_exceptions=True)\n"),
+        "",
+    );
+    // An unknown decorator may make anything of the function; an unresolved callee is not a sink.
+    check_one(
+        &format!("{JOBS}from somewhere import wrap, Thread\n\n@wrap\nasync def wrapped():\n    pass\n\nthreading.Thread(target=wrapped)\nThread(target=refresh)\n"),
+        "",
+    );
+}
+
+#[test]
+fn sink_fixes_add_the_call_or_pass_the_function_and_its_arguments() {
+    let source =
+        format!("{JOBS}asyncio.run(refresh)\n\nasync def spawn(n):\n    import anyio\n    anyio.run(refresh())\n");
+    let (findings, source) = analyse(&[("main.py", &source)]);
+    let fixed: Vec<(String, String)> = findings
+        .iter()
+        .map(|finding| {
+            let fix = finding.fixes.first().expect("a fix");
+            (format!("{:?} {}", fix.applicability, &source[finding.range.clone()]), apply_edits(&source, &fix.edits).0)
+        })
+        .collect();
+    assert_eq!(fixed.len(), 2, "{fixed:?}");
+    assert_eq!(fixed[0].0, "Safe refresh");
+    assert!(fixed[0].1.contains("\nasyncio.run(refresh())\n"));
+    assert_eq!(fixed[1].0, "Safe refresh()");
+    assert!(fixed[1].1.contains("\n    anyio.run(refresh)\n"));
+}

@@ -155,6 +155,43 @@ impl<'db> Follower<'db> {
         self.call_result(model, call, 0, true)
     }
 
+    /// The code paths of a call: the value of each `return` of the one plain function it calls,
+    /// when that function is unannotated and undecorated and has several, each labelled by its
+    /// text and line. A declared return type is one alternative, whatever union it spells.
+    pub(super) fn return_arms(
+        &mut self,
+        model: &SemanticModel<'db>,
+        call: &ast::ExprCall,
+    ) -> Option<Vec<(String, Vec<Source<'db>>)>> {
+        let env = model.program_environment();
+        let callee @ Type::FunctionLiteral(_) = call.func.inferred_type(model)? else { return None };
+        let Some(TypeDefinition::Function(definition)) = callee.definition(self.db, &env) else { return None };
+        let core: &dyn ty_python_core::Db = self.db;
+        let DefinitionKind::Function(node) = definition.kind(core) else { return None };
+        let file = definition.program_file(core);
+        let module = self.load(definition.python_file(core));
+        let function = node.node(&module);
+        if function.is_async || function.returns.is_some() || !function.decorator_list.is_empty() {
+            return None;
+        }
+        let mut visitor = ReturnStatementVisitor::default();
+        visitor.visit_body(&function.body);
+        if visitor.is_generator || visitor.returns.len() < 2 {
+            return None;
+        }
+        let callee_model = SemanticModel::new(self.db, file);
+        let text = ruff_db::source::source_text(self.db, file.file(self.db));
+        let lines = ruff_db::source::line_index(self.db, file.file(self.db));
+        let mut arms = Vec::new();
+        for ret in &visitor.returns {
+            let Some(value) = ret.value.as_deref() else { continue };
+            let shown = text.as_str().get(value.range().to_std_range()).unwrap_or_default();
+            let line = lines.line_index(value.start()).get();
+            arms.push((format!("the `return {shown}` at line {line}"), self.elements(&callee_model, value, 1)));
+        }
+        (arms.len() > 1).then_some(arms)
+    }
+
     /// What a call may return (with `awaited`, what awaiting the call gives), when the callee is
     /// a function or a method we can read: see [`Self::function_result`].
     fn call_result(
@@ -366,6 +403,54 @@ impl<'db> Follower<'db> {
         }
     }
 
+    /// For a class object (`ApiClient`, not `ApiClient()`): the protocol dunders its instances
+    /// have, read from the class and every base (each must be a class ty names, none may route
+    /// attributes through `__getattribute__`). A dunder is one a class body binds by name.
+    pub(super) fn instance_dunders(
+        &mut self,
+        model: &SemanticModel<'db>,
+        class: Type<'db>,
+    ) -> Option<Vec<&'static str>> {
+        if !matches!(class, Type::ClassLiteral(_)) {
+            return None;
+        }
+        let TypeDefinition::StaticClass(definition) = class.definition(self.db, &model.program_environment())? else {
+            return None;
+        };
+        let hierarchy = self.walk_hierarchy(definition);
+        if !hierarchy.complete || hierarchy.intercepted {
+            return None;
+        }
+        let core: &dyn ty_python_core::Db = self.db;
+        let mut found = Vec::new();
+        for class in hierarchy.classes {
+            let module = self.load(class.python_file(core));
+            let DefinitionKind::Class(node) = class.kind(core) else { return None };
+            for statement in &node.node(&module).body {
+                let names: Vec<&str> = match statement {
+                    Stmt::FunctionDef(function) => vec![function.name.as_str()],
+                    Stmt::Assign(assign) => assign
+                        .targets
+                        .iter()
+                        .filter_map(|target| target.as_name_expr().map(|name| name.id.as_str()))
+                        .collect(),
+                    Stmt::AnnAssign(assign) => {
+                        assign.target.as_name_expr().map(|name| name.id.as_str()).into_iter().collect()
+                    }
+                    _ => Vec::new(),
+                };
+                for name in names {
+                    if let Some(dunder) = PROTOCOL_DUNDERS.iter().find(|dunder| **dunder == name) {
+                        if !found.contains(dunder) {
+                            found.push(*dunder);
+                        }
+                    }
+                }
+            }
+        }
+        Some(found)
+    }
+
     /// What `name` may be on an instance of `class`: methods as [`Source::Method`], properties
     /// as what their getter returns, and the values bound to it in the class bodies and through
     /// `self.<name> = ...` in their methods, over the whole hierarchy.
@@ -553,6 +638,9 @@ impl<'db> Follower<'db> {
         parsed_module(self.db, file).load(self.db)
     }
 }
+
+/// The dunders that make each protocol: see [`Follower::instance_dunders`].
+pub(super) const PROTOCOL_DUNDERS: [&str; 5] = ["__aenter__", "__aiter__", "__await__", "__enter__", "__iter__"];
 
 /// What [`Follower::walk_hierarchy`] found.
 struct Hierarchy<'db> {

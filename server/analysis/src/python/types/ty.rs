@@ -31,7 +31,7 @@ use ty_python_core::platform::PythonPlatform;
 use ty_python_core::program::ProgramSettings;
 use ty_python_core::{Program, ProgramFile};
 use ty_python_semantic::lint::{LintRegistry, RuleSelection};
-use ty_python_semantic::types::{ProgramEnvironment, Type};
+use ty_python_semantic::types::{ProgramEnvironment, Type, TypeDefinition};
 use ty_python_semantic::{
     default_lint_registry, AnalysisSettings, HasType, PythonVersionSource, PythonVersionWithSource, SemanticModel,
 };
@@ -135,6 +135,9 @@ impl EngineDb for EngineDbImpl {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Element {
     pub display: String,
+    /// The class's module-qualified name (`asyncio.locks.Lock`) for an instance of a class, to
+    /// tell apart alternatives that display alike (`Lock | Lock`).
+    pub qualified: Option<String>,
     /// Says too little of the runtime object (`Unknown`, `Any`, a type variable, …); its
     /// capabilities are left empty.
     pub unknown: bool,
@@ -143,7 +146,58 @@ pub struct Element {
     pub capabilities: CapabilitySet,
     /// For an awaitable: the protocols of what awaiting it gives, when that is known.
     pub awaits_to: Option<CapabilitySet>,
+    /// For a class object (itself `unknown`): its own protocols (from its metaclass) and its
+    /// instances', when the class and its bases are read.
+    pub class_object: Option<(CapabilitySet, CapabilitySet)>,
 }
+
+/// What an object handed to an API is, as far as the sinks table asks (`python::sinks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Made {
+    /// A coroutine (`Coroutine[Any, Any, Any]`).
+    Coroutine,
+    /// An async generator (`AsyncGenerator[Any, Any]`).
+    AsyncGenerator,
+    /// Known, and neither.
+    Other,
+}
+
+/// What ty says of a callee or an argument of a call to an API.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CallPart {
+    /// The module-qualified name of the function, method or class it is, as defined
+    /// (`asyncio.runners.run`, `asyncio.events.AbstractEventLoop.run_in_executor`,
+    /// `threading.Thread`).
+    pub callee: Option<String>,
+    /// What the object is, when every alternative other than `None` is known and they agree.
+    pub object: Option<Made>,
+    /// What calling it makes, when it is callable (not a class), what its call gives is known,
+    /// and every alternative agrees.
+    pub call: Option<Made>,
+    /// Its type as ty writes it.
+    pub display: String,
+}
+
+/// One code path's value of an operand: a branch of `a if c else b`, an operand of `or`, a
+/// `return` of the function it calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arm {
+    /// How a message names it: "`threading.Lock()`", "the `return lock` at line 7".
+    pub label: String,
+    pub elements: Vec<Element>,
+}
+
+/// What ty and the follower say of one operand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The union elements of its type.
+    pub elements: Vec<Element>,
+    /// Its code paths, when it has several.
+    pub arms: Vec<Arm>,
+}
+
+/// A query over one file's byte ranges (see [`TypeEngine::on_query_thread`]).
+type Query<T> = fn(&EngineDbImpl, &SystemPath, &Path, &[(u32, u32)]) -> Option<Vec<Option<T>>>;
 
 #[derive(Clone)]
 pub struct TypeEngine {
@@ -188,7 +242,7 @@ impl Drop for ProtocolsModule {
 /// `Awaitable[P]` is covariant, so an awaitable is assignable to it exactly when what awaiting it
 /// gives is assignable to `P`; `_Impossible` names a method nothing has, so an awaitable that is
 /// assignable to `Awaitable[_Impossible]` gives something gradual (`Any`) or `Never`: unknown.
-const PROTOCOLS_PY: &str = r"from typing import Any, Awaitable, Protocol
+const PROTOCOLS_PY: &str = r"from typing import Any, AsyncGenerator, Awaitable, Callable, Coroutine, Protocol
 
 class _AEnter(Protocol):
     def __aenter__(self, *args: Any, **kwargs: Any) -> Any: ...
@@ -212,8 +266,11 @@ def _probe(
     a: _AEnter, b: _AIter, c: _Await, d: _Enter, e: _Iter,
     f: Awaitable[_AEnter], g: Awaitable[_AIter], h: Awaitable[_Await], i: Awaitable[_Enter],
     j: Awaitable[_Iter], k: Awaitable[_Impossible], top: object,
+    coroutine: Coroutine[Any, Any, Any], agen: AsyncGenerator[Any, Any],
+    callable: Callable[..., Any], makes_impossible: Callable[..., _Impossible],
+    makes_coroutine: Callable[..., Coroutine[Any, Any, Any]], makes_agen: Callable[..., AsyncGenerator[Any, Any]],
 ) -> None:
-    (a, b, c, d, e, f, g, h, i, j, k, top)
+    (a, b, c, d, e, f, g, h, i, j, k, top, coroutine, agen, callable, makes_impossible, makes_coroutine, makes_agen)
 ";
 
 impl TypeEngine {
@@ -264,7 +321,24 @@ impl TypeEngine {
 
     /// For each byte range (start, end) of an expression in `path`, the union elements of its
     /// inferred type (None when no expression node has exactly that range, or on panic).
-    pub fn elements_at(&self, path: &Path, ranges: &[(u32, u32)]) -> Vec<Option<Vec<Element>>> {
+    pub fn elements_at(&self, path: &Path, ranges: &[(u32, u32)]) -> Vec<Option<Answer>> {
+        self.on_query_thread(path, ranges, query_file)
+    }
+
+    /// For each byte range of a callee or an argument of a call in `path`, what the sinks table
+    /// asks of it (see [`CallPart`]).
+    pub fn call_parts_at(&self, path: &Path, ranges: &[(u32, u32)]) -> Vec<Option<CallPart>> {
+        self.on_query_thread(path, ranges, query_call_parts)
+    }
+
+    /// Runs `query` on its own thread with ty's stack size, under `catch_unwind`: a panic
+    /// answers "unknown" for every range.
+    fn on_query_thread<T: Clone + Send + 'static>(
+        &self,
+        path: &Path,
+        ranges: &[(u32, u32)],
+        query: Query<T>,
+    ) -> Vec<Option<T>> {
         let db = self.db.clone();
         let helper = Arc::clone(&self.helper);
         let path = path.to_path_buf();
@@ -274,13 +348,13 @@ impl TypeEngine {
         let handle = std::thread::Builder::new().stack_size(ruff_db::STACK_SIZE).spawn(move || {
             QUIET_PANICS.with(|q| q.set(true));
             let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                query_file(&db, &helper.path, &path, &ranges_owned)
+                query(&db, &helper.path, &path, &ranges_owned)
             }));
             QUIET_PANICS.with(|q| q.set(false));
             res.ok().flatten()
         });
         match handle.map(std::thread::JoinHandle::join) {
-            Ok(Ok(Some(v))) => v,
+            Ok(Ok(Some(v))) if v.len() == n => v,
             _ => vec![None; n],
         }
     }
@@ -349,6 +423,15 @@ struct Protocols<'db> {
     /// `object`, which says nothing of what the object is (ty narrows `callable(x)` and unions
     /// that absorb `object` to it).
     top: Type<'db>,
+    /// `Coroutine[Any, Any, Any]` and `AsyncGenerator[Any, Any]`.
+    coroutine: Type<'db>,
+    async_generator: Type<'db>,
+    /// `Callable[..., Any]`, `Callable[..., _Impossible]` (only a callable whose result is
+    /// gradual is assignable to it), and callables that make a coroutine or an async generator.
+    callable: Type<'db>,
+    makes_unknown: Type<'db>,
+    makes_coroutine: Type<'db>,
+    makes_async_generator: Type<'db>,
 }
 
 fn protocols<'db>(db: &'db EngineDbImpl, helper: &SystemPath) -> Option<Protocols<'db>> {
@@ -362,7 +445,18 @@ fn protocols<'db>(db: &'db EngineDbImpl, helper: &SystemPath) -> Option<Protocol
     let tys: Vec<Type<'db>> = t.elts.iter().map(|e| e.inferred_type(&model)).collect::<Option<_>>()?;
     let order = [Capability::AsyncCm, Capability::AsyncIter, Capability::Await, Capability::Cm, Capability::Iter];
     let pick = |offset: usize| std::array::from_fn(|i| (tys[offset + i], order[i]));
-    Some(Protocols { direct: pick(0), awaited: pick(5), awaited_unknown: *tys.get(10)?, top: *tys.get(11)? })
+    Some(Protocols {
+        direct: pick(0),
+        awaited: pick(5),
+        awaited_unknown: *tys.get(10)?,
+        top: *tys.get(11)?,
+        coroutine: *tys.get(12)?,
+        async_generator: *tys.get(13)?,
+        callable: *tys.get(14)?,
+        makes_unknown: *tys.get(15)?,
+        makes_coroutine: *tys.get(16)?,
+        makes_async_generator: *tys.get(17)?,
+    })
 }
 
 /// The receiver of `receiver.attribute`, called or awaited or not.
@@ -441,10 +535,12 @@ fn source_element<'db>(
 ) -> Element {
     let made = |display: &str, capabilities: CapabilitySet, awaits_to: Option<CapabilitySet>| Element {
         display: display.to_owned(),
+        qualified: None,
         unknown: false,
         is_none: false,
         capabilities,
         awaits_to,
+        class_object: None,
     };
     match source {
         Source::Value(ty) => element(db, env, protos, *ty),
@@ -469,6 +565,17 @@ fn element<'db>(
     protos: &Protocols<'db>,
     t: Type<'db>,
 ) -> Element {
+    // A narrowed instance (`Lock & ~AlwaysFalsy` for `self._lock or …`) has the protocols of its
+    // one positive element: a negative element only removes values (ty makes an intersection
+    // with no value left `Never`, which stays unknown).
+    if let Type::Intersection(intersection) = t {
+        let mut positive = intersection.iter_positive(db);
+        if let (Some(only @ Type::NominalInstance(_)), None) = (positive.next(), positive.next()) {
+            if !t.is_assignable_to(db, env, Type::Never) {
+                return element(db, env, protos, only);
+            }
+        }
+    }
     // Dynamic (Unknown/Any/Todo), or a gradual intersection such as `Unknown & ~None`
     // (assignable even to Never; `positive()` is pub(crate)). Never (unreachable code) is
     // reported as unknown too, since it vacuously satisfies every protocol.
@@ -497,15 +604,234 @@ fn element<'db>(
     let capabilities = set_of(&protos.direct);
     let awaits_to =
         (capabilities.contains(Capability::Await) && !has(protos.awaited_unknown)).then(|| set_of(&protos.awaited));
-    Element { display: t.display(db, env).to_string(), unknown, is_none: t.is_none(db), capabilities, awaits_to }
+    // A class object's own protocols come from its metaclass; its instances' are filled in by
+    // the caller, which reads the class.
+    let class_object = matches!(t, Type::ClassLiteral(_)).then(|| {
+        let own = protos
+            .direct
+            .iter()
+            .filter(|(protocol, _)| t.is_assignable_to(db, env, *protocol))
+            .fold(CapabilitySet::EMPTY, |set, (_, capability)| set.with(*capability));
+        (own, CapabilitySet::EMPTY)
+    });
+    Element {
+        display: t.display(db, env).to_string(),
+        qualified: None,
+        unknown,
+        is_none: t.is_none(db),
+        capabilities,
+        awaits_to,
+        class_object,
+    }
 }
 
-fn query_file(
+/// The protocols of the instances of each class object among `elements` (see
+/// [`Follower::instance_dunders`]); a class whose hierarchy is not read stays without.
+fn fill_instance_protocols<'db>(
+    model: &SemanticModel<'db>,
+    follower: &mut Follower<'db>,
+    sources: &[Source<'db>],
+    elements: &mut [Element],
+) {
+    for (element, source) in elements.iter_mut().zip(sources) {
+        let (Some((own, _)), Source::Value(class)) = (element.class_object, source) else { continue };
+        element.class_object = follower.instance_dunders(model, *class).map(|dunders| {
+            let order =
+                [Capability::AsyncCm, Capability::AsyncIter, Capability::Await, Capability::Cm, Capability::Iter];
+            let instances = super::follow::PROTOCOL_DUNDERS
+                .iter()
+                .zip(order)
+                .filter(|(dunder, _)| dunders.contains(dunder))
+                .fold(CapabilitySet::EMPTY, |set, (_, capability)| set.with(capability));
+            (own, instances)
+        });
+    }
+}
+
+/// `module.Class` for an instance of a class ty can name (the display, prefixed by the module
+/// that defines the class).
+fn qualified_name<'db>(db: &'db EngineDbImpl, env: &ProgramEnvironment<'db>, t: Type<'db>) -> Option<String> {
+    if let Type::Intersection(intersection) = t {
+        let mut positive = intersection.iter_positive(db);
+        return match (positive.next(), positive.next()) {
+            (Some(only), None) => qualified_name(db, env, only),
+            _ => None,
+        };
+    }
+    if !matches!(t, Type::NominalInstance(_)) {
+        return None;
+    }
+    let Some(TypeDefinition::StaticClass(definition)) = t.definition(db, env) else { return None };
+    let core: &dyn ty_python_core::Db = db;
+    let module = ty_module_resolver::file_to_module(db, definition.program_file(core).resolver_file(core))?;
+    Some(format!("{}.{}", module.name(db), t.display(db, env)))
+}
+
+/// Several alternatives get their qualified names (`_thread.lock | asyncio.locks.Lock`), which a
+/// message names one by one.
+fn qualify_alternatives<'db>(
+    db: &'db EngineDbImpl,
+    env: &ProgramEnvironment<'db>,
+    sources: &[Source<'db>],
+    elements: &mut [Element],
+) {
+    if elements.iter().filter(|element| !element.is_none).count() < 2 {
+        return;
+    }
+    for (element, source) in elements.iter_mut().zip(sources) {
+        if let (false, Source::Value(t)) = (element.is_none, source) {
+            element.qualified = qualified_name(db, env, *t);
+        }
+    }
+}
+
+/// The code paths of an operand (see [`Arm`]), each labelled and with what the follower says
+/// it is: the branches of `a if c else b` and the operands of `or` (at the operand, or in the
+/// one assignment of the name it is), or the `return`s of the function it calls.
+///
+/// A name bound more than once is left alone: ty's list of a name's definitions is every one in
+/// the scope, not those that reach the use.
+fn code_arms<'db>(
+    db: &'db EngineDbImpl,
+    model: &SemanticModel<'db>,
+    expr: &Expr,
+    follower: &mut Follower<'db>,
+) -> Option<Vec<(String, Vec<Source<'db>>)>> {
+    match expr {
+        Expr::If(_) | Expr::BoolOp(ast::ExprBoolOp { op: ast::BoolOp::Or, .. }) => {
+            let file = model.program_file().file(db);
+            let text = ruff_db::source::source_text(db, file);
+            let lines = ruff_db::source::line_index(db, file);
+            let mut leaves = Vec::new();
+            branch_leaves(expr, &mut leaves);
+            (leaves.len() > 1).then(|| {
+                leaves
+                    .into_iter()
+                    .map(|leaf| {
+                        let shown = text.as_str().get(leaf.range().to_std_range()).unwrap_or_default();
+                        let label = format!("`{shown}` at line {}", lines.line_index(leaf.start()).get());
+                        (label, follower.elements(model, leaf, 1))
+                    })
+                    .collect()
+            })
+        }
+        Expr::Call(call) => follower.return_arms(model, call),
+        Expr::Name(name) => {
+            let definitions = ty_python_semantic::definitions_for_name(
+                model,
+                name.id.as_str(),
+                name.into(),
+                ty_python_semantic::ImportAliasResolution::PreserveAliases,
+            );
+            let [ty_python_semantic::ResolvedDefinition::Definition(definition)] = definitions.as_slice() else {
+                return None;
+            };
+            let core: &dyn ty_python_core::Db = db;
+            if definition.program_file(core) != model.program_file() {
+                return None;
+            }
+            let ty_python_core::definition::DefinitionKind::Assignment(assignment) = definition.kind(core) else {
+                return None;
+            };
+            let module = parsed_module(db, definition.python_file(core)).load(db);
+            if assignment.unpack().is_some() || !matches!(assignment.target(&module), Expr::Name(_)) {
+                return None;
+            }
+            let value = assignment.value(&module);
+            if matches!(value, Expr::Name(_)) {
+                return None;
+            }
+            code_arms(db, model, value, follower)
+        }
+        _ => None,
+    }
+}
+
+/// The leaves of nested `a if c else b` and `a or b` expressions.
+fn branch_leaves<'e>(expr: &'e Expr, leaves: &mut Vec<&'e Expr>) {
+    match expr {
+        Expr::If(branches) => {
+            branch_leaves(&branches.body, leaves);
+            branch_leaves(&branches.orelse, leaves);
+        }
+        Expr::BoolOp(ast::ExprBoolOp { op: ast::BoolOp::Or, values, .. }) => {
+            for value in values {
+                branch_leaves(value, leaves);
+            }
+        }
+        _ => leaves.push(expr),
+    }
+}
+
+/// What one object is and what calling it makes (see [`Made`]); `None` when ty does not know.
+fn made_by<'db>(
+    db: &'db EngineDbImpl,
+    env: &ProgramEnvironment<'db>,
+    protos: &Protocols<'db>,
+    source: &Source<'db>,
+) -> (Option<Made>, Option<Made>) {
+    let t = match source {
+        Source::Value(t) => *t,
+        Source::Coroutine(_) => return (Some(Made::Coroutine), None),
+        Source::Generator { is_async: true } => return (Some(Made::AsyncGenerator), None),
+        Source::Generator { is_async: false } => return (Some(Made::Other), None),
+        Source::Method { .. } => return (None, None),
+    };
+    if element(db, env, protos, t).unknown {
+        return (None, None);
+    }
+    let is = |protocol: Type<'db>| t.is_assignable_to(db, env, protocol);
+    let kind = |coroutine: Type<'db>, async_generator: Type<'db>| {
+        if is(coroutine) {
+            Made::Coroutine
+        } else if is(async_generator) {
+            Made::AsyncGenerator
+        } else {
+            Made::Other
+        }
+    };
+    let object = kind(protos.coroutine, protos.async_generator);
+    let call = (is(protos.callable) && !is(protos.makes_unknown))
+        .then(|| kind(protos.makes_coroutine, protos.makes_async_generator));
+    (Some(object), call)
+}
+
+/// The module-qualified name of the function, bound method or class `t` is, as defined: the
+/// defining module, the class for a method, and the name.
+fn callee_name<'db>(
+    db: &'db EngineDbImpl,
+    env: &ProgramEnvironment<'db>,
+    t: Type<'db>,
+    loaded: &mut Vec<ruff_db::PythonFile<'db>>,
+) -> Option<String> {
+    if !matches!(t, Type::FunctionLiteral(_) | Type::BoundMethod(_) | Type::ClassLiteral(_)) {
+        return None;
+    }
+    let (TypeDefinition::Function(definition) | TypeDefinition::StaticClass(definition)) = t.definition(db, env)?
+    else {
+        return None;
+    };
+    let core: &dyn ty_python_core::Db = db;
+    let module = ty_module_resolver::file_to_module(db, definition.program_file(core).resolver_file(core))?;
+    let name = definition.name(core)?;
+    loaded.push(definition.python_file(core));
+    let scope = definition.scope(core);
+    match scope.node(core) {
+        ty_python_core::scope::NodeWithScopeKind::Module => Some(format!("{}.{name}", module.name(db))),
+        ty_python_core::scope::NodeWithScopeKind::Class(_) => {
+            let parsed = parsed_module(db, definition.python_file(core)).load(db);
+            Some(format!("{}.{}.{name}", module.name(db), scope.name(core, &parsed)))
+        }
+        _ => None,
+    }
+}
+
+fn query_call_parts(
     db: &EngineDbImpl,
     helper: &SystemPath,
     path: &Path,
     ranges: &[(u32, u32)],
-) -> Option<Vec<Option<Vec<Element>>>> {
+) -> Option<Vec<Option<CallPart>>> {
     let protos = protocols(db, helper)?;
     let sys_path = SystemPath::absolute(SystemPath::from_std_path(path)?, db.system.current_directory());
     let file = system_path_to_file(db, &sys_path).ok()?;
@@ -514,7 +840,76 @@ fn query_file(
     let env = ProgramEnvironment::from_file(pf);
     let module = parsed_module(db, pf.python_file(db));
     let mut loaded: Vec<ruff_db::PythonFile<'_>> = Vec::new();
-    let out: Vec<Option<Vec<Element>>> = {
+    let out: Vec<Option<CallPart>> = {
+        let parsed = module.load(db);
+        ranges
+            .iter()
+            .map(|&r| {
+                let expr = find_expr(parsed.syntax(), r)?;
+                let ty = expr.inferred_type(&model)?;
+                if let Expr::Name(name) = expr {
+                    if rebinds_a_declaration(&model, name) {
+                        return None;
+                    }
+                }
+                let callee = callee_name(db, &env, ty, &mut loaded);
+                let mut follower = Follower::new(db);
+                if let Some(receiver) = attribute_receiver(expr) {
+                    if follower.intercepts_attributes(&model, receiver) {
+                        loaded.append(&mut follower.loaded);
+                        return None;
+                    }
+                }
+                let sources = follower.elements(&model, expr, 0);
+                loaded.append(&mut follower.loaded);
+                let mut object = None;
+                let mut call = None;
+                let mut first = true;
+                let mut shown = Vec::new();
+                for source in &sources {
+                    if let Source::Value(t) = source {
+                        if t.is_none(db) {
+                            continue;
+                        }
+                        shown.push(t.display(db, &env).to_string());
+                    }
+                    let (this_object, this_call) = made_by(db, &env, &protos, source);
+                    if first {
+                        (object, call) = (this_object, this_call);
+                        first = false;
+                    } else {
+                        object = object.filter(|made| this_object == Some(*made));
+                        call = call.filter(|made| this_call == Some(*made));
+                    }
+                }
+                Some(CallPart { callee, object, call, display: shown.join(" | ") })
+            })
+            .collect()
+    };
+    module.clear();
+    for other in loaded {
+        if other != pf.python_file(db) {
+            parsed_module(db, other).clear();
+        }
+    }
+    Some(out)
+}
+
+fn query_file(
+    db: &EngineDbImpl,
+    helper: &SystemPath,
+    path: &Path,
+    ranges: &[(u32, u32)],
+) -> Option<Vec<Option<Answer>>> {
+    let protos = protocols(db, helper)?;
+    let sys_path = SystemPath::absolute(SystemPath::from_std_path(path)?, db.system.current_directory());
+    let file = system_path_to_file(db, &sys_path).ok()?;
+    let pf = ty_python_semantic::Db::program_file(db, file);
+    let model = SemanticModel::new(db, pf);
+    let env = ProgramEnvironment::from_file(pf);
+    let module = parsed_module(db, pf.python_file(db));
+    let mut loaded: Vec<ruff_db::PythonFile<'_>> = Vec::new();
+    let out: Vec<Option<Answer>> = {
         let parsed = module.load(db);
         ranges
             .iter()
@@ -523,28 +918,48 @@ fn query_file(
                 expr.inferred_type(&model)?;
                 // ty keeps the declared type of a name bound by `def`/`class` even where an
                 // assignment rebinds it (`task = asyncio.create_task(task())`): unknown.
+                let unknown =
+                    || Answer { elements: vec![element(db, &env, &protos, Type::unknown())], arms: Vec::new() };
                 if let Expr::Name(name) = expr {
                     if rebinds_a_declaration(&model, name) {
-                        return Some(vec![element(db, &env, &protos, Type::unknown())]);
+                        return Some(unknown());
                     }
                 }
                 let mut follower = Follower::new(db);
                 if let Some(receiver) = attribute_receiver(expr) {
                     if follower.intercepts_attributes(&model, receiver) {
                         loaded.append(&mut follower.loaded);
-                        return Some(vec![element(db, &env, &protos, Type::unknown())]);
+                        return Some(unknown());
                     }
                 }
-                let mut elements: Vec<Element> = follower
-                    .elements(&model, expr, 0)
-                    .iter()
-                    .map(|source| source_element(db, &env, &protos, source))
-                    .collect();
+                let sources = follower.elements(&model, expr, 0);
+                let mut elements: Vec<Element> =
+                    sources.iter().map(|source| source_element(db, &env, &protos, source)).collect();
+                qualify_alternatives(db, &env, &sources, &mut elements);
+                fill_instance_protocols(&model, &mut follower, &sources, &mut elements);
                 if let Expr::Call(call) = expr {
                     fill_awaited_results(db, &env, &protos, &mut follower, &model, call, &mut elements);
                 }
+                let arms = if elements.iter().filter(|element| !element.is_none).count() > 1 {
+                    code_arms(db, &model, expr, &mut follower)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(label, sources)| {
+                            let mut elements: Vec<Element> =
+                                sources.iter().map(|source| source_element(db, &env, &protos, source)).collect();
+                            for (element, source) in elements.iter_mut().zip(&sources) {
+                                if let Source::Value(t) = source {
+                                    element.qualified = qualified_name(db, &env, *t);
+                                }
+                            }
+                            Arm { label, elements }
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 loaded.append(&mut follower.loaded);
-                Some(elements)
+                Some(Answer { elements, arms })
             })
             .collect()
     };
@@ -557,8 +972,11 @@ fn query_file(
     // `ASYNCSENSE_LOG=asyncsense_analysis::python::types=debug` shows what was inferred.
     if tracing::enabled!(tracing::Level::DEBUG) {
         for (range, answer) in ranges.iter().zip(out.iter()) {
-            let shown: Vec<&str> =
-                answer.iter().flat_map(|elements| elements.iter()).map(|element| element.display.as_str()).collect();
+            let shown: Vec<&str> = answer
+                .iter()
+                .flat_map(|answer| answer.elements.iter())
+                .map(|element| element.display.as_str())
+                .collect();
             tracing::debug!("type of {}:{}..{}: {}", path.display(), range.0, range.1, shown.join(" | "));
         }
     }
