@@ -84,6 +84,8 @@ const CASES: &[Case] = &[
     case("async_with_to_with", Apply::SafeFix, Expect::SameAsCorrect),
     case("missing_await", Apply::SafeFix, Expect::SameAsCorrect),
     case("uncalled_factory", Apply::SafeFix, Expect::SameAsCorrect),
+    // APM110: a coroutine function handed uncalled to `asyncio.gather`: add the call.
+    case("sink_add_call", Apply::SafeFix, Expect::SameAsCorrect),
     // APM102: entering the manager runs the body once with the list it yields, where the
     // author meant to loop over its items: unsafe.
     case("loop_over_manager", Apply::UnsafeFix, Expect::DiffersFromCorrect),

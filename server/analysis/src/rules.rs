@@ -375,6 +375,12 @@ impl Rule {
                     crate::python::sinks::Expects::SyncFunction => "a synchronous function",
                     crate::python::sinks::Expects::AsyncFunction => "an async function (not a coroutine object)",
                     crate::python::sinks::Expects::Awaitable => "an awaitable (not a coroutine function)",
+                    crate::python::sinks::Expects::AsyncContextManagerFactory => {
+                        "a factory of an async context manager (not a plain coroutine function)"
+                    }
+                    crate::python::sinks::Expects::Dependency => {
+                        "a function or a generator function (not a context-manager factory)"
+                    }
                 };
                 let _ = writeln!(text, "- {}: `{}`, {argument}: {needs}", sink.library, sink.shown_name());
             }

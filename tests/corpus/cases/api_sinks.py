@@ -16,6 +16,9 @@ import threading
 import weakref
 
 import anyio
+from contextlib import asynccontextmanager
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
 
 
 class Mailer:
@@ -278,3 +281,68 @@ def case_anyio_to_thread_sync_function():
         return await anyio.to_thread.run_sync(send_digest_now, mailer, "x")
 
     assert anyio.run(main) == "x"
+
+
+# --- FastAPI: a dependency that is a context-manager factory ---
+
+
+@asynccontextmanager
+async def open_account_session():
+    yield {"user": "ada"}
+
+
+async def account_session():
+    async with open_account_session() as session:
+        yield session
+
+
+def case_depends_on_async_context_manager_factory():
+    app = FastAPI()
+
+    @app.get("/me")
+    async def me(session=Depends(open_account_session)):  # expect: APM110 silent: FastAPI 0.165 fails every request to /me with TypeError (the server answers 500)
+        return session
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/me").status_code == 500
+
+
+def case_depends_on_generator_dependency():
+    app = FastAPI()
+
+    @app.get("/me")
+    async def me(session=Depends(account_session)):
+        return session
+
+    with TestClient(app) as client:
+        assert client.get("/me").json() == {"user": "ada"}
+
+
+async def case_context_manager_factory_entered():
+    async with open_account_session() as session:
+        assert session == {"user": "ada"}
+
+
+async def _start_without_yield(app):
+    app.state.ready = True
+
+
+@asynccontextmanager
+async def _lifespan(app):
+    app.state.ready = True
+    yield
+
+
+def case_lifespan_coroutine_function():
+    app = FastAPI(lifespan=_start_without_yield)  # expect: APM110 silent: entering the lifespan fails when the app starts (TypeError: 'coroutine' object does not support the asynchronous context manager protocol)
+    try:
+        with TestClient(app):
+            raise AssertionError("the app started")
+    except TypeError as error:
+        assert "asynchronous context manager" in str(error)
+
+
+def case_lifespan_context_manager_factory():
+    app = FastAPI(lifespan=_lifespan)
+    with TestClient(app):
+        assert app.state.ready

@@ -1276,6 +1276,8 @@ enum Handed {
     AsyncGeneratorFunction,
     CoroutineObject,
     AsyncGeneratorObject,
+    /// A function decorated with `@asynccontextmanager` (`true`) or `@contextmanager`.
+    ContextManagerFactory(bool),
     Other,
 }
 
@@ -1296,6 +1298,12 @@ impl Handed {
             Handed::AsyncGeneratorFunction => "an async generator function",
             Handed::CoroutineObject => "a coroutine object (the call is already made), which is not callable",
             Handed::AsyncGeneratorObject => "an async generator, which is not awaitable",
+            Handed::ContextManagerFactory(true) => {
+                "a function decorated to make an async context manager, not a generator function"
+            }
+            Handed::ContextManagerFactory(false) => {
+                "a function decorated to make a context manager, not a generator function"
+            }
             Handed::Other => "something else",
         }
     }
@@ -1309,6 +1317,8 @@ impl Handed {
                 Handed::CoroutineFunction | Handed::AsyncGeneratorFunction | Handed::AsyncGeneratorObject
             ),
             Expects::AsyncFunction => self == Handed::CoroutineObject,
+            Expects::Dependency => matches!(self, Handed::ContextManagerFactory(_)),
+            Expects::AsyncContextManagerFactory => self == Handed::CoroutineFunction,
         }
     }
 }
@@ -1342,6 +1352,9 @@ fn resolved_argument(resolver: &mut Resolver<'_>, value: &Value) -> Option<Hande
             let (made, _) = resolver.call_result(value)?;
             if made == Provided::Unknown {
                 return None;
+            }
+            if let Provided::Known { kind: ValueKind::DecoratedContextManager, capabilities, .. } = made {
+                return Some(Handed::ContextManagerFactory(capabilities.contains(Capability::AsyncCm)));
             }
             Some(match kind_of(made) {
                 Some(true) => Handed::CoroutineFunction,
@@ -1468,6 +1481,9 @@ fn sink_finding(
     let callee = excerpt(text.get(call.callee_range.range())?);
     let operand = excerpt(text.get(argument.range.range())?);
     let consequence = match (sink.outcome, handed) {
+        _ if sink.expects == Expects::Dependency => {
+            "so the endpoint receives the manager itself, never entered (FastAPI 0.165 unwraps it and then fails every request with TypeError)".to_owned()
+        }
         (Outcome::Silent, Handed::AsyncGeneratorFunction) => {
             "so the call only makes an async generator that nothing iterates: its body never runs".to_owned()
         }
@@ -1499,6 +1515,14 @@ fn sink_finding(
             format!("call it: `{operand}()`")
         }
         (Expects::Awaitable, _) => "pass a coroutine object; iterate an async generator with `async for`".to_owned(),
+        (Expects::Dependency, Handed::ContextManagerFactory(is_async)) => {
+            fixes.extend(generator_dependency(module, call, argument, is_async, text));
+            "depend on a generator function that enters it and yields what it gives (the fix adds one beside this use, and leaves other users of the factory alone)".to_owned()
+        }
+        (Expects::Dependency, _) => String::new(),
+        (Expects::AsyncContextManagerFactory, _) => format!(
+            "make it an async generator function decorated with `@contextlib.asynccontextmanager`: the code before its `yield` runs at startup, the code after at shutdown (`{operand}` as it is has no `yield`)"
+        ),
         (Expects::AsyncFunction, _) => {
             let later_positional = call.arguments.iter().any(|other| {
                 other.position.is_some_and(|position| argument.position.is_some_and(|this| position > this))
@@ -1525,4 +1549,44 @@ fn sink_finding(
         related: Vec::new(),
         help: Some(help),
     })
+}
+
+/// The fix for `Depends(get_session)` on a context-manager factory: a generator dependency that
+/// enters it, added before the module-level statement that holds the call, and used at this
+/// sink. Other uses of the factory (`async with get_session()`) stay as they are. Offered only
+/// for a bare name of a function without parameters (FastAPI reads a dependency's parameters as
+/// inputs, which the wrapper would have to repeat), and when the new name is free.
+fn generator_dependency(
+    module: &IndexedModule,
+    call: &SinkCall,
+    argument: &SinkArgument,
+    is_async: bool,
+    text: &str,
+) -> Option<Fix> {
+    let Shape::Name(name) = module.facts.exprs.get(argument.value) else { return None };
+    let (_, bindings) = module.facts.visible_bindings(call.scope, name)?;
+    let [Binding::Function(function_id)] = bindings else {
+        // An import or several definitions: the parameters are not known.
+        return None;
+    };
+    let has_parameters = module.facts.bindings(module.facts.function(*function_id)?.scope).all().any(|binding| {
+        matches!(binding, Binding::Parameter(parameter) if parameter.slot().is_some_and(|slot| slot.function == *function_id))
+    });
+    if has_parameters {
+        return None;
+    }
+    let wrapper = format!("{name}_dependency");
+    if module.facts.visible_bindings(call.scope, &wrapper).is_some() {
+        return None;
+    }
+    let start = usize::try_from(call.statement_start).ok()?;
+    // The statement must start a line (it always does at module level, unless after `;`).
+    if start > 0 && text.as_bytes().get(start - 1) != Some(&b'\n') {
+        return None;
+    }
+    let (def, with) = if is_async { ("async def", "async with") } else { ("def", "with") };
+    let definition = format!(
+        "{def} {wrapper}():\n    \"\"\"FastAPI enters only generator dependencies: enter `{name}` for the request.\"\"\"\n    {with} {name}() as value:\n        yield value\n\n\n"
+    );
+    Some(fixes::generator_dependency(start, definition, argument.range.range(), wrapper))
 }

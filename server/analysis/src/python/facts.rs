@@ -255,6 +255,9 @@ pub struct SinkCall {
     pub expects_error: bool,
     /// Another positional argument follows a starred one: positions after it are not known.
     pub unpacks: bool,
+    /// Where the module-level statement that holds the call starts (decorators included): a
+    /// definition a fix adds goes just before it.
+    pub statement_start: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -1067,6 +1070,7 @@ pub fn extract(source: &str) -> ModuleFacts {
         facts: ModuleFacts { suppressions, syntax_errors, source_len: source.len(), ..ModuleFacts::default() },
         scope_stack: Vec::new(),
         frames: Vec::new(),
+        module_statement_start: 0,
         self_names: Vec::new(),
         in_annotation: 0,
         escaped: rustc_hash::FxHashSet::default(),
@@ -1140,6 +1144,8 @@ struct Extractor<'src> {
     facts: ModuleFacts,
     scope_stack: Vec<ScopeId>,
     frames: Vec<Frame>,
+    /// Where the module-level statement being visited starts.
+    module_statement_start: u32,
     /// Inside a plain method (and functions nested in it): the class and the name of `self`.
     self_names: Vec<Option<(ClassId, Box<str>)>>,
     /// Depth of type positions (annotations, `isinstance` classes): names there are not values.
@@ -1641,6 +1647,7 @@ impl Extractor<'_> {
             scope: self.current_scope(),
             expects_error: self.expected_errors > 0,
             unpacks,
+            statement_start: self.module_statement_start,
         });
     }
 
@@ -2155,6 +2162,9 @@ fn is_identifier_text(part: &str) -> bool {
 
 impl<'a> Visitor<'a> for Extractor<'_> {
     fn visit_stmt(&mut self, statement: &'a Stmt) {
+        if self.frames.is_empty() && self.scope_stack.len() <= 1 {
+            self.module_statement_start = statement.range().start().into();
+        }
         match statement {
             Stmt::FunctionDef(function) => self.visit_function_def(function),
             Stmt::ClassDef(class) => self.visit_class_def(class),

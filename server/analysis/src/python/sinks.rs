@@ -19,6 +19,13 @@ pub enum Expects {
     /// An awaitable it awaits or schedules: a coroutine function not called, or an async
     /// generator, is not one.
     Awaitable,
+    /// A dependency: FastAPI calls it and injects what the call gives, entering it only when
+    /// the function is a (sync or async) generator function. A function decorated to make a
+    /// context manager is not entered.
+    Dependency,
+    /// A factory of an async context manager it enters (an app's `lifespan`): a plain coroutine
+    /// function makes a coroutine, which has no `__aenter__`.
+    AsyncContextManagerFactory,
 }
 
 /// What a wrong argument leads to, as checked by running it (tests/corpus).
@@ -68,7 +75,13 @@ const TYPE_ERROR: Outcome = Outcome::Raises("TypeError");
 const AWAITS: &str = "awaits it (it needs an awaitable, such as a coroutine object)";
 const CALLS_AND_AWAITS: &str = "calls it and awaits what the call returns (it needs an async function)";
 
-use Expects::{AsyncFunction, Awaitable, SyncFunction};
+const DEPENDENCY: &str =
+    "calls it for each request and injects what it returns, entering it only when it is a generator function";
+/// Checked with FastAPI 0.165.0 (tests/corpus): it unwraps the decorator and then fails on every
+/// request; older releases inject the context-manager object itself.
+const DEPENDENCY_OUTCOME: Outcome = Outcome::Raises("TypeError on every request (FastAPI 0.165)");
+
+use Expects::{AsyncContextManagerFactory, AsyncFunction, Awaitable, Dependency, SyncFunction};
 use Outcome::Silent;
 
 /// The sinks, by library. A method is named on the class that defines it in the stubs, and on
@@ -339,6 +352,41 @@ pub static SINKS: &[Sink] = &[
         CALLS_AND_AWAITS,
         TYPE_ERROR,
         "trio",
+    ),
+    // --- FastAPI: dependencies ---
+    sink(
+        &["fastapi.Depends", "fastapi.param_functions.Depends"],
+        Some(0),
+        Some("dependency"),
+        Dependency,
+        DEPENDENCY,
+        DEPENDENCY_OUTCOME,
+        "fastapi",
+    ),
+    sink(
+        &["fastapi.Security", "fastapi.param_functions.Security"],
+        Some(0),
+        Some("dependency"),
+        Dependency,
+        DEPENDENCY,
+        DEPENDENCY_OUTCOME,
+        "fastapi",
+    ),
+    sink(
+        &[
+            "fastapi.FastAPI",
+            "fastapi.applications.FastAPI",
+            "fastapi.APIRouter",
+            "fastapi.routing.APIRouter",
+            "starlette.applications.Starlette",
+            "starlette.routing.Router",
+        ],
+        None,
+        Some("lifespan"),
+        AsyncContextManagerFactory,
+        "calls it with the app when the app starts and enters what it returns with `async with`",
+        Outcome::Raises("TypeError when the app starts"),
+        "fastapi, starlette",
     ),
     // --- anyio: a sync caller ---
     sink(&["anyio.to_thread.run_sync"], Some(0), Some("func"), SyncFunction, THREAD, Silent, "anyio"),

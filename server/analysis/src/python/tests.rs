@@ -1409,3 +1409,27 @@ fn sink_fixes_add_the_call_or_pass_the_function_and_its_arguments() {
     assert_eq!(fixed[1].0, "Safe refresh()");
     assert!(fixed[1].1.contains("\n    anyio.run(refresh)\n"));
 }
+
+#[test]
+fn fastapi_depends_on_a_context_manager_factory() {
+    let app = "from contextlib import asynccontextmanager, contextmanager\nfrom fastapi import Depends, FastAPI\n\napp = FastAPI()\n\n@asynccontextmanager\nasync def get_session():\n    yield 1\n\n@contextmanager\ndef get_conn():\n    yield 2\n\nasync def get_db():\n    yield 3\n\n";
+    let source = format!("{app}@app.get('/')\nasync def home(s=Depends(get_session), c=Depends(get_conn), d=Depends(get_db)):\n    return s\n");
+    let (findings, source) = analyse(&[("main.py", &source)]);
+    assert_eq!(render(&findings, &source), "18:26 APM110 `get_session`\n18:50 APM110 `get_conn`");
+    let fixed = apply_edits(&source, &findings[0].fixes[0].edits).0;
+    assert!(fixed.contains("async def get_session_dependency():\n    \"\"\"FastAPI enters only generator dependencies: enter `get_session` for the request.\"\"\"\n    async with get_session() as value:\n        yield value\n\n\n@app.get('/')\nasync def home(s=Depends(get_session_dependency), "), "{fixed}");
+    let fixed = apply_edits(&source, &findings[1].fixes[0].edits).0;
+    assert!(fixed.contains("def get_conn_dependency():\n    \"\"\"FastAPI enters only generator dependencies: enter `get_conn` for the request.\"\"\"\n    with get_conn() as value:\n        yield value\n"), "{fixed}");
+    // A factory with parameters (FastAPI would read them as inputs) gets no fix; entered
+    // elsewhere, the factory itself is right.
+    let source = format!("{app}@asynccontextmanager\nasync def scoped(user: str):\n    yield user\n\nasync def job():\n    async with get_session() as s:\n        pass\n\n@app.get('/')\nasync def home(s=Depends(scoped)):\n    return s\n");
+    let (findings, source) = analyse(&[("main.py", &source)]);
+    assert_eq!(render(&findings, &source), "26:26 APM110 `scoped`");
+    assert!(findings[0].fixes.is_empty());
+}
+
+#[test]
+fn an_app_lifespan_that_is_a_plain_coroutine_function() {
+    let source = "from contextlib import asynccontextmanager\nfrom fastapi import FastAPI\n\nasync def startup(app):\n    app.state.ready = True\n\n@asynccontextmanager\nasync def lifespan(app):\n    yield\n\nasync def bare(app):\n    yield\n\na = FastAPI(lifespan=startup)\nb = FastAPI(lifespan=lifespan)\nc = FastAPI(lifespan=bare)\nd = FastAPI(startup)\n";
+    check_one(source, "14:22 APM110 `startup`");
+}
