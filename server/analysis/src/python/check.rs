@@ -1554,7 +1554,7 @@ fn sink_finding(
 /// The fix for `Depends(get_session)` on a context-manager factory: a generator dependency that
 /// enters it, added before the module-level statement that holds the call, and used at this
 /// sink. Other uses of the factory (`async with get_session()`) stay as they are. Offered only
-/// for a bare name of a function without parameters (FastAPI reads a dependency's parameters as
+/// for a bare name of a function without parameters (`FastAPI` reads a dependency's parameters as
 /// inputs, which the wrapper would have to repeat), and when the new name is free.
 fn generator_dependency(
     module: &IndexedModule,

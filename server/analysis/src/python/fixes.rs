@@ -378,7 +378,7 @@ pub fn replace_argument(argument: std::ops::Range<usize>, spread: &str, inferred
 }
 
 /// `Depends(get_session)` → `Depends(get_session_dependency)`, with the generator dependency
-/// `definition` inserted at `insertion` (see `check::generator_dependency`). FastAPI enters the
+/// `definition` inserted at `insertion` (see `check::generator_dependency`). `FastAPI` enters the
 /// wrapper for the request and runs the factory's exit when the response is sent, as a generator
 /// dependency's code after `yield`; other users of the factory are left alone.
 pub fn generator_dependency(

@@ -19,7 +19,7 @@ pub enum Expects {
     /// An awaitable it awaits or schedules: a coroutine function not called, or an async
     /// generator, is not one.
     Awaitable,
-    /// A dependency: FastAPI calls it and injects what the call gives, entering it only when
+    /// A dependency: `FastAPI` calls it and injects what the call gives, entering it only when
     /// the function is a (sync or async) generator function. A function decorated to make a
     /// context manager is not entered.
     Dependency,
@@ -77,7 +77,7 @@ const CALLS_AND_AWAITS: &str = "calls it and awaits what the call returns (it ne
 
 const DEPENDENCY: &str =
     "calls it for each request and injects what it returns, entering it only when it is a generator function";
-/// Checked with FastAPI 0.165.0 (tests/corpus): it unwraps the decorator and then fails on every
+/// Checked with `FastAPI` 0.165.0 (tests/corpus): it unwraps the decorator and then fails on every
 /// request; older releases inject the context-manager object itself.
 const DEPENDENCY_OUTCOME: Outcome = Outcome::Raises("TypeError on every request (FastAPI 0.165)");
 
