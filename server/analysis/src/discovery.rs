@@ -11,9 +11,8 @@
 //! - symbolic links to folders are not followed, and a link to a file only when its target is
 //!   inside one of the roots: the analysis never reads outside the workspace it was given.
 
-use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use globset::{Candidate, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 
@@ -248,25 +247,32 @@ impl FileFilter {
             }
             !(entry.file_type().is_some_and(|file_type| file_type.is_dir()) && path.join("pyvenv.cfg").is_file())
         });
-        let mut seen = HashSet::new();
-        for entry in builder.build() {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(error) => {
-                    tracing::warn!("while listing files: {error}");
-                    continue;
+        // The walk runs on as many threads as the pool (ruff walks in parallel too): listing
+        // folders and reading their ignore files is most of its time.
+        builder.threads(rayon::current_num_threads());
+        let walked = Mutex::new(Vec::new());
+        builder.build_parallel().run(|| {
+            let walked = &walked;
+            let canonical_roots = &canonical_roots;
+            Box::new(move |entry| {
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(error) => {
+                        tracing::warn!("while listing files: {error}");
+                        return ignore::WalkState::Continue;
+                    }
+                };
+                let Some(file_type) = entry.file_type() else { return ignore::WalkState::Continue };
+                if entry.depth() == 0 || file_type.is_dir() || !wanted(entry.path()) {
+                    return ignore::WalkState::Continue;
                 }
-            };
-            let Some(file_type) = entry.file_type() else { continue };
-            if entry.depth() == 0 || file_type.is_dir() || !wanted(entry.path()) {
-                continue;
-            }
-            let is_regular =
-                file_type.is_file() || (file_type.is_symlink() && links_inside(entry.path(), &canonical_roots));
-            if is_regular && seen.insert(entry.path().to_path_buf()) {
-                found.push(entry.into_path());
-            }
-        }
+                if file_type.is_file() || (file_type.is_symlink() && links_inside(entry.path(), canonical_roots)) {
+                    walked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(entry.into_path());
+                }
+                ignore::WalkState::Continue
+            })
+        });
+        found.extend(walked.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner));
         found.sort();
         found.dedup();
         found
