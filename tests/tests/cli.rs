@@ -877,3 +877,39 @@ fn the_dist_profile_is_what_gets_shipped() {
         assert!(!bytes.windows(12).any(|window| window == b".debug_line\0"), "stripped");
     }
 }
+
+/// Issue 21: in a git repository whose `.gitignore` lists `build/`, the copy `pip wheel .` leaves
+/// in `build/lib` is not walked, so the finding is reported once, in `app/`;
+/// `--no-respect-gitignore` walks it again, and `--threads` does not change the report.
+#[test]
+fn gitignored_build_copies_are_not_checked_twice() {
+    let project = copy_tree(&fixture());
+    copy_dir(&project.join("app"), &project.join("build/lib/app"));
+    fs::write(project.join(".gitignore"), "build/\n").expect("write");
+    let status = Command::new("git").args(["init", "-q"]).current_dir(&project).status().expect("git runs");
+    assert!(status.success());
+    let output = run(&project, &["check", "--output-format", "concise", "."]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert_eq!(text.lines().filter(|line| line.contains(": APM101")).count(), 1, "{text}");
+    assert!(!text.contains("build/"), "{text}");
+    let files = stdout(&run(&project, &["check", "--show-files"]));
+    assert!(!files.contains("build/"), "{files}");
+    // Walked, the copy makes `app.db` name two files, and an ambiguous import resolves to
+    // nothing: before this change the finding was lost, not doubled.
+    let walked = stdout(&run(&project, &["check", "--show-files", "--no-respect-gitignore", "--threads", "1"]));
+    assert!(walked.contains("build/lib/app/services/users.py"), "{walked}");
+    // The configuration key does the same as the flag; a file named on the command line is
+    // checked even when ignored.
+    let pyproject = project.join("pyproject.toml");
+    let base = fs::read_to_string(&pyproject).expect("read");
+    fs::write(&pyproject, format!("{base}\n[tool.asyncsense]\nrespect-gitignore = false\n")).expect("write");
+    let configured = stdout(&run(&project, &["check", "--show-files"]));
+    assert!(configured.contains("build/lib/app/services/users.py"), "{configured}");
+    fs::write(&pyproject, base).expect("write");
+    let named = run(&project, &["check", "build/lib/app/services/users.py"]);
+    assert_eq!(named.status.code(), Some(1), "{}", stdout(&named));
+    let threads = run(&project, &["check", "--threads", "0"]);
+    assert_eq!(threads.status.code(), Some(1), "{}", stdout(&threads));
+    let _ = fs::remove_dir_all(project);
+}

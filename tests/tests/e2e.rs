@@ -1276,3 +1276,58 @@ fn syntax_errors_are_diagnostics_without_a_disable_action() {
     let after = server.diagnostics_until(&uri, |diagnostics| diagnostics.iter().all(|d| d["code"] != "APM000"));
     assert_eq!(after.len(), 1, "{after:#?}");
 }
+
+// ----- Workspace files -------------------------------------------------------
+
+const ROWS: &str = "async def rows():\n    yield 1\n";
+
+/// Issue 21: the server's indexing and its file watcher follow the CLI's rules, so a file that
+/// `.gitignore` lists is not indexed (its definitions resolve nothing) when the workspace is
+/// first read, nor when it appears later.
+#[test]
+fn gitignored_files_are_neither_indexed_nor_watched() {
+    let main = "\
+from build.early import rows as early_rows
+from late import rows as late_rows
+from later import rows as later_rows
+
+
+async def handler():
+    async with early_rows() as a:
+        print(a)
+    async with late_rows() as b:
+        print(b)
+    async with later_rows() as c:
+        print(c)
+";
+    let server = TestServer::builder()
+        .pull_diagnostics(true)
+        .file(".git/HEAD", "ref: refs/heads/main\n")
+        .file(".gitignore", "build/\nlate.py\n")
+        .file("build/early.py", ROWS)
+        .file("main.py", main)
+        .build();
+    let uri = server.uri_for("main.py");
+    server.open(&uri, "python", main);
+    assert_eq!(server.pull_diagnostics(&uri), Vec::<Value>::new(), "build/ is not indexed");
+    std::fs::write(server.root().join("late.py"), ROWS).expect("write");
+    std::fs::write(server.root().join("later.py"), ROWS).expect("write");
+    server.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [
+        { "uri": server.uri_for("late.py"), "type": 1 },
+        { "uri": server.uri_for("later.py"), "type": 1 },
+    ] }),
+    );
+    // Both files arrive in one notification, so once `later.py` is indexed, `late.py` would be.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let diagnostics = loop {
+        let diagnostics = server.pull_diagnostics(&uri);
+        if !diagnostics.is_empty() || std::time::Instant::now() > deadline {
+            break diagnostics;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let diagnostic = only_one(&diagnostics);
+    assert_eq!(range_of(diagnostic).start.line, 10, "{diagnostics:#?}");
+}

@@ -1,15 +1,18 @@
 //! Project configuration: `[tool.asyncsense]` in `pyproject.toml`, or `asyncsense.toml`.
 //!
 //! Keys: `select`, `extend-select`, `ignore`, `per-file-ignores`, `exclude`, `extend-exclude`,
-//! `force-exclude`, `unsafe-fixes`, `venv`, `target-version`. A bad key or value is reported with the file, key and line, and the rest of the file
+//! `force-exclude`, `respect-gitignore`, `unsafe-fixes`, `venv`, `target-version`. Globs follow
+//! ruff's semantics (see [`crate::discovery`]). A bad key or value is reported with the file, key and line, and the rest of the file
 //! still applies: the CLI refuses to run on errors, the server reports them and keeps going.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use crate::discovery::{FileFilter, FilePattern};
 use crate::line_index::LineIndex;
 use crate::rules::{Rule, RuleSet};
 
@@ -24,16 +27,36 @@ pub struct Config {
     pub extend_select: Vec<Rule>,
     pub ignore: Vec<Rule>,
     pub per_file_ignores: Vec<(String, Vec<Rule>)>,
-    pub exclude: Vec<String>,
+    /// `None`: the default exclusions ([`crate::discovery::DEFAULT_EXCLUDE`]); set, it replaces them.
+    pub exclude: Option<Vec<String>>,
     /// Patterns added to `exclude` (ruff's `extend-exclude`).
     pub extend_exclude: Vec<String>,
     /// Apply `exclude` to files named on the command line too (pre-commit passes file names).
     pub force_exclude: bool,
+    /// Skip what `.gitignore`, `.ignore` and git's exclude files list (`None`: yes).
+    pub respect_gitignore: Option<bool>,
     pub unsafe_fixes: bool,
     pub venv: Option<PathBuf>,
     /// `target-version = "py39"`: the oldest Python the project supports, `(3, 9)`.
     pub target_version: Option<(u32, u32)>,
+    /// `per_file_ignores` compiled on first use (change the patterns before that).
+    pub compiled_per_file_ignores: CompiledPatterns,
 }
+
+/// A cache beside the settings, not one of them: equal for every two configurations.
+#[derive(Clone, Debug, Default)]
+pub struct CompiledPatterns(Arc<OnceLock<Vec<PerFileIgnore>>>);
+
+/// One compiled `per-file-ignores` entry (`None`: its glob did not compile, already reported).
+type PerFileIgnore = (Option<FilePattern>, Vec<Rule>);
+
+impl PartialEq for CompiledPatterns {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for CompiledPatterns {}
 
 /// One problem in a configuration file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +88,7 @@ const KEYS: &[&str] = &[
     "exclude",
     "extend-exclude",
     "force-exclude",
+    "respect-gitignore",
     "unsafe-fixes",
     "venv",
     "target-version",
@@ -157,10 +181,11 @@ pub fn parse_into(config: &mut Config, path: &Path, text: &str) -> Vec<ConfigErr
             "select" => config.select = Some(rule_list(value, name, &mut error)),
             "extend-select" => config.extend_select = rule_list(value, name, &mut error),
             "ignore" => config.ignore = rule_list(value, name, &mut error),
-            "exclude" => config.exclude = string_list(value, name, &mut error),
-            "extend-exclude" => config.extend_exclude = string_list(value, name, &mut error),
-            "unsafe-fixes" | "force-exclude" => match value.get_ref().as_bool() {
+            "exclude" => config.exclude = Some(glob_list(value, name, &mut error)),
+            "extend-exclude" => config.extend_exclude = glob_list(value, name, &mut error),
+            "unsafe-fixes" | "force-exclude" | "respect-gitignore" => match value.get_ref().as_bool() {
                 Some(flag) if name == "unsafe-fixes" => config.unsafe_fixes = flag,
+                Some(flag) if name == "respect-gitignore" => config.respect_gitignore = Some(flag),
                 Some(flag) => config.force_exclude = flag,
                 None => error(
                     value.span().start,
@@ -184,6 +209,9 @@ pub fn parse_into(config: &mut Config, path: &Path, text: &str) -> Vec<ConfigErr
                 Some(patterns) => {
                     for (pattern, rules) in patterns {
                         let key = format!("per-file-ignores.\"{}\"", pattern.get_ref());
+                        if let Err(problem) = crate::discovery::validate_pattern(pattern.get_ref()) {
+                            error(pattern.span().start, &key, problem.to_string());
+                        }
                         config
                             .per_file_ignores
                             .push((pattern.get_ref().to_string(), rule_list(rules, &key, &mut error)));
@@ -210,6 +238,22 @@ fn string_list(value: &Spanned<DeValue<'_>>, key: &str, error: &mut impl FnMut(u
             None => {
                 error(item.span().start, key, format!("expected a string, found {}", item.get_ref().type_str()));
                 None
+            }
+        })
+        .collect()
+}
+
+/// A list of globs; one that does not compile is reported and left out.
+fn glob_list(value: &Spanned<DeValue<'_>>, key: &str, error: &mut impl FnMut(usize, &str, String)) -> Vec<String> {
+    let patterns = string_list(value, key, error);
+    let offset = value.span().start;
+    patterns
+        .into_iter()
+        .filter(|pattern| match crate::discovery::validate_pattern(pattern) {
+            Ok(()) => true,
+            Err(problem) => {
+                error(offset, key, problem.to_string());
+                false
             }
         })
         .collect()
@@ -255,11 +299,18 @@ impl Config {
         rules
     }
 
-    /// The rules for one file, after `per-file-ignores`.
+    /// The rules for one file, after `per-file-ignores` (ruff's semantics: relative to the
+    /// configuration's folder, a slash-less pattern matches the file's name, `!` negates).
     pub fn rules_for(&self, rules: RuleSet, file: &Path) -> RuleSet {
+        let compiled = self.compiled_per_file_ignores.0.get_or_init(|| {
+            self.per_file_ignores
+                .iter()
+                .map(|(pattern, ignored)| (FilePattern::new(&self.root, pattern).ok(), ignored.clone()))
+                .collect()
+        });
         let mut rules = rules;
-        for (pattern, ignored) in &self.per_file_ignores {
-            if self.matches(pattern, file) {
+        for (pattern, ignored) in compiled {
+            if pattern.as_ref().is_some_and(|pattern| pattern.matches(file)) {
                 for rule in ignored {
                     rules = rules.without(*rule);
                 }
@@ -268,21 +319,21 @@ impl Config {
         rules
     }
 
-    pub fn is_excluded(&self, file: &Path) -> bool {
-        self.exclude.iter().chain(&self.extend_exclude).any(|pattern| self.matches(pattern, file))
+    /// Whether `.gitignore` and the other ignore files apply (the default).
+    pub fn respects_gitignore(&self) -> bool {
+        self.respect_gitignore.unwrap_or(true)
     }
 
-    /// A pattern without `/` matches a file name or any folder name on the path; one with `/`
-    /// matches the path relative to the configuration's folder.
-    fn matches(&self, pattern: &str, file: &Path) -> bool {
-        let relative = file.strip_prefix(&self.root).unwrap_or(file);
-        let relative = relative.to_string_lossy().replace('\\', "/");
-        if pattern.contains('/') {
-            glob_match(pattern.trim_start_matches("./").trim_end_matches('/'), &relative)
-                || glob_match(&format!("{}/**", pattern.trim_end_matches('/')), &relative)
-        } else {
-            relative.split('/').any(|part| glob_match(pattern, part))
-        }
+    /// The walk's rules for this configuration; globs are relative to its folder, or to
+    /// `fallback_root` when there is no configuration file.
+    pub fn file_filter(&self, fallback_root: &Path) -> FileFilter {
+        let root = if self.path.is_some() { self.root.as_path() } else { fallback_root };
+        FileFilter::new(root, self.exclude.as_deref(), &self.extend_exclude, self.respects_gitignore())
+    }
+
+    /// Whether `exclude`/`extend-exclude` exclude the file or a folder it is in.
+    pub fn is_excluded(&self, file: &Path) -> bool {
+        self.file_filter(&self.root).is_excluded(file)
     }
 }
 
@@ -344,25 +395,6 @@ pub fn lowest_python(specifier: &str) -> Option<(u32, u32)> {
         .max()
 }
 
-/// `*` (within a path segment), `**` (across segments), `?`; everything else literal.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    fn matches(pattern: &[u8], text: &[u8]) -> bool {
-        match pattern {
-            [] => text.is_empty(),
-            [b'*', b'*', rest @ ..] => {
-                let rest = rest.strip_prefix(b"/").unwrap_or(rest);
-                (0..=text.len()).any(|skip| matches(rest, &text[skip..]))
-            }
-            [b'*', rest @ ..] => (0..=text.len())
-                .take_while(|&skip| !text[..skip].contains(&b'/'))
-                .any(|skip| matches(rest, &text[skip..])),
-            [b'?', rest @ ..] => text.first().is_some_and(|&ch| ch != b'/') && matches(rest, &text[1..]),
-            [ch, rest @ ..] => text.first() == Some(ch) && matches(rest, &text[1..]),
-        }
-    }
-    matches(pattern.as_bytes(), text.as_bytes())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,6 +425,34 @@ mod tests {
         assert!(config.rules_for(rules, Path::new("/project/app/x.py")).contains(Rule::AsyncWithOnAsyncGenerator));
         assert!(config.is_excluded(Path::new("/project/app/migrations/0001.py")));
         assert!(!config.is_excluded(Path::new("/project/app/models.py")));
+    }
+
+    #[test]
+    fn globs_follow_ruff_and_bad_globs_are_reported() {
+        let (config, errors) = parse(
+            "asyncsense.toml",
+            "respect-gitignore = false\nextend-exclude = ['ok', 'bad/[x']\n\n[per-file-ignores]\n'!src/**' = ['APM101']\n'__init__.py' = ['APM102']\n",
+        );
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert!(
+            shown[0].starts_with("/project/asyncsense.toml:2: `extend-exclude`: invalid glob `bad/[x`"),
+            "{shown:?}"
+        );
+        assert_eq!(config.extend_exclude, vec!["ok".to_owned()]);
+        assert!(!config.respects_gitignore());
+        assert_eq!(config.exclude, None, "the defaults stay");
+        let rules = config.rules();
+        // `!src/**`: every file outside `src` loses APM101.
+        assert!(!config
+            .rules_for(rules, Path::new("/project/tests/test_x.py"))
+            .contains(Rule::AsyncWithOnAsyncGenerator));
+        assert!(config.rules_for(rules, Path::new("/project/src/app.py")).contains(Rule::AsyncWithOnAsyncGenerator));
+        // A slash-less pattern names the file at any depth.
+        assert!(!config
+            .rules_for(rules, Path::new("/project/src/pkg/__init__.py"))
+            .contains(Rule::AsyncForOnAsyncContextManager));
+        assert!(config.is_excluded(Path::new("/project/node_modules/x.py")));
     }
 
     #[test]
@@ -447,15 +507,5 @@ mod tests {
         assert_eq!(lowest_python("==3.11.*"), Some((3, 11)));
         assert_eq!(lowest_python("<3.12"), None);
         assert_eq!(lowest_python(">=3.7,>=3.9,!=3.10.1"), Some((3, 9)));
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("tests/**", "tests/a/b.py"));
-        assert!(glob_match("**/test_*.py", "pkg/tests/test_x.py"));
-        assert!(glob_match("*.py", "x.py"));
-        assert!(!glob_match("*.py", "a/x.py"));
-        assert!(glob_match("t?st.py", "test.py"));
-        assert!(!glob_match("tests/*", "tests/a/b.py"));
     }
 }

@@ -9,14 +9,15 @@
 
 pub mod config;
 pub mod diagnostic;
+pub mod discovery;
 pub mod environment;
 pub mod line_index;
-pub mod parallel;
 pub mod protocol;
 pub mod python;
 pub mod rules;
 pub mod rust;
 pub mod suppress;
+pub mod threads;
 pub mod workspace;
 
 pub use diagnostic::{apply_edits, compatible_fix_edits, Applicability, Edit, Finding, Fix, RelatedLocation};

@@ -4,7 +4,6 @@
 //! every edit), so it is a pair of concurrent maps. No guard is ever held while another map is
 //! touched.
 
-use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -13,6 +12,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use rustc_hash::FxBuildHasher;
 
+use crate::discovery::FileFilter;
 use crate::environment::Environment;
 use crate::python::facts::{Mention, ModuleFacts};
 
@@ -408,23 +408,15 @@ pub fn module_names(path: &Path, roots: &[PathBuf]) -> (Vec<String>, bool) {
     (names, is_package)
 }
 
-/// Directories never worth indexing: tool caches, VCS data, virtual environments.
-fn is_skipped_directory(path: &Path) -> bool {
-    let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
-    name.starts_with('.')
-        || matches!(name, "__pycache__" | "node_modules" | "venv" | "site-packages" | "target")
-        || path.join("pyvenv.cfg").is_file()
-}
-
 /// Whether a path names a Python source file we analyse.
 pub fn is_python_file(path: &Path) -> bool {
     path.extension().is_some_and(|extension| extension == "py")
 }
 
-/// Every Python file under `roots` (files given directly are kept as they are), sorted and
-/// de-duplicated. Symbolic links to directories are not followed, so loops cannot trap us.
+/// Every Python file under `roots` by the default rules (see [`crate::discovery`]; files given
+/// directly are kept as they are), sorted and de-duplicated.
 pub fn discover_python_files(roots: &[PathBuf]) -> Vec<PathBuf> {
-    discover_files(roots, is_python_file, true)
+    FileFilter::default().walk(roots, is_python_file, true)
 }
 
 /// Whether a path names a Rust source file we analyse.
@@ -432,59 +424,10 @@ pub fn is_rust_file(path: &Path) -> bool {
     path.extension().is_some_and(|extension| extension == "rs")
 }
 
-/// Every Rust file under `roots` (`target/` and hidden folders skipped), sorted and
+/// Every Rust file under `roots` by the default rules (`target/` skipped), sorted and
 /// de-duplicated; a root that is a file is kept only when it is a Rust file.
 pub fn discover_rust_files(roots: &[PathBuf]) -> Vec<PathBuf> {
-    discover_files(roots, is_rust_file, false)
-}
-
-fn discover_files(roots: &[PathBuf], wanted: fn(&Path) -> bool, keep_root_files: bool) -> Vec<PathBuf> {
-    let canonical_roots: Vec<PathBuf> = roots.iter().filter_map(|root| root.canonicalize().ok()).collect();
-    let mut found = Vec::new();
-    let mut seen = HashSet::new();
-    for root in roots {
-        if root.is_file() {
-            if (keep_root_files || wanted(root)) && seen.insert(root.clone()) {
-                found.push(root.clone());
-            }
-            continue;
-        }
-        let mut stack = vec![root.clone()];
-        while let Some(dir) = stack.pop() {
-            let Ok(entries) = fs::read_dir(&dir) else {
-                tracing::warn!("cannot read directory {}", dir.display());
-                continue;
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                let Ok(file_type) = entry.file_type() else { continue };
-                if file_type.is_dir() {
-                    if !is_skipped_directory(&path) {
-                        stack.push(path);
-                    }
-                } else if wanted(&path)
-                    && (file_type.is_file() || (file_type.is_symlink() && links_inside(&path, &canonical_roots)))
-                    && seen.insert(path.clone())
-                {
-                    found.push(path);
-                }
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
-/// A symbolic link to a file is followed only when its target is a file inside one of the
-/// roots: the analysis never reads outside the workspace it was given.
-fn links_inside(link: &Path, canonical_roots: &[PathBuf]) -> bool {
-    match link.canonicalize() {
-        Ok(target) => target.is_file() && canonical_roots.iter().any(|root| target.starts_with(root)),
-        Err(_) => {
-            tracing::warn!("skipping {}: broken or looping symbolic link", link.display());
-            false
-        }
-    }
+    FileFilter::default().walk(roots, is_rust_file, false)
 }
 
 /// `site-packages`/`dist-packages`, or a standard library (`os.py` beside `typing.py`).

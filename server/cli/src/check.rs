@@ -12,12 +12,11 @@ use asyncsense_analysis::python::check::{check_module_with, CheckContext, Source
 use asyncsense_analysis::python::index_source;
 use asyncsense_analysis::python::types::TypeLayer;
 use asyncsense_analysis::rules::RuleSet;
-use asyncsense_analysis::workspace::{
-    discover_python_files, discover_rust_files, is_python_file, is_rust_file, project_root_of, read_source,
-};
+use asyncsense_analysis::workspace::{is_python_file, is_rust_file, project_root_of, read_source};
 use asyncsense_analysis::{
-    apply_edits, compatible_fix_edits, parallel, Finding, IndexedModule, ModuleIndex, Rule, WorkspaceIndex,
+    apply_edits, compatible_fix_edits, Finding, IndexedModule, ModuleIndex, Rule, WorkspaceIndex,
 };
+use rayon::prelude::*;
 
 use crate::output::{self, FileReport};
 use crate::progress;
@@ -89,6 +88,9 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
     let mut config = load_config(args.config.as_deref(), &given)?;
     config.extend_exclude.extend(args.extend_exclude.iter().cloned());
     config.force_exclude |= args.force_exclude;
+    if args.no_respect_gitignore {
+        config.respect_gitignore = Some(false);
+    }
     if args.target_version.is_some() {
         config.target_version = args.target_version;
     }
@@ -253,9 +255,22 @@ fn show_settings(out: &mut dyn Write, project: &Project, args: &CheckArgs, unsaf
         })
         .collect();
     writeln!(out, "per-file-ignores: {}", list(&per_file))?;
-    writeln!(out, "exclude: {}", list(&config.exclude))?;
+    let exclude = match &config.exclude {
+        Some(patterns) => list(patterns),
+        None => format!(
+            "{} (the default)",
+            list(
+                &asyncsense_analysis::discovery::DEFAULT_EXCLUDE
+                    .iter()
+                    .map(|pattern| (*pattern).to_owned())
+                    .collect::<Vec<_>>()
+            )
+        ),
+    };
+    writeln!(out, "exclude: {exclude}")?;
     writeln!(out, "extend-exclude: {}", list(&config.extend_exclude))?;
     writeln!(out, "force-exclude: {}", config.force_exclude)?;
+    writeln!(out, "respect-gitignore: {}", config.respects_gitignore())?;
     writeln!(out, "unsafe-fixes: {unsafe_fixes}")?;
     let environment = project.index.environment();
     match &environment {
@@ -359,10 +374,13 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config, stdin: Option
         .cloned()
         .collect();
     roots.retain(|root| !nested.contains(root));
-    let mut all_files = discover_python_files(&roots);
+    // One set of rules for both languages: ignore files, `exclude`, virtual environments. Without
+    // a configuration file, globs are relative to the first project.
+    let filter = config.file_filter(roots.first().map_or(Path::new("/"), PathBuf::as_path));
+    let mut all_files = filter.walk(&roots, is_python_file, true);
     // Rust calls resolve within the crates of the Rust files found in the given folders.
     let rust_roots: Vec<PathBuf> = given.iter().filter(|path| path.is_dir()).cloned().collect();
-    all_files.extend(discover_rust_files(&rust_roots));
+    all_files.extend(filter.walk(&rust_roots, is_rust_file, false));
     all_files.sort();
     all_files.dedup();
     for path in given {
@@ -370,12 +388,12 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config, stdin: Option
             all_files.push(path.clone());
         }
     }
-    // `exclude` applies to files found in folders; a file named on the command line is checked
-    // unless `force-exclude` is on (pre-commit names every file).
+    // The walk never found excluded or ignored files; a file named on the command line is
+    // checked unless `force-exclude` is on and `exclude` names it (pre-commit names every file).
     let is_target = |file: &Path| {
         given.iter().any(|path| {
-            (file == path && !(config.force_exclude && config.is_excluded(file)))
-                || (path.is_dir() && file.starts_with(path) && !config.is_excluded(file))
+            (file == path && !(config.force_exclude && filter.is_excluded(file)))
+                || (path.is_dir() && file.starts_with(path))
         })
     };
 
@@ -390,9 +408,8 @@ fn load_project(given: &[PathBuf], rules: RuleSet, config: Config, stdin: Option
     }
     let rust_index = asyncsense_analysis::rust::RustIndex::new();
     let loaded = progress::run("Indexing", all_files.len(), |progress| {
-        parallel::map_largest_first(
+        map_largest_first(
             &all_files,
-            parallel::default_threads(),
             |path| std::fs::metadata(path).map_or(0, |metadata| metadata.len()),
             progress.counting(|path: &PathBuf| match read_source(path) {
                 Ok(source) if is_rust_file(path) => {
@@ -477,15 +494,34 @@ fn type_layer(project: &Project) -> Option<TypeLayer> {
     }
 }
 
+/// Applies `function` to every item on the thread pool, handing out the items `weight` ranks
+/// largest first (one big file picked up last would leave the other threads idle at the end);
+/// results keep the input order.
+fn map_largest_first<T, R, F, W>(items: &[T], weight: W, function: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync,
+    W: Fn(&T) -> u64,
+{
+    let mut order: Vec<(u64, usize)> = items.iter().map(weight).zip(0..).collect();
+    order.sort_unstable_by(|left, right| right.cmp(left));
+    // One item per task, so an idle thread can steal a single file: the largest files start
+    // first and the last tasks of the run are small.
+    let mut mapped: Vec<(usize, R)> =
+        order.into_par_iter().with_max_len(1).map(|(_, idx)| (idx, function(&items[idx]))).collect();
+    mapped.sort_unstable_by_key(|(idx, _)| *idx);
+    mapped.into_iter().map(|(_, result)| result).collect()
+}
+
 /// Checks every target. The texts of files with findings are kept in `project.sources` (for
 /// the report and for fixes); Python files without findings are not read again at all.
 fn check_all(project: &mut Project) -> Vec<Vec<Finding>> {
     let cwd = std::env::current_dir().ok();
     let shared: &Project = project;
     let checked = progress::run("Checking", shared.targets.len(), |progress| {
-        parallel::map_largest_first(
+        map_largest_first(
             &shared.targets,
-            parallel::default_threads(),
             |path| shared.index.get(path).map_or(0, |module| module.facts.source_len as u64),
             progress.counting(|path: &PathBuf| check_one(shared, path, cwd.as_deref())),
         )

@@ -28,6 +28,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "parsed once per process; boxing buys nothing")]
 enum Command {
     /// Check files or folders and report protocol mismatches.
     Check(CheckArgs),
@@ -91,9 +92,19 @@ pub struct CheckArgs {
     /// `[tool.asyncsense]` table) instead of looking for one.
     #[arg(long, value_name = "PATH")]
     config: Option<std::path::PathBuf>,
-    /// Exclude these files or folders too (globs, comma-separated), on top of `exclude`.
+    /// Exclude these files or folders too (globs, comma-separated, relative to the
+    /// configuration's folder), on top of `exclude` (default: `.git`, `.venv`, `venv`, `dist`,
+    /// `node_modules`, `site-packages`, `target` and the other folders ruff skips).
     #[arg(long, value_delimiter = ',', value_name = "PATTERNS")]
     extend_exclude: Vec<String>,
+    /// Walk into what `.gitignore`, `.ignore`, `.git/info/exclude` and the global git excludes
+    /// list (by default those files are skipped, as `respect-gitignore = true`).
+    #[arg(long)]
+    no_respect_gitignore: bool,
+    /// Parse and check on this many threads (default: `ASYNCSENSE_NUM_THREADS`, else one per
+    /// core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(usize))]
+    threads: Option<usize>,
     /// Apply `exclude` to files named on the command line too (as pre-commit passes them).
     #[arg(long)]
     force_exclude: bool,
@@ -201,6 +212,7 @@ fn main() -> ExitCode {
             } else {
                 "warn"
             });
+            asyncsense_analysis::threads::configure_pool(args.threads);
             match check::run(&args) {
                 Ok(true) if !args.exit_zero => ExitCode::from(1),
                 Ok(_) => ExitCode::SUCCESS,
@@ -212,6 +224,7 @@ fn main() -> ExitCode {
         }
         Command::Server { stdio: _ } => {
             init_logging("info");
+            asyncsense_analysis::threads::configure_pool(None);
             match asyncsense_lsp::run_stdio() {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {

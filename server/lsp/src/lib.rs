@@ -24,7 +24,7 @@ pub fn run_stdio() -> anyhow::Result<()> {
         .worker_threads(2)
         .max_blocking_threads(8)
         // Parsing recurses with the source's nesting depth; give every thread room.
-        .thread_stack_size(asyncsense_analysis::parallel::ANALYSIS_STACK_SIZE)
+        .thread_stack_size(asyncsense_analysis::threads::ANALYSIS_STACK_SIZE)
         .enable_all()
         .build()?;
     runtime.block_on(async {

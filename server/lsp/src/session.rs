@@ -40,6 +40,8 @@ pub struct Session {
     roots: RwLock<Vec<PathBuf>>,
     /// The project configuration (the valid part of it, when the file has errors).
     config: RwLock<asyncsense_analysis::config::Config>,
+    /// The walk rules compiled from `config` (set with it).
+    file_filter: RwLock<Option<asyncsense_analysis::discovery::FileFilter>>,
     editor_settings: RwLock<crate::editor_settings::EditorSettings>,
     /// Set once the start-up index of the workspace is complete (or there is none).
     indexed: std::sync::atomic::AtomicBool,
@@ -139,6 +141,20 @@ impl Session {
         self.editor_settings.read().map_or_else(|_| config.rules(), |editor| editor.effective_rules(&config))
     }
 
+    /// Which files the workspace holds: the CLI's walk rules for the current configuration.
+    pub fn file_filter(&self) -> asyncsense_analysis::discovery::FileFilter {
+        if let Some(filter) = self.file_filter.read().ok().and_then(|filter| filter.clone()) {
+            return filter;
+        }
+        let roots = self.roots();
+        self.config().file_filter(roots.first().map_or(Path::new("/"), PathBuf::as_path))
+    }
+
+    /// Whether the workspace walk would skip `path` (a file outside the roots is not skipped).
+    pub fn is_ignored(&self, path: &Path) -> bool {
+        self.file_filter().matcher(&self.roots()).is_ignored(path)
+    }
+
     pub fn config(&self) -> asyncsense_analysis::config::Config {
         self.config.read().map(|config| config.clone()).unwrap_or_default()
     }
@@ -166,6 +182,10 @@ impl Session {
             .find_map(|root| asyncsense_analysis::config::declared_python(root))
             .map(|(version, _)| version);
         self.index.set_python_versions(config.target_version, declared);
+        let filter = config.file_filter(roots.first().map_or(Path::new("/"), PathBuf::as_path));
+        if let Ok(mut current) = self.file_filter.write() {
+            *current = Some(filter);
+        }
         if let Ok(mut current) = self.config.write() {
             *current = config;
         }
@@ -241,10 +261,12 @@ impl Session {
 
     /// [`Session::analyze`], also building the fixes that scan the workspace (code actions).
     pub fn analyze_with(&self, snapshot: Snapshot, workspace_fixes: bool) -> Analysis {
-        if snapshot.language == Language::Rust {
+        // A file the workspace walk skips (`.gitignore`, `exclude`) is not reported, even open.
+        let ignored = snapshot.path.as_deref().is_some_and(|path| self.is_ignored(path));
+        if snapshot.language == Language::Rust && !ignored {
             return self.analyze_rust(snapshot);
         }
-        if snapshot.language != Language::Python {
+        if snapshot.language != Language::Python || ignored {
             return Analysis {
                 snapshot,
                 findings: Vec::new(),

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
+use rayon::prelude::*;
 use syn::visit::Visit;
 use syn::{Item, UseTree};
 
@@ -399,10 +400,13 @@ impl RustIndex {
             let inner = self.read();
             files.retain(|path| !inner.files.contains_key(path));
         }
-        let summaries = crate::parallel::map(&files, crate::parallel::default_threads(), |path| {
-            let source = crate::workspace::read_source(path).ok()?;
-            std::panic::catch_unwind(|| summarize_source(path, &source)).ok().flatten()
-        });
+        let summaries: Vec<_> = files
+            .par_iter()
+            .map(|path| {
+                let source = crate::workspace::read_source(path).ok()?;
+                std::panic::catch_unwind(|| summarize_source(path, &source)).ok().flatten()
+            })
+            .collect();
         let mut inner = self.inner.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         for (path, summary) in files.iter().zip(summaries) {
             if let Some(summary) = summary {

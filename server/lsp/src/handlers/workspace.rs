@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use asyncsense_analysis::python::index_source;
-use asyncsense_analysis::workspace::{discover_python_files, is_python_file, read_source};
+use asyncsense_analysis::workspace::{is_python_file, read_source};
+use rayon::prelude::*;
 use tower_lsp_server::ls_types::{DidChangeWatchedFilesParams, FileChangeType, ProgressToken};
 
 use crate::handlers::diagnostics::recheck_open_documents;
@@ -22,29 +23,32 @@ const PROGRESS_TOKEN_WAIT: std::time::Duration = std::time::Duration::from_secs(
 /// Indexes `paths` from disk (skipping open documents); returns whether any exports changed.
 fn index_paths(session: &Session, paths: &[PathBuf]) -> bool {
     let roots = session.roots();
-    let changed = asyncsense_analysis::parallel::map(paths, 2, |path| {
-        if session.is_open_path(path) {
-            return false;
-        }
-        match read_source(path) {
-            Ok(source) => {
-                let analysed =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| index_source(path, &source, &roots)));
-                match analysed {
-                    Ok(module) => session.index_from_disk(Arc::new(module)),
-                    Err(payload) => {
-                        let message = crate::guard::panic_message(&*payload);
-                        tracing::error!("internal error while indexing {}: {message}; skipped", path.display());
-                        false
+    let changed: Vec<bool> = paths
+        .par_iter()
+        .map(|path| {
+            if session.is_open_path(path) {
+                return false;
+            }
+            match read_source(path) {
+                Ok(source) => {
+                    let analysed =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| index_source(path, &source, &roots)));
+                    match analysed {
+                        Ok(module) => session.index_from_disk(Arc::new(module)),
+                        Err(payload) => {
+                            let message = crate::guard::panic_message(&*payload);
+                            tracing::error!("internal error while indexing {}: {message}; skipped", path.display());
+                            false
+                        }
                     }
                 }
+                Err(error) => {
+                    tracing::warn!("{error}");
+                    session.index.remove(path)
+                }
             }
-            Err(error) => {
-                tracing::warn!("{error}");
-                session.index.remove(path)
-            }
-        }
-    });
+        })
+        .collect();
     changed.into_iter().any(|changed| changed)
 }
 
@@ -57,7 +61,9 @@ pub fn start_indexing(server: &Server) {
             return;
         }
         let started = std::time::Instant::now();
-        let discovery = tokio::task::spawn_blocking(move || discover_python_files(&roots));
+        // The CLI's rules: ignore files, `exclude`, virtual environments.
+        let filter = server.session.file_filter();
+        let discovery = tokio::task::spawn_blocking(move || filter.walk(&roots, is_python_file, true));
         // Progress needs a token the client has accepted. Ask while the files are being found,
         // and never let a client that does not answer hold up indexing.
         let token = server.session.settings().work_done_progress.then(|| {
@@ -135,6 +141,8 @@ pub fn reindex_from_disk(server: &Server, paths: Vec<PathBuf>) {
 pub fn did_change_watched_files(server: &Server, params: DidChangeWatchedFilesParams) {
     let mut to_read = Vec::new();
     let mut removed = false;
+    // A file the workspace walk would skip is neither indexed nor reported when it changes.
+    let mut matcher = server.session.file_filter().matcher(&server.session.roots());
     let mut config_changed = false;
     let mut rust_changed = false;
     for change in params.changes {
@@ -150,7 +158,7 @@ pub fn did_change_watched_files(server: &Server, params: DidChangeWatchedFilesPa
             }
             continue;
         }
-        if !is_python_file(&path) {
+        if !is_python_file(&path) || (change.typ != FileChangeType::DELETED && matcher.is_ignored(&path)) {
             continue;
         }
         if change.typ == FileChangeType::DELETED {
