@@ -251,7 +251,8 @@ pub struct SinkCall {
     pub callee_range: Span,
     pub arguments: Box<[SinkArgument]>,
     pub scope: ScopeId,
-    /// Inside a block that expects a protocol error (see [`UseSite::expects_error`]).
+    /// Inside a block that expects a protocol error (see [`UseSite::expects_error`]), or in a
+    /// branch of a test that tells the kinds apart (`inspect.iscoroutinefunction(f)`): silent.
     pub expects_error: bool,
     /// Another positional argument follows a starred one: positions after it are not known.
     pub unpacks: bool,
@@ -1071,6 +1072,8 @@ pub fn extract(source: &str) -> ModuleFacts {
         scope_stack: Vec::new(),
         frames: Vec::new(),
         module_statement_start: 0,
+        kind_checks: 0,
+        kind_check_ranges: Vec::new(),
         self_names: Vec::new(),
         in_annotation: 0,
         escaped: rustc_hash::FxHashSet::default(),
@@ -1146,6 +1149,12 @@ struct Extractor<'src> {
     frames: Vec<Frame>,
     /// Where the module-level statement being visited starts.
     module_statement_start: u32,
+    /// Depth of `if` statements whose tests ask whether something is a coroutine (function),
+    /// an awaitable or an async generator (see [`inspects_async_kind`]).
+    kind_checks: u32,
+    /// Ranges of conditional expressions whose tests ask the same (see `kind_checks`), open
+    /// while they are visited.
+    kind_check_ranges: Vec<TextRange>,
     /// Inside a plain method (and functions nested in it): the class and the name of `self`.
     self_names: Vec<Option<(ClassId, Box<str>)>>,
     /// Depth of type positions (annotations, `isinstance` classes): names there are not values.
@@ -1217,6 +1226,36 @@ fn bound_in(pending: &[PendingBinding], name: Option<TextId>) -> impl Iterator<I
 
 fn to_range(range: TextRange) -> Range<usize> {
     usize::from(range.start())..usize::from(range.end())
+}
+
+/// Whether a test asks what kind of callable or object something is: `iscoroutinefunction`,
+/// `iscoroutine`, `isawaitable`, `isasyncgen`, `isasyncgenfunction` (from `inspect` or
+/// `asyncio`), anywhere in it (`not`, `and`, `or` included).
+fn inspects_async_kind(test: &Expr) -> bool {
+    struct Finder(bool);
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Call(call) = expr {
+                let name = match &*call.func {
+                    Expr::Name(name) => name.id.as_str(),
+                    Expr::Attribute(attribute) => attribute.attr.as_str(),
+                    _ => "",
+                };
+                if matches!(
+                    name,
+                    "iscoroutinefunction" | "iscoroutine" | "isawaitable" | "isasyncgen" | "isasyncgenfunction"
+                ) {
+                    self.0 = true;
+                }
+            }
+            if !self.0 {
+                visitor::walk_expr(self, expr);
+            }
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_expr(test);
+    finder.0
 }
 
 /// `f(a, b)` with positional arguments only: the range of `f`, and of `a, b` (none without
@@ -1602,6 +1641,13 @@ impl Extractor<'_> {
         self.add_use_site(kind, argument, UseSiteShape::CallArgument { callee, method });
     }
 
+    /// `a if iscoroutinefunction(f) else loop.run_in_executor(None, f)`: the call is a branch of a
+    /// conditional expression that tells the kinds apart. (The facts do not keep parents, so
+    /// this looks at the conditional expressions recorded as enclosing the call's range.)
+    fn in_kind_check_branch(&self, call: &ast::ExprCall) -> bool {
+        self.kind_check_ranges.iter().any(|range| range.contains_range(call.range()))
+    }
+
     /// Records a call whose callee's last name is a sink's (see [`SinkCall`]).
     fn record_sink_call(&mut self, call: &ast::ExprCall) {
         let last = match &*call.func {
@@ -1645,7 +1691,7 @@ impl Extractor<'_> {
             callee_range: Span::of(call.func.range()),
             arguments: arguments.into_boxed_slice(),
             scope: self.current_scope(),
-            expects_error: self.expected_errors > 0,
+            expects_error: self.expected_errors > 0 || self.kind_checks > 0 || self.in_kind_check_branch(call),
             unpacks,
             statement_start: self.module_statement_start,
         });
@@ -2269,8 +2315,15 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 visitor::walk_stmt(self, statement);
             }
             Stmt::If(if_statement) => {
+                // `if inspect.iscoroutinefunction(f): await f() else: run_in_executor(f)`: the
+                // branches tell the kinds apart, which APM110 does not follow.
+                let inspects = std::iter::once(&*if_statement.test)
+                    .chain(if_statement.elif_else_clauses.iter().filter_map(|clause| clause.test.as_ref()))
+                    .any(inspects_async_kind);
+                self.kind_checks += u32::from(inspects);
                 let Some(condition) = version_condition(&if_statement.test) else {
                     visitor::walk_stmt(self, statement);
+                    self.kind_checks -= u32::from(inspects);
                     return;
                 };
                 let depth = self.version_guards.len();
@@ -2296,6 +2349,7 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                     }
                 }
                 self.version_guards.truncate(depth);
+                self.kind_checks -= u32::from(inspects);
             }
             Stmt::Try(try_statement) => {
                 for handler in &try_statement.handlers {
@@ -2366,6 +2420,11 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                     }
                 }
                 visitor::walk_expr(self, expr);
+            }
+            Expr::If(conditional) if inspects_async_kind(&conditional.test) => {
+                self.kind_check_ranges.push(conditional.range());
+                visitor::walk_expr(self, expr);
+                self.kind_check_ranges.pop();
             }
             Expr::Await(await_expr) => {
                 self.visit_expr(&await_expr.value);

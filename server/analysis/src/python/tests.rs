@@ -1433,3 +1433,9 @@ fn an_app_lifespan_that_is_a_plain_coroutine_function() {
     let source = "from contextlib import asynccontextmanager\nfrom fastapi import FastAPI\n\nasync def startup(app):\n    app.state.ready = True\n\n@asynccontextmanager\nasync def lifespan(app):\n    yield\n\nasync def bare(app):\n    yield\n\na = FastAPI(lifespan=startup)\nb = FastAPI(lifespan=lifespan)\nc = FastAPI(lifespan=bare)\nd = FastAPI(startup)\n";
     check_one(source, "14:22 APM110 `startup`");
 }
+
+#[test]
+fn sinks_in_branches_that_tell_the_kinds_apart_stay_silent() {
+    let source = format!("{JOBS}import inspect\n\nasync def run(job):\n    if inspect.iscoroutinefunction(job):\n        await job()\n    else:\n        await asyncio.to_thread(refresh)\n    x = refresh() if asyncio.iscoroutinefunction(refresh) else asyncio.to_thread(refresh)\n    await asyncio.to_thread(refresh)\n");
+    check_one(&source, "20:29 APM110 `refresh`");
+}

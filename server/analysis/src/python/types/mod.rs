@@ -242,6 +242,9 @@ mod tests {
             check("async def f(jobs: Jobs):\n    async with asyncio.TaskGroup() as tg:\n        tg.create_task(jobs.refresh)\n"),
             ["9:24 APM110"]
         );
+        // An instance of a class with an unresolved base may be anything (ty makes it
+        // assignable to every class): its `async def __call__` makes it an async function here.
+        assert!(check("from missing_module import Base\nimport anyio\n\nclass Tasks(Base):\n    async def __call__(self) -> None: ...\n\ndef f():\n    anyio.run(Tasks())\n").is_empty());
         // A workspace function that shadows a sink's name is not the sink.
         assert!(check("def gather(*fs): ...\n\nasync def f(jobs: Jobs):\n    gather(jobs.refresh)\n").is_empty());
         // Inside `with pytest.raises(TypeError)`: the mismatch is the point of the test.

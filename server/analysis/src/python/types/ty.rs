@@ -269,8 +269,9 @@ def _probe(
     coroutine: Coroutine[Any, Any, Any], agen: AsyncGenerator[Any, Any],
     callable: Callable[..., Any], makes_impossible: Callable[..., _Impossible],
     makes_coroutine: Callable[..., Coroutine[Any, Any, Any]], makes_agen: Callable[..., AsyncGenerator[Any, Any]],
+    impossible: _Impossible,
 ) -> None:
-    (a, b, c, d, e, f, g, h, i, j, k, top, coroutine, agen, callable, makes_impossible, makes_coroutine, makes_agen)
+    (a, b, c, d, e, f, g, h, i, j, k, top, coroutine, agen, callable, makes_impossible, makes_coroutine, makes_agen, impossible)
 ";
 
 impl TypeEngine {
@@ -432,6 +433,9 @@ struct Protocols<'db> {
     makes_unknown: Type<'db>,
     makes_coroutine: Type<'db>,
     makes_async_generator: Type<'db>,
+    /// `_Impossible`: only an object with a gradual part (an instance of a class with an
+    /// unresolved base) is assignable to it.
+    impossible: Type<'db>,
 }
 
 fn protocols<'db>(db: &'db EngineDbImpl, helper: &SystemPath) -> Option<Protocols<'db>> {
@@ -456,6 +460,7 @@ fn protocols<'db>(db: &'db EngineDbImpl, helper: &SystemPath) -> Option<Protocol
         makes_unknown: *tys.get(15)?,
         makes_coroutine: *tys.get(16)?,
         makes_async_generator: *tys.get(17)?,
+        impossible: *tys.get(18)?,
     })
 }
 
@@ -777,10 +782,11 @@ fn made_by<'db>(
         Source::Generator { is_async: false } => return (Some(Made::Other), None),
         Source::Method { .. } => return (None, None),
     };
-    if element(db, env, protos, t).unknown {
+    let is = |protocol: Type<'db>| t.is_assignable_to(db, env, protocol);
+    // An instance of a class with an unresolved base is assignable to every class: unknown.
+    if element(db, env, protos, t).unknown || is(protos.impossible) {
         return (None, None);
     }
-    let is = |protocol: Type<'db>| t.is_assignable_to(db, env, protocol);
     let kind = |coroutine: Type<'db>, async_generator: Type<'db>| {
         if is(coroutine) {
             Made::Coroutine
