@@ -832,12 +832,22 @@ fn callee_name<'db>(
     }
 }
 
-fn query_call_parts(
-    db: &EngineDbImpl,
+/// What both queries share: ty's protocol types, the file's semantic model and environment, and
+/// `answer` for the expression at each range (none where no expression has exactly that range).
+/// The syntax trees parsed on the way (`loaded`) are freed after; ty reparses lazily.
+fn over_expressions<'db, T>(
+    db: &'db EngineDbImpl,
     helper: &SystemPath,
     path: &Path,
     ranges: &[(u32, u32)],
-) -> Option<Vec<Option<CallPart>>> {
+    mut answer: impl FnMut(
+        &Protocols<'db>,
+        &SemanticModel<'db>,
+        &ProgramEnvironment<'db>,
+        &Expr,
+        &mut Vec<ruff_db::PythonFile<'db>>,
+    ) -> Option<T>,
+) -> Option<Vec<Option<T>>> {
     let protos = protocols(db, helper)?;
     let sys_path = SystemPath::absolute(SystemPath::from_std_path(path)?, db.system.current_directory());
     let file = system_path_to_file(db, &sys_path).ok()?;
@@ -846,51 +856,9 @@ fn query_call_parts(
     let env = ProgramEnvironment::from_file(pf);
     let module = parsed_module(db, pf.python_file(db));
     let mut loaded: Vec<ruff_db::PythonFile<'_>> = Vec::new();
-    let out: Vec<Option<CallPart>> = {
+    let out = {
         let parsed = module.load(db);
-        ranges
-            .iter()
-            .map(|&r| {
-                let expr = find_expr(parsed.syntax(), r)?;
-                let ty = expr.inferred_type(&model)?;
-                if let Expr::Name(name) = expr {
-                    if rebinds_a_declaration(&model, name) {
-                        return None;
-                    }
-                }
-                let callee = callee_name(db, &env, ty, &mut loaded);
-                let mut follower = Follower::new(db);
-                if let Some(receiver) = attribute_receiver(expr) {
-                    if follower.intercepts_attributes(&model, receiver) {
-                        loaded.append(&mut follower.loaded);
-                        return None;
-                    }
-                }
-                let sources = follower.elements(&model, expr, 0);
-                loaded.append(&mut follower.loaded);
-                let mut object = None;
-                let mut call = None;
-                let mut first = true;
-                let mut shown = Vec::new();
-                for source in &sources {
-                    if let Source::Value(t) = source {
-                        if t.is_none(db) {
-                            continue;
-                        }
-                        shown.push(t.display(db, &env).to_string());
-                    }
-                    let (this_object, this_call) = made_by(db, &env, &protos, source);
-                    if first {
-                        (object, call) = (this_object, this_call);
-                        first = false;
-                    } else {
-                        object = object.filter(|made| this_object == Some(*made));
-                        call = call.filter(|made| this_call == Some(*made));
-                    }
-                }
-                Some(CallPart { callee, object, call, display: shown.join(" | ") })
-            })
-            .collect()
+        ranges.iter().map(|&r| answer(&protos, &model, &env, find_expr(parsed.syntax(), r)?, &mut loaded)).collect()
     };
     module.clear();
     for other in loaded {
@@ -901,80 +869,105 @@ fn query_call_parts(
     Some(out)
 }
 
+fn query_call_parts(
+    db: &EngineDbImpl,
+    helper: &SystemPath,
+    path: &Path,
+    ranges: &[(u32, u32)],
+) -> Option<Vec<Option<CallPart>>> {
+    let out: Vec<Option<CallPart>> = over_expressions(db, helper, path, ranges, |protos, model, env, expr, loaded| {
+        let ty = expr.inferred_type(model)?;
+        if let Expr::Name(name) = expr {
+            if rebinds_a_declaration(model, name) {
+                return None;
+            }
+        }
+        let callee = callee_name(db, env, ty, loaded);
+        let mut follower = Follower::new(db);
+        if let Some(receiver) = attribute_receiver(expr) {
+            if follower.intercepts_attributes(model, receiver) {
+                loaded.append(&mut follower.loaded);
+                return None;
+            }
+        }
+        let sources = follower.elements(model, expr, 0);
+        loaded.append(&mut follower.loaded);
+        let mut object = None;
+        let mut call = None;
+        let mut first = true;
+        let mut shown = Vec::new();
+        for source in &sources {
+            if let Source::Value(t) = source {
+                if t.is_none(db) {
+                    continue;
+                }
+                shown.push(t.display(db, env).to_string());
+            }
+            let (this_object, this_call) = made_by(db, env, protos, source);
+            if first {
+                (object, call) = (this_object, this_call);
+                first = false;
+            } else {
+                object = object.filter(|made| this_object == Some(*made));
+                call = call.filter(|made| this_call == Some(*made));
+            }
+        }
+        Some(CallPart { callee, object, call, display: shown.join(" | ") })
+    })?;
+    Some(out)
+}
+
 fn query_file(
     db: &EngineDbImpl,
     helper: &SystemPath,
     path: &Path,
     ranges: &[(u32, u32)],
 ) -> Option<Vec<Option<Answer>>> {
-    let protos = protocols(db, helper)?;
-    let sys_path = SystemPath::absolute(SystemPath::from_std_path(path)?, db.system.current_directory());
-    let file = system_path_to_file(db, &sys_path).ok()?;
-    let pf = ty_python_semantic::Db::program_file(db, file);
-    let model = SemanticModel::new(db, pf);
-    let env = ProgramEnvironment::from_file(pf);
-    let module = parsed_module(db, pf.python_file(db));
-    let mut loaded: Vec<ruff_db::PythonFile<'_>> = Vec::new();
-    let out: Vec<Option<Answer>> = {
-        let parsed = module.load(db);
-        ranges
-            .iter()
-            .map(|&r| {
-                let expr = find_expr(parsed.syntax(), r)?;
-                expr.inferred_type(&model)?;
-                // ty keeps the declared type of a name bound by `def`/`class` even where an
-                // assignment rebinds it (`task = asyncio.create_task(task())`): unknown.
-                let unknown =
-                    || Answer { elements: vec![element(db, &env, &protos, Type::unknown())], arms: Vec::new() };
-                if let Expr::Name(name) = expr {
-                    if rebinds_a_declaration(&model, name) {
-                        return Some(unknown());
-                    }
-                }
-                let mut follower = Follower::new(db);
-                if let Some(receiver) = attribute_receiver(expr) {
-                    if follower.intercepts_attributes(&model, receiver) {
-                        loaded.append(&mut follower.loaded);
-                        return Some(unknown());
-                    }
-                }
-                let sources = follower.elements(&model, expr, 0);
-                let mut elements: Vec<Element> =
-                    sources.iter().map(|source| source_element(db, &env, &protos, source)).collect();
-                qualify_alternatives(db, &env, &sources, &mut elements);
-                fill_instance_protocols(&model, &mut follower, &sources, &mut elements);
-                if let Expr::Call(call) = expr {
-                    fill_awaited_results(db, &env, &protos, &mut follower, &model, call, &mut elements);
-                }
-                let arms = if elements.iter().filter(|element| !element.is_none).count() > 1 {
-                    code_arms(db, &model, expr, &mut follower)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(label, sources)| {
-                            let mut elements: Vec<Element> =
-                                sources.iter().map(|source| source_element(db, &env, &protos, source)).collect();
-                            for (element, source) in elements.iter_mut().zip(&sources) {
-                                if let Source::Value(t) = source {
-                                    element.qualified = qualified_name(db, &env, *t);
-                                }
-                            }
-                            Arm { label, elements }
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                loaded.append(&mut follower.loaded);
-                Some(Answer { elements, arms })
-            })
-            .collect()
-    };
-    module.clear(); // free the syntax tree; ty reparses lazily if needed again
-    for other in loaded {
-        if other != pf.python_file(db) {
-            parsed_module(db, other).clear();
+    let out: Vec<Option<Answer>> = over_expressions(db, helper, path, ranges, |protos, model, env, expr, loaded| {
+        expr.inferred_type(model)?;
+        // ty keeps the declared type of a name bound by `def`/`class` even where an
+        // assignment rebinds it (`task = asyncio.create_task(task())`): unknown.
+        let unknown = || Answer { elements: vec![element(db, env, protos, Type::unknown())], arms: Vec::new() };
+        if let Expr::Name(name) = expr {
+            if rebinds_a_declaration(model, name) {
+                return Some(unknown());
+            }
         }
-    }
+        let mut follower = Follower::new(db);
+        if let Some(receiver) = attribute_receiver(expr) {
+            if follower.intercepts_attributes(model, receiver) {
+                loaded.append(&mut follower.loaded);
+                return Some(unknown());
+            }
+        }
+        let sources = follower.elements(model, expr, 0);
+        let mut elements: Vec<Element> = sources.iter().map(|source| source_element(db, env, protos, source)).collect();
+        qualify_alternatives(db, env, &sources, &mut elements);
+        fill_instance_protocols(model, &mut follower, &sources, &mut elements);
+        if let Expr::Call(call) = expr {
+            fill_awaited_results(db, env, protos, &mut follower, model, call, &mut elements);
+        }
+        let arms = if elements.iter().filter(|element| !element.is_none).count() > 1 {
+            code_arms(db, model, expr, &mut follower)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(label, sources)| {
+                    let mut elements: Vec<Element> =
+                        sources.iter().map(|source| source_element(db, env, protos, source)).collect();
+                    for (element, source) in elements.iter_mut().zip(&sources) {
+                        if let Source::Value(t) = source {
+                            element.qualified = qualified_name(db, env, *t);
+                        }
+                    }
+                    Arm { label, elements }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        loaded.append(&mut follower.loaded);
+        Some(Answer { elements, arms })
+    })?;
     // `ASYNCSENSE_LOG=asyncsense_analysis::python::types=debug` shows what was inferred.
     if tracing::enabled!(tracing::Level::DEBUG) {
         for (range, answer) in ranges.iter().zip(out.iter()) {
