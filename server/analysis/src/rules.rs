@@ -246,7 +246,7 @@ impl Rule {
                  function there makes a coroutine nobody awaits and its work never happens; \
                  `asyncio.run`, `create_task` and `gather` need an awaitable, so a coroutine function \
                  not called fails; anyio's and trio's `start_soon` and `run` call what they get, so a \
-                 coroutine object (`f()`) fails. Type checkers often accept these (`Callable[..., \
+                 coroutine object (`f()`) fails. Command-line and task frameworks (click, typer, celery)                  call the function they decorate synchronously: an `async def` command exits 0 having                  done nothing, unless a command class or task base of the caller's own (`cls=`,                  `base=`) or a decorator below awaits it. Type checkers often accept these (`Callable[..., \
                  object]` takes a coroutine function), and the silent ones pass every test that does \
                  not check the work was done. The callee and the argument must both be known (our \
                  resolver, else the type layer); otherwise nothing is said.",
@@ -369,7 +369,7 @@ impl Rule {
                     (Some(position), None) if sink.variadic => format!("arguments {} on", position + 1),
                     (Some(position), None) => format!("argument {}", position + 1),
                     (None, Some(keyword)) => format!("`{keyword}`"),
-                    (None, None) => String::new(),
+                    (None, None) => "the function it decorates".to_owned(),
                 };
                 let needs = match sink.expects {
                     crate::python::sinks::Expects::SyncFunction => "a synchronous function",
@@ -382,7 +382,23 @@ impl Rule {
                         "a function or a generator function (not a context-manager factory)"
                     }
                 };
-                let _ = writeln!(text, "- {}: `{}`, {argument}: {needs}", sink.library, sink.shown_name());
+                let mut conditions = String::new();
+                for keyword in sink.silent_with {
+                    let _ = write!(conditions, "; silent with `{keyword}=`");
+                }
+                for distribution in sink.unless_installed {
+                    let _ = write!(conditions, "; silent where `{distribution}` is installed");
+                }
+                if let Some(distribution) = sink.needs_installed {
+                    let _ = write!(conditions, "; only where the environment shows `{distribution}` installed");
+                }
+                // A decorator entry covers several decorators (`command` and `group`): all shown.
+                let shown = if sink.decorates {
+                    sink.names.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+                } else {
+                    format!("`{}`", sink.shown_name())
+                };
+                let _ = writeln!(text, "- {}: {shown}, {argument}: {needs}{conditions}", sink.library);
             }
         }
         if !self.enabled_by_default() {

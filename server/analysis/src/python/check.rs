@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crate::diagnostic::{Finding, Fix, RelatedLocation};
 use crate::protocol::{classify, Capability, CapabilitySet, Provided, UseSiteKind, ValueKind};
 use crate::python::facts::{
-    Binding, ExprId, Exprs, FunctionFact, PassedFunction, ScopeId, Shape, SinkArgument, SinkCall, UseSite,
-    UseSiteShape, YieldShape,
+    Binding, Decorates, ExprId, Exprs, FunctionFact, PassedFunction, ScopeId, ScopeKind, Shape, SinkArgument, SinkCall,
+    UseSite, UseSiteShape, YieldShape,
 };
 use crate::python::fixes;
 use crate::python::resolve::{Origin, Resolver, Value};
@@ -1330,7 +1330,19 @@ fn resolved_callee_name(value: &Value) -> Option<String> {
         Value::External(name) => Some(name.clone()),
         Value::Function(module, id) => {
             let function = module.facts.function(*id)?;
-            Some(format!("{}.{}", module.names.first()?, module.facts.exprs.text(function.name)))
+            let name = module.facts.exprs.text(function.name);
+            match module.facts.scope(function.parent_scope)?.kind {
+                ScopeKind::Module => Some(format!("{}.{name}", module.names.first()?)),
+                // A method, named on its class (`typer.main.Typer.command`).
+                ScopeKind::Class(class) => {
+                    let class = module.facts.class(class)?;
+                    let class_scope = module.facts.scope(function.parent_scope)?;
+                    let at_top = matches!(module.facts.scope(class_scope.parent()?)?.kind, ScopeKind::Module);
+                    let module_name = module.names.first()?;
+                    at_top.then(|| format!("{module_name}.{}.{name}", module.facts.exprs.text(class.name)))
+                }
+                ScopeKind::Function(_) | ScopeKind::Anonymous => None,
+            }
         }
         Value::Class(module, id) => {
             let class = module.facts.class(*id)?;
@@ -1376,6 +1388,50 @@ fn resolved_argument(resolver: &mut Resolver<'_>, value: &Value) -> Option<Hande
     }
 }
 
+/// What a decorator sink receives: the function below it, when every decorator between them
+/// keeps the function's kind (a decorator we do not know may well run the coroutine itself,
+/// as a `@coro` wrapper calling `asyncio.run` does).
+fn decorated_function(
+    resolver: &mut Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    scope: ScopeId,
+    decorates: &Decorates,
+) -> Option<Handed> {
+    for &below in &*decorates.below {
+        let value = resolver.evaluate(module, scope, below);
+        let name = resolved_callee_name(&value)?;
+        if !sinks::KIND_KEEPING_DECORATORS.contains(&name.as_str()) {
+            return None;
+        }
+    }
+    let function = module.facts.function(decorates.function)?;
+    Some(match (function.is_async, function.is_generator) {
+        (true, true) => Handed::AsyncGeneratorFunction,
+        (true, false) => Handed::CoroutineFunction,
+        (false, _) => Handed::Other,
+    })
+}
+
+/// Whether the entry applies to this call: a decorator entry only to a decorator, none given a
+/// class of the caller's own (`cls=`), and each in the environment it was checked against.
+fn sink_applies(resolver: &Resolver<'_>, call: &SinkCall, sink: &Sink) -> bool {
+    if sink.decorates != call.decorates.is_some() {
+        return false;
+    }
+    let given = |keyword: &str| match &call.decorates {
+        Some(decorates) => decorates.keywords.iter().any(|given| &**given == keyword),
+        None => call.arguments.iter().any(|argument| argument.keyword.as_deref() == Some(keyword)),
+    };
+    if sink.silent_with.iter().any(|keyword| given(keyword)) {
+        return false;
+    }
+    let index = resolver.index();
+    if sink.needs_installed.is_some_and(|distribution| index.installed_version(distribution).is_none()) {
+        return false;
+    }
+    !sink.unless_installed.iter().any(|distribution| index.installed_version(distribution).is_some())
+}
+
 /// Per sink call: the sink, and per argument what it is and whether the type layer said so.
 type KnownSinkCall = (Option<&'static Sink>, Vec<Option<(Handed, bool)>>);
 
@@ -1399,17 +1455,26 @@ fn check_sink_calls(
             known.push((None, Vec::new()));
             continue;
         }
+        let handed: Vec<Option<(Handed, bool)>> = match &call.decorates {
+            Some(decorates) => {
+                let Some(handed) = decorated_function(resolver, module, call.scope, decorates) else {
+                    known.push((None, Vec::new()));
+                    continue;
+                };
+                vec![Some((handed, false))]
+            }
+            None => call
+                .arguments
+                .iter()
+                .map(|argument| {
+                    let value = resolver.evaluate(module, call.scope, argument.value);
+                    let value = resolver.settle(value);
+                    resolved_argument(resolver, &value).map(|handed| (handed, false))
+                })
+                .collect(),
+        };
         let callee = resolver.evaluate(module, call.scope, call.callee);
         let sink = resolved_callee_name(&callee).and_then(|name| sinks::sink_named(&name));
-        let handed: Vec<Option<(Handed, bool)>> = call
-            .arguments
-            .iter()
-            .map(|argument| {
-                let value = resolver.evaluate(module, call.scope, argument.value);
-                let value = resolver.settle(value);
-                resolved_argument(resolver, &value).map(|handed| (handed, false))
-            })
-            .collect();
         let relevant = |sink: &Sink| {
             call.arguments.iter().zip(&handed).any(|(argument, handed)| {
                 handed.is_none() && sink.takes(argument.position, argument.keyword.as_deref())
@@ -1439,7 +1504,12 @@ fn check_sink_calls(
                 let (sink, handed) = &mut known[idx];
                 let callee = parts.next().flatten();
                 if sink.is_none() {
-                    *sink = callee.and_then(|part| part.callee).and_then(|name| sinks::sink_named(&name));
+                    let name = callee.and_then(|part| part.callee);
+                    tracing::debug!(
+                        "APM110: the type layer names the callee at {:?} {name:?}",
+                        calls[idx].callee_range
+                    );
+                    *sink = name.and_then(|name| sinks::sink_named(&name));
                 }
                 for slot in handed.iter_mut() {
                     let part = parts.next().flatten();
@@ -1454,6 +1524,9 @@ fn check_sink_calls(
     let mut findings = Vec::new();
     for (call, (sink, handed)) in calls.iter().zip(known) {
         let Some(sink) = sink else { continue };
+        if !sink_applies(resolver, call, sink) {
+            continue;
+        }
         for (argument, handed) in call.arguments.iter().zip(handed) {
             let Some((handed, inferred)) = handed else { continue };
             if !sink.takes(argument.position, argument.keyword.as_deref()) || !handed.fails(sink.expects) {
@@ -1502,6 +1575,9 @@ fn sink_finding(
     );
     let mut fixes = Vec::new();
     let help = match (sink.expects, handed) {
+        (Expects::SyncFunction, _) if sink.decorates => format!(
+            "make `{operand}` a plain `def` that runs the async work to completion (`asyncio.run(…)` on a coroutine function of its own), or give `{callee}` a class of your own that awaits it"
+        ),
         (Expects::SyncFunction, Handed::AsyncGeneratorFunction) => {
             "pass a synchronous function: an async generator runs only as something iterates it with `async for` on an event loop".to_owned()
         }

@@ -259,13 +259,28 @@ pub struct SinkCall {
     /// Where the module-level statement that holds the call starts (decorators included): a
     /// definition a fix adds goes just before it.
     pub statement_start: u32,
+    /// For a decorator (`@click.command()`, `@app.task`), the function it decorates: then the
+    /// one argument is that function (its range is the function's name), read from its facts.
+    pub decorates: Option<Decorates>,
+}
+
+/// The function a decorator sink decorates (see [`SinkCall::decorates`]).
+#[derive(Clone, Debug)]
+pub struct Decorates {
+    pub function: FunctionId,
+    /// The decorators listed below this one (applied to the function first), outermost first.
+    pub below: Box<[ExprId]>,
+    /// The keywords given to the decorator call (`cls=` in `@click.command(cls=AsyncCommand)`).
+    pub keywords: Box<[Box<str>]>,
 }
 
 #[derive(Clone, Debug)]
 pub struct SinkArgument {
-    /// Position among the positional arguments, or the keyword.
+    /// Position among the positional arguments, or the keyword (neither for the function a
+    /// decorator decorates).
     pub position: Option<u32>,
     pub keyword: Option<Box<str>>,
+    /// The argument (for a decorator, the decorator: the function is read from its facts).
     pub value: ExprId,
     pub range: Span,
     /// For a call `f(a, b)` with positional arguments only, where `f` and the arguments are:
@@ -1448,6 +1463,7 @@ impl Extractor<'_> {
         }
         let parent_scope = self.current_scope();
         let function_id = to_u32(self.facts.functions.len());
+        self.record_decorator_sinks(function, function_id, parent_scope);
         let scope = self.push_scope(ScopeKind::Function(function_id));
         let decorators: Vec<ExprId> =
             function.decorator_list.iter().map(|decorator| self.exprs.expr(&decorator.expression)).collect();
@@ -1694,7 +1710,57 @@ impl Extractor<'_> {
             expects_error: self.expected_errors > 0 || self.kind_checks > 0 || self.in_kind_check_branch(call),
             unpacks,
             statement_start: self.module_statement_start,
+            decorates: None,
         });
+    }
+
+    /// Records the decorators of `function` whose last name is a sink's, as calls handing it the
+    /// function (see [`SinkCall::decorates`]).
+    fn record_decorator_sinks(&mut self, function: &StmtFunctionDef, function_id: FunctionId, scope: ScopeId) {
+        for (idx, decorator) in function.decorator_list.iter().enumerate() {
+            let (callee, keywords) = match &decorator.expression {
+                Expr::Call(call) => {
+                    (&*call.func, call.arguments.keywords.iter().filter_map(|k| k.arg.as_ref()).collect())
+                }
+                other => (other, Vec::new()),
+            };
+            let last = match callee {
+                Expr::Name(name) => name.id.as_str(),
+                Expr::Attribute(attribute) => attribute.attr.as_str(),
+                _ => continue,
+            };
+            if !super::sinks::may_be_sink(last) {
+                continue;
+            }
+            let below = function.decorator_list[idx + 1..]
+                .iter()
+                .map(|below| match &below.expression {
+                    Expr::Call(call) => self.private.expr(&call.func),
+                    other => self.private.expr(other),
+                })
+                .collect();
+            let callee_id = self.private.expr(callee);
+            self.facts.sink_calls.push(SinkCall {
+                callee: callee_id,
+                callee_range: Span::of(callee.range()),
+                arguments: Box::new([SinkArgument {
+                    position: None,
+                    keyword: None,
+                    value: callee_id,
+                    range: Span::of(function.name.range),
+                    call_parts: None,
+                }]),
+                scope,
+                expects_error: self.expected_errors > 0,
+                unpacks: false,
+                statement_start: self.module_statement_start,
+                decorates: Some(Decorates {
+                    function: function_id,
+                    below,
+                    keywords: keywords.into_iter().map(|name| Box::<str>::from(name.as_str())).collect(),
+                }),
+            });
+        }
     }
 
     /// Records names passed to calls; `keep_passed_functions` keeps those that name a function or

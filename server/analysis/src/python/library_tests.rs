@@ -521,3 +521,13 @@ fn memory_object_streams_are_unpacked_by_position() {
         "import anyio\nasync def f(pair):\n    receive, send = pair\n    for item in receive:\n        pass\n";
     assert_eq!(findings_with(swapped, None, &[("anyio", &[4, 6])]), "");
 }
+
+/// Celery runs `async def` tasks only under a worker pool installed for it (`celery-aio-pool`),
+/// configured outside the code: the entry applies where the environment shows celery without it.
+#[test]
+fn celery_tasks_that_are_coroutine_functions_by_environment() {
+    let source = "from celery import Celery, shared_task\n\napp = Celery('jobs')\n\n@shared_task\nasync def refresh():\n    pass\n\n@shared_task(bind=True)\nasync def bound(self):\n    pass\n\n@shared_task(base=object)\nasync def based():\n    pass\n\n@shared_task\ndef plain():\n    pass\n";
+    assert_eq!(findings_with(source, None, &[]), "", "environment not known");
+    assert_eq!(findings_with(source, None, &[("celery", &[5, 7, 0])]), "6 APM110 10 APM110");
+    assert_eq!(findings_with(source, None, &[("celery", &[5, 7, 0]), ("celery-aio-pool", &[0, 1])]), "");
+}

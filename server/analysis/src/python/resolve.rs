@@ -578,6 +578,21 @@ impl<'a> Resolver<'a> {
         if let [binding] = bindings {
             return self.binding_value(module, scope, name, binding);
         }
+        // `@overload` signatures followed by the implementation: the name holds the last one.
+        if let [overloads @ .., implementation @ Binding::Function(_)] = bindings {
+            let is_overload = |binding: &Binding| {
+                let Binding::Function(id) = binding else { return false };
+                let exprs = &module.facts.exprs;
+                module.facts.function(*id).is_some_and(|function| {
+                    exprs.list(function.decorators).iter().any(|decorator| {
+                        matches!(exprs.get(*decorator), Shape::Name("overload") | Shape::Attribute(_, "overload"))
+                    })
+                })
+            };
+            if overloads.iter().all(is_overload) && !is_overload(implementation) {
+                return self.binding_value(module, scope, name, implementation);
+            }
+        }
         combine(bindings.iter().map(|binding| self.binding_value(module, scope, name, binding)).collect())
     }
 

@@ -54,6 +54,18 @@ pub struct Sink {
     pub outcome: Outcome,
     /// The library, as `asyncsense rule APM110` lists it.
     pub library: &'static str,
+    /// A decorator: the argument is the function it decorates (`@click.command()` or
+    /// `@click.command` above `def`).
+    pub decorates: bool,
+    /// Keywords that hand the API a class of the caller's own (`cls=`, `base=`), which may well
+    /// run the argument another way: given one, the call is silent.
+    pub silent_with: &'static [&'static str],
+    /// The distribution whose installed version must be known for the entry to apply, because
+    /// what the API does depends on the environment (`None`: always applies).
+    pub needs_installed: Option<&'static str>,
+    /// Distributions that, installed, change what the API does with the argument (a worker
+    /// pool that runs coroutines): installed, the entry does not apply.
+    pub unless_installed: &'static [&'static str],
 }
 
 const fn sink(
@@ -65,7 +77,43 @@ const fn sink(
     outcome: Outcome,
     library: &'static str,
 ) -> Sink {
-    Sink { names, position, keyword, variadic: false, expects, does, outcome, library }
+    Sink {
+        names,
+        position,
+        keyword,
+        variadic: false,
+        expects,
+        does,
+        outcome,
+        library,
+        decorates: false,
+        silent_with: &[],
+        needs_installed: None,
+        unless_installed: &[],
+    }
+}
+
+/// A decorator that takes a synchronous function and calls it itself, dropping what it returns.
+const fn sync_decorator(
+    names: &'static [&'static str],
+    does: &'static str,
+    library: &'static str,
+    silent_with: &'static [&'static str],
+) -> Sink {
+    Sink {
+        names,
+        position: None,
+        keyword: None,
+        variadic: false,
+        expects: SyncFunction,
+        does,
+        outcome: Silent,
+        library,
+        decorates: true,
+        silent_with,
+        needs_installed: None,
+        unless_installed: &[],
+    }
 }
 
 const THREAD: &str = "calls it in a worker thread and hands back what it returns";
@@ -285,6 +333,10 @@ pub static SINKS: &[Sink] = &[
         does: AWAITS,
         outcome: TYPE_ERROR,
         library: "asyncio",
+        decorates: false,
+        silent_with: &[],
+        needs_installed: None,
+        unless_installed: &[],
     },
     sink(
         &[
@@ -390,6 +442,59 @@ pub static SINKS: &[Sink] = &[
     ),
     // --- anyio: a sync caller ---
     sink(&["anyio.to_thread.run_sync"], Some(0), Some("func"), SyncFunction, THREAD, Silent, "anyio"),
+    // --- command-line and task frameworks: decorators that call the function synchronously ---
+    // Checked with click 8.5.1, typer 0.29.2 and celery 5.7.0 (tests/corpus): none of them awaits
+    // what the function returns, and the command (or task) succeeds having done nothing.
+    sync_decorator(
+        &[
+            "click.command",
+            "click.decorators.command",
+            "click.group",
+            "click.decorators.group",
+            "click.core.Group.command",
+            "click.core.Group.group",
+        ],
+        COMMAND,
+        "click",
+        &["cls"],
+    ),
+    sync_decorator(&["typer.main.Typer.command", "typer.main.Typer.callback"], COMMAND, "typer", &["cls"]),
+    // `celery-aio-pool` runs `async def` tasks, configured outside the code (`--pool=custom`):
+    // where it is installed, or where the environment is not known, the entry does not apply.
+    Sink {
+        needs_installed: Some("celery"),
+        unless_installed: &["celery-aio-pool"],
+        ..sync_decorator(
+            &["celery.app.base.Celery.task", "celery.app.shared_task", "celery.shared_task"],
+            "makes a task that a worker runs by calling the function and storing what it returns as the result",
+            "celery",
+            &["base"],
+        )
+    },
+];
+
+const COMMAND: &str = "makes a command that calls the function when it runs and drops what it returns";
+
+/// Decorators that keep the kind of the function they decorate (they register a parameter, or
+/// wrap it in a sync function that returns what it returns): below a decorator sink they leave
+/// what it receives known.
+pub static KIND_KEEPING_DECORATORS: &[&str] = &[
+    "click.option",
+    "click.decorators.option",
+    "click.argument",
+    "click.decorators.argument",
+    "click.pass_context",
+    "click.decorators.pass_context",
+    "click.pass_obj",
+    "click.decorators.pass_obj",
+    "click.version_option",
+    "click.decorators.version_option",
+    "click.help_option",
+    "click.decorators.help_option",
+    "click.confirmation_option",
+    "click.decorators.confirmation_option",
+    "click.password_option",
+    "click.decorators.password_option",
 ];
 
 /// The entry for the callable of this name (as imported or as defined).
@@ -411,6 +516,7 @@ impl Sink {
                     || (self.variadic && self.position.is_some_and(|first| position >= first))
             }
             (None, Some(keyword)) => self.keyword == Some(keyword),
+            (None, None) => self.decorates,
             _ => false,
         }
     }
@@ -428,7 +534,7 @@ mod tests {
     #[test]
     fn every_sink_names_one_argument_and_is_found_by_each_of_its_names() {
         for sink in SINKS {
-            assert!(sink.position.is_some() || sink.keyword.is_some(), "{sink:?}");
+            assert!((sink.position.is_some() || sink.keyword.is_some()) != sink.decorates, "{sink:?}");
             for name in sink.names {
                 assert!(std::ptr::eq(sink_named(name).expect("found"), sink), "{name} names two sinks");
                 assert!(may_be_sink(name.rsplit('.').next().expect("a last name")));

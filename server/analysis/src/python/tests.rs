@@ -1429,6 +1429,22 @@ fn fastapi_depends_on_a_context_manager_factory() {
 }
 
 #[test]
+fn command_decorators_on_coroutine_functions() {
+    // Click calls the command's function and drops what it returns: each form of the decorator,
+    // with parameter decorators below it.
+    check_one(
+        "import click\n\n@click.command()\n@click.option('--n', default=1)\n@click.pass_context\nasync def sync_db(ctx, n):\n    pass\n\n@click.command\nasync def bare():\n    pass\n\n@click.group(name='tools')\nasync def tools():\n    yield\n",
+        "6:11 APM110 `sync_db`\n10:11 APM110 `bare`\n14:11 APM110 `tools`",
+    );
+    // A plain function; a command class of the caller's own; a decorator below that may run the
+    // coroutine itself; a library we have no entry for; a name that is only spelled alike.
+    check_one(
+        "import asyncio\nimport click\nimport asyncclick\nfrom tasks import coro, AsyncCommand\n\n@click.command()\ndef sync_db():\n    asyncio.run(work())\n\nasync def work():\n    pass\n\n@click.command(cls=AsyncCommand)\nasync def custom():\n    pass\n\n@click.command()\n@coro\nasync def wrapped():\n    pass\n\n@asyncclick.command()\nasync def native():\n    pass\n\nclass Registry:\n    def command(self, f):\n        return f\n\nregistry = Registry()\n\n@registry.command\nasync def registered():\n    pass\n",
+        "",
+    );
+}
+
+#[test]
 fn an_app_lifespan_that_is_a_plain_coroutine_function() {
     let source = "from contextlib import asynccontextmanager\nfrom fastapi import FastAPI\n\nasync def startup(app):\n    app.state.ready = True\n\n@asynccontextmanager\nasync def lifespan(app):\n    yield\n\nasync def bare(app):\n    yield\n\na = FastAPI(lifespan=startup)\nb = FastAPI(lifespan=lifespan)\nc = FastAPI(lifespan=bare)\nd = FastAPI(startup)\n";
     check_one(source, "14:22 APM110 `startup`");
