@@ -251,6 +251,49 @@ def case_run_coroutine_threadsafe_uncalled():
         loop.close()
 
 
+# --- a partial or a lambda is of the kind of the function it calls ---
+
+
+async def case_to_thread_partial_of_coroutine_function():
+    mailer = Mailer()
+    result = await asyncio.to_thread(functools.partial(send_digest, mailer, to="ops@example.com"))  # expect: APM110 silent: the thread calls the partial, which makes send_digest's coroutine, never run
+    assert asyncio.iscoroutine(result) and mailer.sent == []
+    result.close()
+
+
+def case_thread_target_lambda_calling_coroutine_function():
+    mailer = Mailer()
+    thread = threading.Thread(target=lambda: send_digest(mailer, "ops@example.com"))  # expect: APM110 silent: the thread makes the coroutine and drops it; nothing is sent
+    thread.start()
+    thread.join()
+    assert mailer.sent == []
+
+
+def case_thread_target_lambda_running_coroutine():
+    mailer = Mailer()
+    thread = threading.Thread(target=lambda: asyncio.run(send_digest(mailer, "ops@example.com")))
+    thread.start()
+    thread.join()
+    assert mailer.sent == ["ops@example.com"]
+
+
+async def case_to_thread_partial_of_sync_function():
+    mailer = Mailer()
+    assert await asyncio.to_thread(functools.partial(send_digest_now, mailer, to="x")) == "x"
+
+
+def case_asyncio_run_partial_not_called():
+    mailer = Mailer()
+    asyncio.run(functools.partial(send_digest, mailer, "x"))  # expect: APM110
+
+
+async def case_task_group_start_soon_partial():
+    mailer = Mailer()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(functools.partial(send_digest, mailer, to="ops@example.com"))
+    assert mailer.sent == ["ops@example.com"]
+
+
 # --- anyio: an async function wanted, a coroutine object given ---
 
 

@@ -11,7 +11,7 @@ use crate::diagnostic::{Finding, Fix, RelatedLocation};
 use crate::protocol::{classify, Capability, CapabilitySet, Provided, UseSiteKind, ValueKind};
 use crate::python::facts::{
     Binding, Decorates, ExprId, Exprs, FunctionFact, PassedFunction, ScopeId, ScopeKind, Shape, SinkArgument, SinkCall,
-    UseSite, UseSiteShape, YieldShape,
+    UseSite, UseSiteShape, Wrapped, YieldShape,
 };
 use crate::python::fixes;
 use crate::python::resolve::{Origin, Resolver, Value};
@@ -1292,6 +1292,15 @@ impl Handed {
         })
     }
 
+    /// What a partial of (or a lambda calling) something of this kind is: a function of the
+    /// same kind; of an object, something we do not model.
+    fn called_through(self) -> Handed {
+        match self {
+            Handed::CoroutineObject | Handed::AsyncGeneratorObject => Handed::Other,
+            other => other,
+        }
+    }
+
     fn described(self) -> &'static str {
         match self {
             Handed::CoroutineFunction => "a coroutine function (calling it makes a coroutine)",
@@ -1388,6 +1397,25 @@ fn resolved_argument(resolver: &mut Resolver<'_>, value: &Value) -> Option<Hande
     }
 }
 
+/// What `functools.partial(f, …)` or `lambda: f(…)` is, when our resolver knows `f`: of the
+/// kind of `f`. A `partial` that is not `functools.partial` is something else.
+fn wrapped_argument(
+    resolver: &mut Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    scope: ScopeId,
+    wrapped: &Wrapped,
+) -> Option<Handed> {
+    if let Some(partial) = wrapped.partial {
+        let callee = resolver.evaluate(module, scope, partial);
+        if resolved_callee_name(&callee).as_deref() != Some("functools.partial") {
+            return Some(Handed::Other);
+        }
+    }
+    let value = resolver.evaluate(module, scope, wrapped.function);
+    let value = resolver.settle(value);
+    resolved_argument(resolver, &value).map(Handed::called_through)
+}
+
 /// What a decorator sink receives: the function below it, when every decorator between them
 /// keeps the function's kind (a decorator we do not know may well run the coroutine itself,
 /// as a `@coro` wrapper calling `asyncio.run` does).
@@ -1467,6 +1495,9 @@ fn check_sink_calls(
                 .arguments
                 .iter()
                 .map(|argument| {
+                    if let Some(wrapped) = &argument.wraps {
+                        return wrapped_argument(resolver, module, call.scope, wrapped).map(|handed| (handed, false));
+                    }
                     let value = resolver.evaluate(module, call.scope, argument.value);
                     let value = resolver.settle(value);
                     resolved_argument(resolver, &value).map(|handed| (handed, false))
@@ -1492,7 +1523,12 @@ fn check_sink_calls(
         for &idx in &ask {
             let call = &calls[idx];
             ranges.push(call.callee_range);
-            ranges.extend(call.arguments.iter().map(|argument| argument.range));
+            // A partial or a lambda is of the kind of the function it calls: ask about that.
+            ranges.extend(
+                call.arguments
+                    .iter()
+                    .map(|argument| argument.wraps.as_ref().map_or(argument.range, |wrapped| wrapped.range)),
+            );
         }
         let ranges: Option<Vec<(u32, u32)>> = ranges
             .iter()
@@ -1511,10 +1547,13 @@ fn check_sink_calls(
                     );
                     *sink = name.and_then(|name| sinks::sink_named(&name));
                 }
-                for slot in handed.iter_mut() {
+                for (slot, argument) in handed.iter_mut().zip(&calls[idx].arguments) {
                     let part = parts.next().flatten();
                     if slot.is_none() {
                         *slot = part.as_ref().and_then(Handed::from_call_part).map(|handed| (handed, true));
+                    }
+                    if let (Some((handed, _)), Some(_)) = (slot.as_mut(), &argument.wraps) {
+                        *handed = handed.called_through();
                     }
                 }
             }
@@ -1530,6 +1569,13 @@ fn check_sink_calls(
         for (argument, handed) in call.arguments.iter().zip(handed) {
             let Some((handed, inferred)) = handed else { continue };
             if !sink.takes(argument.position, argument.keyword.as_deref()) || !handed.fails(sink.expects) {
+                continue;
+            }
+            // FastAPI injects what a lambda returns as it is (checked: a context manager arrives
+            // unentered, which an endpoint may mean to enter itself); a partial it unwraps and
+            // then fails on, as on the factory.
+            let lambda = argument.wraps.as_ref().is_some_and(|wrapped| wrapped.partial.is_none());
+            if lambda && sink.expects == Expects::Dependency {
                 continue;
             }
             if let Some(finding) = sink_finding(resolver, module, call, argument, sink, handed, inferred, text) {
@@ -1568,8 +1614,12 @@ fn sink_finding(
     let source_note = if inferred { " (as inferred from annotations, stubs and `return` statements)" } else { "" };
     let not_called =
         if sink.expects == Expects::Awaitable && handed == Handed::CoroutineFunction { ", not called" } else { "" };
+    let through = match &argument.wraps {
+        Some(wrapped) => format!(" calls `{}` and so", excerpt(text.get(wrapped.range.range())?)),
+        None => String::new(),
+    };
     let message = format!(
-        "`{callee}` {}; `{operand}` is {}{not_called}{source_note}, {consequence}",
+        "`{callee}` {}; `{operand}`{through} is {}{not_called}{source_note}, {consequence}",
         sink.does,
         handed.described()
     );
@@ -1587,7 +1637,10 @@ fn sink_finding(
         (Expects::Awaitable, Handed::CoroutineFunction) => {
             let value = resolver.evaluate(module, call.scope, argument.value);
             let safe = !inferred && callable_without_arguments(&value);
-            fixes.extend(fixes::add_call_after(argument.range.range(), safe, inferred));
+            // Calling a partial or a lambda in place reads badly; the author picks the form.
+            if argument.wraps.is_none() {
+                fixes.extend(fixes::add_call_after(argument.range.range(), safe, inferred));
+            }
             format!("call it: `{operand}()`")
         }
         (Expects::Awaitable, _) => "pass a coroutine object; iterate an async generator with `async for`".to_owned(),

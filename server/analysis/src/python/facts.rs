@@ -286,6 +286,18 @@ pub struct SinkArgument {
     /// For a call `f(a, b)` with positional arguments only, where `f` and the arguments are:
     /// (range of `f`, range of `a, b`), for the fix that passes them separately.
     pub call_parts: Option<(Span, Option<Span>)>,
+    /// The function `functools.partial(f, …)` or `lambda …: f(…)` calls: the argument is of
+    /// that function's kind (a coroutine function's partial is one too).
+    pub wraps: Option<Wrapped>,
+}
+
+/// See [`SinkArgument::wraps`].
+#[derive(Clone, Debug)]
+pub struct Wrapped {
+    pub function: ExprId,
+    pub range: Span,
+    /// The callee of `partial(…)`, which must be `functools.partial`; `None` for a lambda.
+    pub partial: Option<ExprId>,
 }
 
 /// How a module refers to a name, for the workspace's reverse lookups.
@@ -1687,6 +1699,7 @@ impl Extractor<'_> {
                 value: self.private.expr(argument),
                 range: Span::of(argument.range()),
                 call_parts: positional_call_parts(argument),
+                wraps: self.wrapped_function(argument),
             });
         }
         for keyword in &call.arguments.keywords {
@@ -1697,6 +1710,7 @@ impl Extractor<'_> {
                 value: self.private.expr(&keyword.value),
                 range: Span::of(keyword.value.range()),
                 call_parts: positional_call_parts(&keyword.value),
+                wraps: self.wrapped_function(&keyword.value),
             });
         }
         if arguments.is_empty() {
@@ -1712,6 +1726,44 @@ impl Extractor<'_> {
             statement_start: self.module_statement_start,
             decorates: None,
         });
+    }
+
+    /// The function a sink argument `partial(f, …)` or `lambda …: f(…)` calls (see
+    /// [`SinkArgument::wraps`]). A lambda whose callee is one of its own parameters calls
+    /// something we cannot know.
+    fn wrapped_function(&mut self, argument: &Expr) -> Option<Wrapped> {
+        match argument {
+            Expr::Call(call) => {
+                let is_partial = match &*call.func {
+                    Expr::Name(name) => name.id.as_str() == "partial",
+                    Expr::Attribute(attribute) => attribute.attr.as_str() == "partial",
+                    _ => false,
+                };
+                let function = call.arguments.args.first().filter(|first| is_partial && !first.is_starred_expr())?;
+                Some(Wrapped {
+                    function: self.private.expr(function),
+                    range: Span::of(function.range()),
+                    partial: Some(self.private.expr(&call.func)),
+                })
+            }
+            Expr::Lambda(lambda) => {
+                let Expr::Call(call) = &*lambda.body else { return None };
+                let mut root = &*call.func;
+                while let Expr::Attribute(attribute) = root {
+                    root = &attribute.value;
+                }
+                let Expr::Name(root) = root else { return None };
+                if lambda.parameters.as_ref().is_some_and(|parameters| parameters.includes(root.id.as_str())) {
+                    return None;
+                }
+                Some(Wrapped {
+                    function: self.private.expr(&call.func),
+                    range: Span::of(call.func.range()),
+                    partial: None,
+                })
+            }
+            _ => None,
+        }
     }
 
     /// Records the decorators of `function` whose last name is a sink's, as calls handing it the
@@ -1749,6 +1801,7 @@ impl Extractor<'_> {
                     value: callee_id,
                     range: Span::of(function.name.range),
                     call_parts: None,
+                    wraps: None,
                 }]),
                 scope,
                 expects_error: self.expected_errors > 0,

@@ -1429,6 +1429,25 @@ fn fastapi_depends_on_a_context_manager_factory() {
 }
 
 #[test]
+fn partials_and_lambdas_are_of_the_kind_of_the_function_they_call() {
+    check_one(
+        &format!("{JOBS}import functools\nfrom functools import partial\n\nthreading.Thread(target=functools.partial(refresh, 1)).start()\nthreading.Thread(target=lambda: refresh(2)).start()\nasyncio.run(partial(refresh))\nthreading.Thread(target=partial(rows)).start()\n"),
+        "15:25 APM110 `functools.partial(refresh, 1)`\n16:25 APM110 `lambda: refresh(2)`\n17:13 APM110 `partial(refresh)`\n18:25 APM110 `partial(rows)`",
+    );
+    // The right kinds; a lambda that runs the coroutine; a lambda calling its own parameter;
+    // a `partial` that is not functools'; anyio's `start_soon` takes a partial of an async def.
+    check_one(
+        &format!("{JOBS}import functools\nimport anyio\nfrom mytools import partial\n\nthreading.Thread(target=functools.partial(refresh_now)).start()\nthreading.Thread(target=lambda: asyncio.run(refresh())).start()\nthreading.Thread(target=lambda refresh: refresh()).start()\nthreading.Thread(target=partial(refresh)).start()\nanyio.run(functools.partial(refresh))\n"),
+        "",
+    );
+    // FastAPI unwraps a partial (and fails as on the factory) but injects what a lambda returns.
+    let app = "from contextlib import asynccontextmanager\nfrom functools import partial\nfrom fastapi import Depends\n\n@asynccontextmanager\nasync def get_session():\n    yield 1\n\nasync def route(s=Depends(partial(get_session)), t=Depends(lambda: get_session())):\n    pass\n";
+    let (findings, source) = analyse(&[("main.py", app)]);
+    assert_eq!(render(&findings, &source), "9:27 APM110 `partial(get_session)`");
+    assert!(findings[0].fixes.is_empty());
+}
+
+#[test]
 fn command_decorators_on_coroutine_functions() {
     // Click calls the command's function and drops what it returns: each form of the decorator,
     // with parameter decorators below it.
