@@ -86,6 +86,9 @@ const CASES: &[Case] = &[
     case("uncalled_factory", Apply::SafeFix, Expect::SameAsCorrect),
     // APM110: a coroutine function handed uncalled to `asyncio.gather`: add the call.
     case("sink_add_call", Apply::SafeFix, Expect::SameAsCorrect),
+    // APM104: a builtin handed async items: collect them first with an async comprehension.
+    case("collect_async_items", Apply::SafeFix, Expect::SameAsCorrect),
+    case("collect_async_generator", Apply::SafeFix, Expect::SameAsCorrect),
     // APM102: entering the manager runs the body once with the list it yields, where the
     // author meant to loop over its items: unsafe.
     case("loop_over_manager", Apply::UnsafeFix, Expect::DiffersFromCorrect),

@@ -199,12 +199,21 @@ impl Rule {
                  into one first; no fix is offered.",
             ),
             Rule::ForOnAsyncIterable => (
-                "A plain `for` (or comprehension) calls `__iter__`; async iterables only have `__aiter__`.",
-                "for row in fetch_rows():  # APM104, fetch_rows is an async generator\n    ...",
+                "A plain `for` (or comprehension) calls `__iter__`; async iterables only have `__aiter__`. \
+                 So do the builtins that iterate their argument (`list`, `tuple`, `set`, `sorted`, `sum`, \
+                 `min`/`max` of one argument, `any`, `all`, `dict`, `enumerate`, `zip`, `map`, `filter`, \
+                 `\"sep\".join`): handed an async generator, or a generator expression with `async for` \
+                 or an awaited element (which makes an async generator), they raise `TypeError`.",
+                "for row in fetch_rows():  # APM104, fetch_rows is an async generator\n    ...\nids = \",\".join(r.id async for r in fetch_rows())  # APM104",
                 "(safe, inside an `async def`) `async for`, also in list, set and dict comprehensions. \
                  Not offered in a generator expression (it would become an async generator, which its \
                  consumer, `sum()` or `list()`, cannot iterate either) or in a comprehension nested in \
-                 another (a syntax error before Python 3.11).",
+                 another (a syntax error before Python 3.11). For a builtin, collect the items first with \
+                 an async comprehension, directly in an `async def` (not in a lambda or a comprehension): \
+                 `\",\".join([r.id async for r in fetch_rows()])`, `sorted([item async for item in rows()])`; \
+                 safe for builtins that consume every item, unsafe for `any`, `all`, `zip`, `map`, `filter` \
+                 and `enumerate`, which stop early or are lazy: collected first, an endless generator never \
+                 finishes.",
             ),
             Rule::AsyncForOnSyncIterable => (
                 "`async for` needs `__aiter__`; a generator or list only has `__iter__`.",

@@ -1,5 +1,6 @@
 """Project code: async generators (the core bug), sync generators, and their consumers."""
 
+import asyncio
 import contextlib
 import functools
 import inspect
@@ -155,6 +156,23 @@ async def case_list_of_async_generator_expression():
 async def case_join_async_generator_expression():
     text = "".join(char async for char in iter_chunks("abc"))  # expect: APM104
     return text
+
+
+async def case_sorted_async_generator():
+    return sorted(fetch_pages(2))  # expect: APM104
+
+
+async def case_sorted_async_comprehension():
+    assert len(sorted([page async for page in fetch_pages(2)])) == 2
+
+
+async def case_any_over_awaited_generator_expression():
+    checks = [asyncio.sleep(0, True)]
+    return any(await check for check in checks)  # expect: APM104
+
+
+async def case_any_over_awaited_list_comprehension():
+    assert any([await check for check in [asyncio.sleep(0, True)]])
 
 
 async def case_join_async_comprehension():

@@ -455,6 +455,15 @@ fn check_use_site_with_resolver(
         } else {
             fixes::for_use_site(rule, site, &module.facts.exprs, source, provided)
         };
+        // `list(async items)`: collected first, where an async comprehension may stand (directly
+        // in an `async def`, not in a lambda or another comprehension).
+        if let (Rule::ForOnAsyncIterable, UseSiteShape::CallArgument { method, .. }) = (rule, &site.shape) {
+            let in_def = matches!(module.facts.scope(site.scope).map(|scope| scope.kind), Some(ScopeKind::Function(_)));
+            let generator_expression = matches!(module.facts.exprs.get(site.operand), Shape::AsyncGenerator);
+            if site.in_async_function && in_def {
+                fixes.extend(fixes::collect_first(source, site, method, generator_expression));
+            }
+        }
         // A protocol read from an annotation is what the code says, not what runs: a parameter
         // annotated with the sync client may receive the async one from a fixture. A fix that
         // rests on it is a guess.
@@ -844,8 +853,10 @@ fn callee_is_protocol_api(
     callee: ExprId,
     method: &str,
 ) -> bool {
-    let is_method =
-        || matches!(module.facts.exprs.get(callee), Shape::Attribute(_, "enter_async_context" | "enter_context"));
+    // `"".join` is kept only on a string literal.
+    let is_method = || {
+        matches!(module.facts.exprs.get(callee), Shape::Attribute(_, "enter_async_context" | "enter_context" | "join"))
+    };
     match resolver.evaluate(module, scope, callee) {
         Value::External(name) => name == format!("builtins.{method}") || is_method(),
         Value::Unknown => is_method(),

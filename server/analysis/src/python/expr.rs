@@ -97,6 +97,7 @@ enum Node {
     Entered(ExprId),
     Keyword(Symbol, ExprId),
     Collection(ListId),
+    AsyncGenerator,
 }
 
 const _: () = assert!(std::mem::size_of::<Node>() == 12);
@@ -126,6 +127,9 @@ pub enum Expr<'a> {
     Keyword(&'a str, ExprId),
     /// A list, tuple or set display, or a dict display's values: indexing it gives one of them.
     Collection(&'a [ExprId]),
+    /// A generator expression with an `async for` clause or an awaited element: evaluating it
+    /// makes an async generator.
+    AsyncGenerator,
     /// Anything else: literals, operators, … Resolves to unknown.
     Other,
 }
@@ -229,6 +233,7 @@ impl Exprs {
             Node::Entered(entered) => Expr::Entered(entered),
             Node::Keyword(name, value) => Expr::Keyword(arena.symbol(name), value),
             Node::Collection(elements) => Expr::Collection(arena.list(elements)),
+            Node::AsyncGenerator => Expr::AsyncGenerator,
         }
     }
 
@@ -538,6 +543,12 @@ impl ExprBuilder {
                 }
                 let arguments = self.list_from(mark);
                 self.push(Node::Call(callee, arguments))
+            }
+            SyntaxExpr::Generator(generator)
+                if generator.generators.iter().any(|clause| clause.is_async)
+                    || matches!(&*generator.elt, SyntaxExpr::Await(_)) =>
+            {
+                self.push(Node::AsyncGenerator)
             }
             SyntaxExpr::Await(awaited) => {
                 let awaited = self.expr_limited(&awaited.value, depth + 1, false);

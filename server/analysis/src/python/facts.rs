@@ -1648,9 +1648,65 @@ impl Extractor<'_> {
         });
     }
 
+    /// `list(x)`, `sorted(x)`, `"".join(x)`, …: builtins that iterate their argument with the
+    /// sync protocol at once (`TypeError: 'async_generator' object is not iterable`), kept as
+    /// plain `for` uses of the argument. The checker confirms the builtin.
+    fn record_sync_consumer(&mut self, call: &ast::ExprCall) -> bool {
+        const CONSUMERS: &[&str] = &[
+            "list",
+            "tuple",
+            "set",
+            "frozenset",
+            "sorted",
+            "sum",
+            "min",
+            "max",
+            "any",
+            "all",
+            "enumerate",
+            "dict",
+            "zip",
+            "map",
+            "filter",
+        ];
+        let arguments = &*call.arguments.args;
+        let (method, iterated): (&'static str, &[Expr]) = match &*call.func {
+            Expr::Name(name) => {
+                let Some(&method) = CONSUMERS.iter().find(|consumer| **consumer == name.id.as_str()) else {
+                    return false;
+                };
+                match method {
+                    // `min(a, b)` compares its arguments; `min(xs)` iterates one.
+                    "min" | "max" if arguments.len() != 1 => return true,
+                    "zip" => (method, arguments),
+                    "map" => (method, arguments.get(1..).unwrap_or_default()),
+                    "filter" => (method, arguments.get(1..2).unwrap_or_default()),
+                    _ => (method, arguments.get(..1).unwrap_or_default()),
+                }
+            }
+            Expr::Attribute(attribute)
+                if attribute.attr.as_str() == "join" && matches!(&*attribute.value, Expr::StringLiteral(_)) =>
+            {
+                ("str.join", arguments.get(..1).unwrap_or_default())
+            }
+            _ => return false,
+        };
+        if arguments.iter().any(|argument| matches!(argument, Expr::Starred(_))) {
+            return true;
+        }
+        let callee = self.private.expr(&call.func);
+        for argument in iterated {
+            self.add_use_site(UseSiteKind::For, argument, UseSiteShape::CallArgument { callee, method });
+        }
+        true
+    }
+
     /// `anext(x)`, `stack.enter_async_context(x)`, `stack.enter_context(x)`: protocol uses
     /// through an API. The checker confirms the callee before reporting.
     fn record_protocol_call(&mut self, call: &ast::ExprCall) {
+        if self.record_sync_consumer(call) {
+            return;
+        }
         let (method, kind) = match &*call.func {
             Expr::Name(name) if name.id.as_str() == "anext" => ("anext", UseSiteKind::AsyncFor),
             Expr::Attribute(attribute) if attribute.attr.as_str() == "enter_async_context" => {

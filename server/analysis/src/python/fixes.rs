@@ -223,6 +223,38 @@ fn add_async(source: &str, site: &UseSite, rule: Rule) -> Option<Fix> {
     Some(fix(format!("Use `async {keyword}`"), Applicability::Safe, vec![edit(start..start, "async ")]))
 }
 
+/// `list(x async for x in xs)` → `list([x async for x in xs])`, `sorted(rows())` →
+/// `sorted([item async for item in rows()])`: collect the async items first, with an async
+/// comprehension (the caller checks it sits directly in an `async def`). The original call always
+/// raised `TypeError`; for a builtin that consumes everything at once the result is what the
+/// author meant (safe). One that stops early or is lazy (`any`, `zip`) would now run the whole
+/// iteration first, which an endless generator never finishes (unsafe).
+pub fn collect_first(source: &str, site: &UseSite, method: &str, generator_expression: bool) -> Option<Fix> {
+    let range = site.range.range();
+    let operand = source.get(range.clone())?;
+    let replacement = if generator_expression {
+        // A parenthesised generator expression (`f((x async for x in xs), key=k)`) cannot be told
+        // from one whose element starts with a parenthesis; neither is rewritten.
+        if operand.starts_with('(') {
+            return None;
+        }
+        format!("[{operand}]")
+    } else {
+        format!("[item async for item in {operand}]")
+    };
+    let eager = matches!(
+        method,
+        "list" | "tuple" | "set" | "frozenset" | "sorted" | "sum" | "min" | "max" | "dict" | "str.join"
+    );
+    let applicability = if eager { Applicability::Safe } else { Applicability::Unsafe };
+    let title = if eager {
+        "Collect the items first with an async comprehension".to_owned()
+    } else {
+        format!("Collect the items first with an async comprehension (`{method}()` then sees every item, even those it would have stopped before)")
+    };
+    Some(fix(title, applicability, vec![edit(range, replacement)]))
+}
+
 /// `async for` → `for`, `async with` → `with` (one item only).
 fn remove_async(source: &str, site: &UseSite) -> Option<Fix> {
     let (start, keyword) = match &site.shape {

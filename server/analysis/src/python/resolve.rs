@@ -328,6 +328,10 @@ impl<'a> Resolver<'a> {
                 let entered = self.eval(module, scope, entered);
                 self.library_follow(&entered, |object| object.enters)
             }
+            Shape::AsyncGenerator => Value::Made(
+                Provided::known(ValueKind::AsyncGenerator, CapabilitySet::of(&[Capability::AsyncIter])),
+                None,
+            ),
             Shape::Union(_) | Shape::Keyword(..) | Shape::Other => Value::Unknown,
         }
     }

@@ -1448,6 +1448,44 @@ fn partials_and_lambdas_are_of_the_kind_of_the_function_they_call() {
 }
 
 #[test]
+fn builtins_that_iterate_their_argument_at_once() {
+    // An async generator expression, or an async generator, handed to a builtin that iterates.
+    check_one(
+        &format!("{AGEN}\nasync def f(pages):\n    a = list(s async for s in get_session())\n    b = ''.join(s async for s in get_session())\n    c = sorted(get_session())\n    d = dict(zip(pages, get_session()))\n    e = list(map(str, get_session()))\n    g = any(await p for p in pages)\n"),
+        "5:14 APM104 `s async for s in get_session()`\n6:17 APM104 `s async for s in get_session()`\n7:16 APM104 `get_session()`\n8:25 APM104 `get_session()`\n9:23 APM104 `get_session()`\n10:13 APM104 `await p for p in pages`",
+    );
+    // An async comprehension builds a list first; `min(a, b)` compares; a `list` of our own;
+    // a separator that may be anything; a starred argument.
+    check_one(
+        &format!("{AGEN}\ndef list(xs):\n    return xs\n\nasync def f(sep, rest):\n    a = ''.join([s async for s in get_session()])\n    b = min(get_session(), get_session())\n    c = list(get_session())\n    d = sep.join(get_session())\n    e = zip(*rest, get_session())\n    g = sorted(s for s in [1, 2])\n"),
+        "",
+    );
+}
+
+#[test]
+fn builtins_handed_async_items_collect_them_first() {
+    let source = format!("{AGEN}\nasync def f(checks):\n    a = sorted(get_session())\n    b = ''.join(s async for s in get_session())\n    c = any(await c for c in checks)\n    d = sorted((s async for s in get_session()), key=str)\n    e = (lambda: list(get_session()))\n\ndef g():\n    return list(get_session())\n");
+    let (findings, source) = analyse(&[("main.py", &source)]);
+    let fixed: Vec<String> = findings
+        .iter()
+        .map(|finding| {
+            format!("{} {:?}", &source[finding.range.clone()], finding.fixes.first().map(|fix| fix.applicability))
+        })
+        .collect();
+    assert_eq!(findings.len(), 6, "{fixed:?}");
+    let line = |idx: usize| {
+        let fix = findings[idx].fixes.first()?;
+        let edited = apply_edits(&source, &fix.edits).0;
+        Some((format!("{:?}", fix.applicability), edited.lines().nth(4 + idx)?.trim().to_owned()))
+    };
+    assert_eq!(line(0), Some(("Safe".to_owned(), "a = sorted([item async for item in get_session()])".to_owned())));
+    assert_eq!(line(1), Some(("Safe".to_owned(), "b = ''.join([s async for s in get_session()])".to_owned())));
+    assert_eq!(line(2), Some(("Unsafe".to_owned(), "c = any([await c for c in checks])".to_owned())));
+    // Parenthesised, in a lambda, outside `async def`: no fix.
+    assert!(findings[3..].iter().all(|finding| finding.fixes.is_empty()), "{fixed:?}");
+}
+
+#[test]
 fn command_decorators_on_coroutine_functions() {
     // Click calls the command's function and drops what it returns: each form of the decorator,
     // with parameter decorators below it.
