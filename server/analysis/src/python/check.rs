@@ -1351,13 +1351,13 @@ fn resolved_callee_name(value: &Value) -> Option<String> {
         Value::Function(module, id) => {
             let function = module.facts.function(*id)?;
             let name = module.facts.exprs.text(function.name);
-            match module.facts.scope(function.parent_scope)?.kind {
+            let parent = module.facts.scope(function.parent_scope)?;
+            match parent.kind {
                 ScopeKind::Module => Some(format!("{}.{name}", module.names.first()?)),
                 // A method, named on its class (`typer.main.Typer.command`).
                 ScopeKind::Class(class) => {
                     let class = module.facts.class(class)?;
-                    let class_scope = module.facts.scope(function.parent_scope)?;
-                    let at_top = matches!(module.facts.scope(class_scope.parent()?)?.kind, ScopeKind::Module);
+                    let at_top = matches!(module.facts.scope(parent.parent()?)?.kind, ScopeKind::Module);
                     let module_name = module.names.first()?;
                     at_top.then(|| format!("{module_name}.{}.{name}", module.facts.exprs.text(class.name)))
                 }
@@ -1422,9 +1422,19 @@ fn wrapped_argument(
             return Some(Handed::Other);
         }
     }
-    let value = resolver.evaluate(module, scope, wrapped.function);
+    argument_kind(resolver, module, scope, wrapped.function).map(Handed::called_through)
+}
+
+/// What our resolver says the argument `expr` is (see [`resolved_argument`]).
+fn argument_kind(
+    resolver: &mut Resolver<'_>,
+    module: &Arc<IndexedModule>,
+    scope: ScopeId,
+    expr: ExprId,
+) -> Option<Handed> {
+    let value = resolver.evaluate(module, scope, expr);
     let value = resolver.settle(value);
-    resolved_argument(resolver, &value).map(Handed::called_through)
+    resolved_argument(resolver, &value)
 }
 
 /// What a decorator sink receives: the function below it, when every decorator between them
@@ -1509,9 +1519,7 @@ fn check_sink_calls(
                     if let Some(wrapped) = &argument.wraps {
                         return wrapped_argument(resolver, module, call.scope, wrapped).map(|handed| (handed, false));
                     }
-                    let value = resolver.evaluate(module, call.scope, argument.value);
-                    let value = resolver.settle(value);
-                    resolved_argument(resolver, &value).map(|handed| (handed, false))
+                    argument_kind(resolver, module, call.scope, argument.value).map(|handed| (handed, false))
                 })
                 .collect(),
         };
