@@ -402,9 +402,9 @@ pub struct FunctionFact {
     pub is_stub: bool,
     /// The body's statements after its docstring, for fixes that rewrite a stub.
     stub_span: (u32, u32),
-    /// The body is `return <first parameter>` (after an optional docstring): a decorator that
-    /// hands its argument back unchanged.
-    pub returns_first_parameter: bool,
+    /// What the function hands back when it has a decorator's body: an optional docstring,
+    /// nested `def`s, then one `return` (see [`HandsBack`]).
+    pub hands_back: Option<HandsBack>,
     /// What `return x` and `yield x` in its own body hand out: for a pytest fixture, the value a
     /// test receives.
     pub produced: ExprList,
@@ -418,6 +418,20 @@ pub struct FunctionFact {
     pub scope: ScopeId,
     /// The scope the `def` statement binds its name in.
     pub parent_scope: ScopeId,
+}
+
+/// What a function shaped like a decorator (`def deco(func): ...`) returns, in terms of its
+/// first parameter. Its body is an optional docstring, nested `def`s, and one final `return`, so
+/// nothing rebinds the parameter or returns anything else on another path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandsBack {
+    /// `return func`: the function itself, unchanged.
+    FirstParameter,
+    /// `return other(func)`: whatever the decorator `other` (evaluated in the function's own
+    /// scope) makes of it.
+    AppliedTo(ExprId),
+    /// `return wrapper`, a function defined in the body (a wrapper with `functools.wraps`).
+    Nested(ExprId),
 }
 
 impl FunctionFact {
@@ -598,7 +612,12 @@ pub enum UseSiteShape {
         nested: bool,
     },
     /// The argument of a protocol API call: `anext(x)`, `stack.enter_async_context(x)`.
-    CallArgument { callee: ExprId, method: &'static str },
+    CallArgument {
+        callee: ExprId,
+        method: &'static str,
+        /// Where the callee is written, for the type layer to say what it is.
+        callee_span: (u32, u32),
+    },
     /// The operand of `await`.
     AwaitOperand { await_start: u32 },
 }
@@ -1255,6 +1274,10 @@ fn to_range(range: TextRange) -> Range<usize> {
     usize::from(range.start())..usize::from(range.end())
 }
 
+fn span(range: TextRange) -> (u32, u32) {
+    (u32::from(range.start()), u32::from(range.end()))
+}
+
 /// Whether a test asks what kind of callable or object something is: `iscoroutinefunction`,
 /// `iscoroutine`, `isawaitable`, `isasyncgen`, `isasyncgenfunction` (from `inspect` or
 /// `asyncio`), anywhere in it (`not`, `and`, `or` included).
@@ -1495,6 +1518,7 @@ impl Extractor<'_> {
             .as_deref()
             .map_or((0, 0), |returns| (u32::from(returns.range().start()), u32::from(returns.range().end())));
         let indent = self.exprs.intern(indentation(self.source, def_line_start));
+        let hands_back = self.hands_back(function);
         self.facts.functions.push(FunctionFact {
             name: self.exprs.intern(function.name.as_str()),
             line: self.lines.line_number(name_range.start),
@@ -1507,7 +1531,7 @@ impl Extractor<'_> {
             returns_span,
             is_stub: body_is_stub(&function.body),
             stub_span: stub_span(&function.body),
-            returns_first_parameter: body_returns_first_parameter(function),
+            hands_back,
             produced: ExprList::EMPTY,
             fixture_name: fixture_name(function),
             def_line_start: to_u32(def_line_start),
@@ -1695,8 +1719,9 @@ impl Extractor<'_> {
             return true;
         }
         let callee = self.private.expr(&call.func);
+        let callee_span = span(call.func.range());
         for argument in iterated {
-            self.add_use_site(UseSiteKind::For, argument, UseSiteShape::CallArgument { callee, method });
+            self.add_use_site(UseSiteKind::For, argument, UseSiteShape::CallArgument { callee, method, callee_span });
         }
         true
     }
@@ -1722,7 +1747,8 @@ impl Extractor<'_> {
             return;
         }
         let callee = self.private.expr(&call.func);
-        self.add_use_site(kind, argument, UseSiteShape::CallArgument { callee, method });
+        let callee_span = span(call.func.range());
+        self.add_use_site(kind, argument, UseSiteShape::CallArgument { callee, method, callee_span });
     }
 
     /// `a if iscoroutinefunction(f) else loop.run_in_executor(None, f)`: the call is a branch of a
@@ -1824,6 +1850,39 @@ impl Extractor<'_> {
 
     /// Records the decorators of `function` whose last name is a sink's, as calls handing it the
     /// function (see [`SinkCall::decorates`]).
+    fn hands_back(&mut self, function: &StmtFunctionDef) -> Option<HandsBack> {
+        let first = function.parameters.iter().next()?;
+        let first = first.name().as_str();
+        let mut statements = function.body.iter().enumerate().filter(|(index, statement)| {
+            !(*index == 0 && matches!(statement, Stmt::Expr(expression) if expression.value.is_string_literal_expr()))
+        });
+        let mut nested = Vec::new();
+        let returned = loop {
+            match statements.next()?.1 {
+                Stmt::FunctionDef(inner) if inner.name.as_str() != first => nested.push(inner.name.as_str()),
+                Stmt::Return(ast::StmtReturn { value: Some(value), .. }) => break &**value,
+                _ => return None,
+            }
+        };
+        if statements.next().is_some() {
+            return None;
+        }
+        let is_first = |expr: &Expr| matches!(expr, Expr::Name(name) if name.id.as_str() == first);
+        match returned {
+            expr if is_first(expr) => Some(HandsBack::FirstParameter),
+            Expr::Name(name) if nested.contains(&name.id.as_str()) => {
+                Some(HandsBack::Nested(self.exprs.expr(returned)))
+            }
+            Expr::Call(call)
+                if call.arguments.keywords.is_empty()
+                    && matches!(&*call.arguments.args, [argument] if is_first(argument)) =>
+            {
+                Some(HandsBack::AppliedTo(self.exprs.expr(&call.func)))
+            }
+            _ => None,
+        }
+    }
+
     fn record_decorator_sinks(&mut self, function: &StmtFunctionDef, function_id: FunctionId, scope: ScopeId) {
         for (idx, decorator) in function.decorator_list.iter().enumerate() {
             let (callee, keywords) = match &decorator.expression {
@@ -2790,24 +2849,6 @@ fn body_is_stub(body: &[Stmt]) -> bool {
         }),
         _ => false,
     })
-}
-
-fn body_returns_first_parameter(function: &StmtFunctionDef) -> bool {
-    let Some(first) = function.parameters.iter().next() else { return false };
-    let statements: Vec<&Stmt> = function
-        .body
-        .iter()
-        .enumerate()
-        .filter(|(idx, statement)| {
-            !(*idx == 0 && matches!(statement, Stmt::Expr(expression) if expression.value.is_string_literal_expr()))
-        })
-        .map(|(_, statement)| statement)
-        .collect();
-    matches!(
-        statements.as_slice(),
-        [Stmt::Return(ast::StmtReturn { value: Some(value), .. })]
-            if matches!(&**value, Expr::Name(name) if name.id.as_str() == first.name().as_str())
-    )
 }
 
 fn is_warning_call(expr: &Expr) -> bool {

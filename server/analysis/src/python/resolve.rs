@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use crate::protocol::{Capability, CapabilitySet, Provided, ValueKind};
 use crate::python::facts::{
-    Binding, ClassId, ExprId, FunctionId, Mention, ParameterSlot, ScopeFact, ScopeId, ScopeKind, Shape, MODULE_SCOPE,
+    Binding, ClassId, ExprId, FunctionId, HandsBack, Mention, ParameterSlot, ScopeFact, ScopeId, ScopeKind, Shape,
+    MODULE_SCOPE,
 };
 use crate::python::library::{self, Known, Versions};
 use crate::workspace::{IndexedModule, Lookup, ModuleIndex};
@@ -1157,12 +1158,36 @@ impl<'a> Resolver<'a> {
         // Decorators apply innermost (last written) first; any we do not understand makes the
         // result unknown, wherever it sits.
         let mut made_by_decorator = None;
+        // The function a wrapping decorator put in its place: what a call runs.
+        let mut replaced_by: Option<(Arc<IndexedModule>, FunctionId)> = None;
         for decorator in module.facts.exprs.list(function.decorators).iter().rev() {
             match self.decorator_effect(module, function.parent_scope, *decorator) {
                 DecoratorEffect::Transparent => {}
-                DecoratorEffect::Makes(provided) => made_by_decorator = Some(provided),
+                DecoratorEffect::Makes(provided) => {
+                    // `@asynccontextmanager` over a wrapper judges the wrapper's kind.
+                    if let Some((wrapper_module, wrapper)) = &replaced_by {
+                        let Some(wrapper) = wrapper_module.facts.function(*wrapper) else { return Value::Unknown };
+                        let async_manager = matches!(provided, Provided::Known { capabilities, .. } if capabilities.contains(Capability::AsyncCm));
+                        if !wrapper.is_generator || wrapper.is_async != async_manager {
+                            return Value::Unknown;
+                        }
+                    }
+                    made_by_decorator = Some(provided);
+                }
+                DecoratorEffect::Replaces(wrapper_module, wrapper) => {
+                    made_by_decorator = None;
+                    replaced_by = Some((wrapper_module, wrapper));
+                }
                 DecoratorEffect::Unknown => return Value::Unknown,
             }
+        }
+        if let (Some((wrapper_module, wrapper)), None) = (&replaced_by, &made_by_decorator) {
+            // Calling the decorated name runs the wrapper: its kind, under the name the caller wrote.
+            return match self.call_function(wrapper_module, *wrapper) {
+                Value::Made(provided, _) => Value::Made(provided, origin),
+                Value::Factory(provided, _) => Value::Factory(provided, origin),
+                _ => Value::Unknown,
+            };
         }
         if let Some(provided) = made_by_decorator {
             // `@contextmanager` over an async generator (or `@asynccontextmanager` over a sync
@@ -1170,7 +1195,7 @@ impl<'a> Resolver<'a> {
             // async generator. Neither `with` nor `async with` would fix the use.
             let async_manager =
                 matches!(provided, Provided::Known { capabilities, .. } if capabilities.contains(Capability::AsyncCm));
-            if function.is_generator && function.is_async != async_manager {
+            if replaced_by.is_none() && function.is_generator && function.is_async != async_manager {
                 // Known, and providing neither protocol: no rule reports it yet, and no other
                 // source (the type layer reads the decorator's stub) may call it a sync or
                 // async manager.
@@ -1256,10 +1281,16 @@ impl<'a> Resolver<'a> {
     }
 
     fn decorator_effect(&mut self, module: &Arc<IndexedModule>, scope: ScopeId, decorator: ExprId) -> DecoratorEffect {
-        // `@pytest.fixture(scope="session")`: a configured decorator factory.
+        if !self.spend() {
+            return DecoratorEffect::Unknown;
+        }
+        // `@pytest.fixture(scope="session")`: a configured decorator factory. `functools.wraps`
+        // copies names and the docstring onto the wrapper, which keeps its own kind.
         if let Shape::Call(head, _) = module.facts.exprs.get(decorator) {
             return match self.eval(module, scope, head) {
-                Value::External(name) if matches!(name.as_str(), "pytest.fixture" | "pytest_asyncio.fixture") => {
+                Value::External(name)
+                    if matches!(name.as_str(), "pytest.fixture" | "pytest_asyncio.fixture" | "functools.wraps") =>
+                {
                     DecoratorEffect::Transparent
                 }
                 _ => DecoratorEffect::Unknown,
@@ -1278,15 +1309,22 @@ impl<'a> Resolver<'a> {
                 "contextlib.contextmanager" => DecoratorEffect::Makes(sync_cm_made()),
                 _ => DecoratorEffect::Unknown,
             },
+            // A decorator written in the project: what its body hands back.
             Value::Function(decorator_module, id) => {
-                let hands_back = decorator_module
-                    .facts
-                    .function(id)
-                    .is_some_and(|function| function.returns_first_parameter && function.decorators.is_empty());
-                if hands_back {
-                    DecoratorEffect::Transparent
-                } else {
-                    DecoratorEffect::Unknown
+                let Some(decorator) = decorator_module.facts.function(id) else { return DecoratorEffect::Unknown };
+                if !decorator.decorators.is_empty() || decorator.is_async || decorator.is_generator {
+                    return DecoratorEffect::Unknown;
+                }
+                match decorator.hands_back {
+                    Some(HandsBack::FirstParameter) => DecoratorEffect::Transparent,
+                    Some(HandsBack::AppliedTo(other)) => {
+                        self.decorator_effect(&decorator_module, decorator.scope, other)
+                    }
+                    Some(HandsBack::Nested(wrapper)) => match self.eval(&decorator_module, decorator.scope, wrapper) {
+                        Value::Function(wrapper_module, wrapper) => DecoratorEffect::Replaces(wrapper_module, wrapper),
+                        _ => DecoratorEffect::Unknown,
+                    },
+                    None => DecoratorEffect::Unknown,
                 }
             }
             _ => DecoratorEffect::Unknown,
@@ -1404,6 +1442,8 @@ enum DecoratorEffect {
     Transparent,
     /// Replaces the function with a factory of objects providing this.
     Makes(Provided),
+    /// Replaces the function with another function (a wrapper defined in the decorator).
+    Replaces(Arc<IndexedModule>, FunctionId),
     Unknown,
 }
 

@@ -291,6 +291,130 @@ fn workspace_decorators_that_hand_the_function_back_are_transparent() {
 }
 
 #[test]
+fn workspace_decorators_are_judged_by_what_their_body_returns() {
+    // A decorator that hands the function to `asynccontextmanager`, directly or through
+    // another project decorator, makes a context-manager factory.
+    let applies = r#"import contextlib
+
+def scoped(func):
+    return contextlib.asynccontextmanager(func)
+
+def twice(func):
+    """Scoped, by another name."""
+    return scoped(func)
+
+@scoped
+async def one():
+    yield 1
+
+@twice
+async def two():
+    yield 2
+
+async def f():
+    async for x in one():
+        pass
+    async with one():
+        pass
+    async for y in two():
+        pass
+"#;
+    check_one(applies, "19:20 APM102 `one()`\n23:20 APM102 `two()`");
+    // A decorator that returns a wrapper it defines: a call runs the wrapper, whatever the
+    // decorated function is.
+    let wraps = r#"import functools
+
+def traced(func):
+    @functools.wraps(func)
+    async def wrapper(*args, **kwargs):
+        async for item in func(*args, **kwargs):
+            yield item
+
+    return wrapper
+
+@traced
+async def events():
+    yield 1
+
+def awaiting(func):
+    async def wrapper(*args):
+        return await func(*args)
+    return wrapper
+
+@awaiting
+async def rows():
+    yield 1
+
+async def f():
+    async with events():
+        pass
+    async for e in events():
+        pass
+    await rows()
+    await events()
+"#;
+    check_one(wraps, "25:16 APM101 `events()`\n30:11 APM107 `events()`");
+}
+
+#[test]
+fn workspace_decorators_whose_body_branches_or_wraps_unknown_things_are_silent() {
+    // A wrapper chosen at run time, a class-based wrapper, a decorator that rebinds its
+    // argument, and a wrapper decorated with something unknown: nothing is known.
+    let source = r#"import contextlib
+from elsewhere import instrument
+
+def either(func):
+    if contextlib:
+        return contextlib.asynccontextmanager(func)
+    return func
+
+class Wrapper:
+    def __init__(self, func):
+        self.func = func
+
+def by_class(func):
+    return Wrapper(func)
+
+def rebinding(func):
+    func = contextlib.asynccontextmanager(func)
+    return func
+
+def instrumented(func):
+    @instrument
+    async def wrapper():
+        yield 1
+    return wrapper
+
+@either
+async def a():
+    yield 1
+
+@by_class
+async def b():
+    yield 1
+
+@rebinding
+async def c():
+    yield 1
+
+@instrumented
+async def d():
+    yield 1
+
+async def f():
+    async for x in a():
+        pass
+    async for x in b():
+        pass
+    async with c():
+        pass
+    async with d():
+        pass
+"#;
+    check_one(source, "");
+}
+
+#[test]
 fn unresolved_import_is_silent() {
     check_one(
         "from somewhere_else import get_session\n\nasync def f():\n    async with get_session():\n        pass\n",
