@@ -248,14 +248,54 @@ enum Checked {
 ///   infer function bodies nothing else asks about (on the standard library it doubled the
 ///   time with the type layer, and quadrupled it on the benchmark corpus, for no finding). An
 ///   async iterable iterated with plain `for` in sync code is left to our own resolver;
-/// - protocol API calls (`stack.enter_context(x)`), whose callee our resolver accepts by name
-///   when it does not know it (asyncstdlib's async `ExitStack.enter_context`);
+/// - protocol API calls other than `anext(x)` and an exit stack's `enter_context(x)` and
+///   `enter_async_context(x)`, which are asked only when ty confirms the callee (see
+///   [`confirmed_protocol_calls`]): our resolver accepts them by name when it does not know the
+///   callee, and asyncstdlib's `ExitStack.enter_context` is async;
 /// - in test modules, operands reached from an annotated parameter: pytest injects fixtures
 ///   whatever the annotation says (redis's tests annotate the async client as the sync one).
 fn ask_types_about(module: &IndexedModule, site: &UseSite) -> bool {
     (site.kind != UseSiteKind::For || site.in_async_function)
-        && !matches!(site.shape, UseSiteShape::CallArgument { .. })
+        && !matches!(site.shape, UseSiteShape::CallArgument { method, .. } if !PROTOCOL_APIS.iter().any(|(name, _)| *name == method))
         && !(is_test_module(&module.path) && reached_through_annotated_parameter(module, site.scope, site.operand))
+}
+
+/// The protocol API calls the type layer is asked about, and what ty must name the callee
+/// (module-qualified, as defined in typeshed) for the argument to be checked.
+const PROTOCOL_APIS: &[(&str, &[&str])] = &[
+    ("anext", &["builtins.anext"]),
+    ("enter_async_context", &["contextlib.AsyncExitStack.enter_async_context"]),
+    ("enter_context", &["contextlib._BaseExitStack.enter_context", "contextlib.ExitStack.enter_context"]),
+];
+
+/// Of `sites`, those that are not protocol API calls, and those whose callee ty names as the
+/// standard library's (a project's or asyncstdlib's `enter_context` is another API).
+fn confirmed_protocol_calls<'s>(
+    types: &TypeLayer,
+    module: &IndexedModule,
+    sites: Vec<&'s UseSite>,
+) -> Vec<&'s UseSite> {
+    let calls: Vec<(u32, u32)> = sites
+        .iter()
+        .filter_map(|site| match site.shape {
+            UseSiteShape::CallArgument { callee_span, .. } => Some(callee_span),
+            _ => None,
+        })
+        .collect();
+    if calls.is_empty() {
+        return sites;
+    }
+    let mut parts = types.call_parts_at(&module.path, &calls).into_iter();
+    sites
+        .into_iter()
+        .filter(|site| {
+            let UseSiteShape::CallArgument { method, .. } = site.shape else { return true };
+            let callee = parts.next().flatten().and_then(|part| part.callee);
+            PROTOCOL_APIS.iter().any(|(name, callees)| {
+                *name == method && callee.as_deref().is_some_and(|callee| callees.contains(&callee))
+            })
+        })
+        .collect()
 }
 
 /// `test_*.py`, `*_test.py`, `conftest.py`, or anything under a `tests`/`test` folder.
@@ -279,6 +319,7 @@ fn check_inferred(
     if sites.is_empty() || module.path.extension().is_none_or(|extension| extension != "py") {
         return Vec::new();
     }
+    let sites = confirmed_protocol_calls(types, module, sites);
     let ranges: Vec<(u32, u32)> = sites
         .iter()
         .filter_map(|site| Some((u32::try_from(site.range.start()).ok()?, u32::try_from(site.range.end()).ok()?)))
@@ -433,7 +474,7 @@ fn check_use_site_with_resolver(
             return None;
         }
     }
-    if let UseSiteShape::CallArgument { callee, method } = &site.shape {
+    if let UseSiteShape::CallArgument { callee, method, .. } = &site.shape {
         if !callee_is_protocol_api(resolver, module, site.scope, *callee, method) {
             return None;
         }
@@ -1023,16 +1064,34 @@ fn message(
     } else {
         " (inside an `async def`: this code must move into an async function first)"
     };
-    let instead = match rule {
-        Rule::AsyncWithOnAsyncGenerator => {
-            let iterate = usage(UseSiteKind::AsyncFor, operand, Some(target.unwrap_or("_")));
-            // `asynccontextmanager(callee)(arguments)`, as the wrap fix writes it.
-            let wrapped = site.callee_range.and_then(|callee| {
-                let arguments = source.get(callee.end()..site.range.end())?;
-                let call = format!("asynccontextmanager({}){arguments}", source.get(callee.range())?);
-                Some(usage(UseSiteKind::AsyncWith, &excerpt(&call), target))
-            });
-            match (shape, wrapped, origin) {
+    let stack_method = match &site.shape {
+        UseSiteShape::CallArgument { method, .. } => Some(*method),
+        _ => None,
+    };
+    let enters_async =
+        matches!(provided, Provided::Known { capabilities, .. } if capabilities.contains(Capability::AsyncCm));
+    let instead = match (rule, stack_method) {
+        (Rule::AsyncWithOnSyncContextManager, Some("enter_async_context")) => {
+            format!("Enter it with the stack's `enter_context({operand})`, without `await`")
+        }
+        (Rule::WithOnAsyncObject, Some("enter_context")) if enters_async => {
+            format!("Enter it with an `AsyncExitStack`'s `await enter_async_context({operand})`{outside_async}")
+        }
+        _ => String::new(),
+    };
+    let instead = if !instead.is_empty() {
+        instead
+    } else {
+        match rule {
+            Rule::AsyncWithOnAsyncGenerator => {
+                let iterate = usage(UseSiteKind::AsyncFor, operand, Some(target.unwrap_or("_")));
+                // `asynccontextmanager(callee)(arguments)`, as the wrap fix writes it.
+                let wrapped = site.callee_range.and_then(|callee| {
+                    let arguments = source.get(callee.end()..site.range.end())?;
+                    let call = format!("asynccontextmanager({}){arguments}", source.get(callee.range())?);
+                    Some(usage(UseSiteKind::AsyncWith, &excerpt(&call), target))
+                });
+                match (shape, wrapped, origin) {
                 (Some(shape), Some(wrapped), Some(origin)) if shape.yields_at_most_once() => format!(
                     "`{}` yields once, so it is a resource written as a generator: enter it through `contextlib.asynccontextmanager`, which runs its code after `yield` when the block ends (`{wrapped}`), or decorate it with `@asynccontextmanager` if nothing iterates it or passes it to `Depends`",
                     origin.name
@@ -1043,31 +1102,34 @@ fn message(
                 }
                 _ => format!("Iterate it instead: `{iterate}`"),
             }
-        }
-        Rule::AsyncForOnAsyncContextManager => {
-            format!("Enter it instead: `{}`", usage(UseSiteKind::AsyncWith, operand, target))
-        }
-        Rule::WithOnAsyncObject => match provided {
-            Provided::Known { capabilities, .. } if capabilities.contains(Capability::AsyncCm) => {
-                format!("Use `{}`{outside_async}", usage(UseSiteKind::AsyncWith, operand, target))
             }
-            _ => format!("Iterate it with `{}`{outside_async}", usage(UseSiteKind::AsyncFor, operand, target)),
-        },
-        Rule::ForOnAsyncIterable => {
-            format!("Use `{}`{outside_async}", usage(UseSiteKind::AsyncFor, operand, target))
-        }
-        Rule::AsyncForOnSyncIterable => format!("Use a plain `{}`", usage(UseSiteKind::For, operand, target)),
-        Rule::AsyncWithOnSyncContextManager => {
-            format!("Use a plain `{}`", usage(UseSiteKind::With, operand, target))
-        }
-        Rule::AwaitOnNonAwaitable => match provided {
-            Provided::Known { kind: ValueKind::AsyncGenerator, .. } => {
-                format!("Iterate it with `async for`, or take one item with `await anext({operand})`")
+            Rule::AsyncForOnAsyncContextManager => {
+                format!("Enter it instead: `{}`", usage(UseSiteKind::AsyncWith, operand, target))
             }
-            _ => "Remove the `await`".to_owned(),
-        },
-        Rule::MissingAwait => format!("Await it first: `{}`", usage(site.kind, &format!("await {operand}"), target)),
-        _ => String::new(),
+            Rule::WithOnAsyncObject => match provided {
+                Provided::Known { capabilities, .. } if capabilities.contains(Capability::AsyncCm) => {
+                    format!("Use `{}`{outside_async}", usage(UseSiteKind::AsyncWith, operand, target))
+                }
+                _ => format!("Iterate it with `{}`{outside_async}", usage(UseSiteKind::AsyncFor, operand, target)),
+            },
+            Rule::ForOnAsyncIterable => {
+                format!("Use `{}`{outside_async}", usage(UseSiteKind::AsyncFor, operand, target))
+            }
+            Rule::AsyncForOnSyncIterable => format!("Use a plain `{}`", usage(UseSiteKind::For, operand, target)),
+            Rule::AsyncWithOnSyncContextManager => {
+                format!("Use a plain `{}`", usage(UseSiteKind::With, operand, target))
+            }
+            Rule::AwaitOnNonAwaitable => match provided {
+                Provided::Known { kind: ValueKind::AsyncGenerator, .. } => {
+                    format!("Iterate it with `async for`, or take one item with `await anext({operand})`")
+                }
+                _ => "Remove the `await`".to_owned(),
+            },
+            Rule::MissingAwait => {
+                format!("Await it first: `{}`", usage(site.kind, &format!("await {operand}"), target))
+            }
+            _ => String::new(),
+        }
     };
     let awaited = match (rule, provided) {
         (Rule::MissingAwait, Provided::Known { awaits_to: Some(result), .. }) => {

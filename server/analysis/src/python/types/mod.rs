@@ -279,6 +279,27 @@ mod tests {
     }
 
     #[test]
+    fn what_an_exit_stack_is_handed() {
+        let check = |body: &str| {
+            typed(&format!(
+                "import contextlib, tempfile, threading, asyncio\n\nclass Stack:\n    async def enter_async_context(self, cm):\n        return cm\n\n{body}"
+            ))
+        };
+        // A sync manager handed to `enter_async_context`, an async one to `enter_context`:
+        // only typeshed knows `TemporaryDirectory` and `asyncio.Lock`.
+        assert_eq!(
+            check("async def f(stack: contextlib.AsyncExitStack):\n    await stack.enter_async_context(tempfile.TemporaryDirectory())\n"),
+            ["8:37 APM106"]
+        );
+        assert_eq!(check("def f(stack: contextlib.ExitStack):\n    stack.enter_context(asyncio.Lock())\n"), ["8:25 APM103"]);
+        // Each handed what it enters; a project's stack with a method of the same name; an
+        // unknown stack: silent.
+        assert!(check("async def f(stack: contextlib.AsyncExitStack):\n    await stack.enter_async_context(asyncio.Lock())\n    stack.enter_context(tempfile.TemporaryDirectory())\n    stack.enter_context(threading.Lock())\n").is_empty());
+        assert!(check("async def f():\n    await Stack().enter_async_context(tempfile.TemporaryDirectory())\n").is_empty());
+        assert!(check("async def f(stack):\n    await stack.enter_async_context(tempfile.TemporaryDirectory())\n").is_empty());
+    }
+
+    #[test]
     fn standard_library_values_from_typeshed() {
         // `tempfile.TemporaryDirectory` is a sync context manager in typeshed.
         assert_eq!(
