@@ -33,6 +33,13 @@ pub struct Environment {
     pub python: Option<(u32, u32)>,
     /// Normalised distribution name → release parts, from `*.dist-info` folder names.
     distributions: HashMap<String, Vec<u32>>,
+    /// Whether every module the interpreter can import from outside the standard library is
+    /// under `site_packages` (or `path_entries`): no system site-packages, and no `.pth` file
+    /// that runs an import hook (an editable install's finder). Only then may a module be
+    /// called missing (see [`Environment::surely_lacks`]).
+    closed: bool,
+    /// The folders `.pth` files add to the search path.
+    path_entries: Vec<PathBuf>,
     /// Why this environment was chosen.
     pub source: EnvironmentSource,
     cache: DashMap<String, Cached, FxBuildHasher>,
@@ -185,11 +192,19 @@ impl Environment {
             site_packages.len(),
             distributions.len()
         );
+        let system_site = config.lines().any(|line| {
+            line.split_once('=').is_some_and(|(key, value)| {
+                key.trim() == "include-system-site-packages" && value.trim().eq_ignore_ascii_case("true")
+            })
+        });
+        let (path_entries, hooks) = path_configuration(&site_packages);
         Some(Environment {
             root: root.to_path_buf(),
             site_packages,
             python,
             distributions,
+            closed: !system_site && !hooks,
+            path_entries,
             source: EnvironmentSource::default(),
             cache: DashMap::default(),
         })
@@ -203,6 +218,29 @@ impl Environment {
     /// Whether a distribution is installed at all.
     pub fn is_installed(&self, distribution: &str) -> bool {
         self.distributions.contains_key(&normalise(distribution))
+    }
+
+    /// Whether importing `module_name` surely fails in this environment: no file or folder of
+    /// that name (source, stub, compiled extension, namespace package) in site-packages or a
+    /// `.pth` folder, and nothing else that could provide it. The standard library and the
+    /// workspace are the caller's to rule out.
+    pub fn surely_lacks(&self, module_name: &str) -> bool {
+        if !self.closed || self.locate(module_name).is_some() {
+            return false;
+        }
+        let parts: Vec<&str> = module_name.split('.').collect();
+        let Some((last, parents)) = parts.split_last() else { return false };
+        let compiled_prefix = format!("{last}.");
+        self.site_packages.iter().chain(&self.path_entries).all(|site| {
+            let folder = parents.iter().fold(site.clone(), |folder, part| folder.join(part));
+            let Ok(entries) = fs::read_dir(&folder) else { return true };
+            // `ujson.cpython-312-x86_64-linux-gnu.so`, `_speedups.pyd`, `mod.pyc`, an egg.
+            !entries.flatten().any(|entry| {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                name == *last || (name.starts_with(&compiled_prefix) && !name.ends_with(".dist-info"))
+            })
+        })
     }
 
     /// The installed module of that dotted name, parsed on first use.
@@ -303,6 +341,74 @@ impl Answer {
     }
 }
 
+/// Whether `module_name` may be a standard-library module on `python` (any version when
+/// unknown), from typeshed's `stdlib/VERSIONS` (which lists every module with the versions
+/// that have it). The longest listed prefix decides: `asyncio.taskgroups` is 3.11+.
+pub fn in_standard_library(module_name: &str, python: Option<(u32, u32)>) -> bool {
+    static VERSIONS: std::sync::LazyLock<HashMap<String, ((u32, u32), Option<(u32, u32)>)>> =
+        std::sync::LazyLock::new(|| {
+            let text = ty_vendored::file_system().read_to_string("stdlib/VERSIONS").unwrap_or_default();
+            text.lines()
+                .filter_map(|line| {
+                    let line = line.split('#').next()?.trim();
+                    let (module, range) = line.split_once(':')?;
+                    let (low, high) = range.trim().split_once('-')?;
+                    let high = if high.trim().is_empty() { None } else { Some(major_minor(high)?) };
+                    Some((module.trim().to_owned(), (major_minor(low)?, high)))
+                })
+                .collect()
+        });
+    // Without the table (it cannot be read), everything may be standard.
+    if VERSIONS.is_empty() {
+        return true;
+    }
+    let mut name = module_name;
+    loop {
+        if let Some((low, high)) = VERSIONS.get(name) {
+            return python.is_none_or(|python| *low <= python && high.is_none_or(|high| python <= high));
+        }
+        match name.rsplit_once('.') {
+            Some((parent, _)) => name = parent,
+            None => return false,
+        }
+    }
+}
+
+/// The folders the `.pth` files in `site_packages` add to the search path, and whether any of
+/// them runs an import (other than setuptools' and virtualenv's own, which add no module).
+fn path_configuration(site_packages: &[PathBuf]) -> (Vec<PathBuf>, bool) {
+    let mut folders = Vec::new();
+    let mut hooks = false;
+    for site in site_packages {
+        let Ok(entries) = fs::read_dir(site) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|extension| extension != "pth") {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(text) = fs::read_to_string(&path) else {
+                hooks = true;
+                continue;
+            };
+            for line in text.lines().map(str::trim) {
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                if line.starts_with("import ") || line.starts_with("import\t") {
+                    hooks |= !matches!(name.as_str(), "distutils-precedence.pth" | "_virtualenv.pth");
+                    continue;
+                }
+                let folder = site.join(line);
+                if folder.is_dir() {
+                    folders.push(folder);
+                }
+            }
+        }
+    }
+    (folders, hooks)
+}
+
 fn modified(path: &Path) -> Option<SystemTime> {
     fs::metadata(path).and_then(|metadata| metadata.modified()).ok()
 }
@@ -347,6 +453,41 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("asyncsense-env-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
+    }
+
+    #[test]
+    fn what_surely_cannot_be_imported() {
+        let dir = scratch("lacks");
+        let venv = dir.join(".venv");
+        let site = venv.join("lib/python3.12/site-packages");
+        write(&venv.join("pyvenv.cfg"), "version = 3.12.3\ninclude-system-site-packages = false\n");
+        write(&site.join("present/__init__.py"), "");
+        write(&site.join("present/sub.py"), "");
+        write(&site.join("ujson.cpython-312-x86_64-linux-gnu.so"), "");
+        write(&site.join("present/_speedups.cpython-312-x86_64-linux-gnu.so"), "");
+        write(&site.join("distutils-precedence.pth"), "import os; var = 'SETUPTOOLS_USE_DISTUTILS'\n");
+        write(&site.join("extra.pth"), "../../../../elsewhere\n");
+        write(&dir.join("elsewhere/from_pth.py"), "");
+        let env = Environment::open(&venv).unwrap();
+        for lacking in ["httpx2", "present.missing", "absent.sub"] {
+            assert!(env.surely_lacks(lacking), "{lacking}");
+        }
+        for there in ["present", "present.sub", "ujson", "present._speedups", "from_pth"] {
+            assert!(!env.surely_lacks(there), "{there}");
+        }
+        // An editable install's finder, or the system's site-packages: anything may be there.
+        write(&site.join("__editable___project_finder.pth"), "import __editable___project_finder; __editable___project_finder.install()\n");
+        assert!(!Environment::open(&venv).unwrap().surely_lacks("httpx2"));
+        fs::remove_file(site.join("__editable___project_finder.pth")).unwrap();
+        write(&venv.join("pyvenv.cfg"), "version = 3.12.3\ninclude-system-site-packages = true\n");
+        assert!(!Environment::open(&venv).unwrap().surely_lacks("httpx2"));
+        // The standard library, by version, from typeshed.
+        assert!(in_standard_library("tomllib", Some((3, 11))));
+        assert!(!in_standard_library("tomllib", Some((3, 10))));
+        assert!(in_standard_library("tomllib", None));
+        assert!(in_standard_library("os.path", Some((3, 12))));
+        assert!(!in_standard_library("distutils", Some((3, 12))));
+        assert!(!in_standard_library("httpx", None));
     }
 
     #[test]

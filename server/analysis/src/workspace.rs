@@ -102,6 +102,13 @@ pub trait ModuleIndex: Sync {
     fn installed_version(&self, _distribution: &str) -> Option<Vec<u32>> {
         None
     }
+
+    /// Whether `import module_name` surely fails where the workspace runs: no workspace
+    /// module, not the standard library's on the target Python, and missing from a known,
+    /// closed environment (see [`crate::environment::Environment::surely_lacks`]).
+    fn import_fails(&self, _module_name: &str) -> bool {
+        false
+    }
 }
 
 /// The Python version version-dependent knowledge applies to, and why.
@@ -329,6 +336,14 @@ impl ModuleIndex for WorkspaceIndex {
 
     fn installed_version(&self, distribution: &str) -> Option<Vec<u32>> {
         self.environment()?.installed_version(distribution)
+    }
+
+    fn import_fails(&self, module_name: &str) -> bool {
+        let Some(environment) = self.environment() else { return false };
+        let in_workspace = self.by_name.contains_key(module_name) || self.prefixes.contains_key(module_name);
+        !in_workspace
+            && !crate::environment::in_standard_library(module_name, environment.python)
+            && environment.surely_lacks(module_name)
     }
 
     fn mentioning(&self, mention: Mention, name: &str) -> Vec<Arc<IndexedModule>> {

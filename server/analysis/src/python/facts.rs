@@ -36,7 +36,7 @@ pub enum Binding {
     Function(FunctionId),
     Class(ClassId),
     /// `import a.b` binds `a` to module `a`; `import a.b as m` binds `m` to module `a.b`.
-    ImportModule(TextId),
+    ImportModule(ImportModule),
     /// `from <level dots><module> import <name>`.
     ImportFrom(ImportFrom),
     /// `x = <expr>` (or `x: T = <expr>`) with a single name target.
@@ -55,8 +55,22 @@ const _: () = assert!(std::mem::size_of::<Binding>() == 16);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ImportFrom {
     pub module: TextId,
-    pub level: u32,
+    /// Leading dots (a relative import), at most `u16::MAX`: more are not a real import.
+    pub level: u16,
     pub name: TextId,
+    /// In a `try` body whose handlers catch a failed import: when the module is not there, the
+    /// name keeps what the handler binds (see [`ImportModule::fallible`]).
+    pub fallible: bool,
+}
+
+/// `import <module>` (see [`Binding::ImportModule`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImportModule {
+    pub module: TextId,
+    /// In a `try` body whose handlers catch `ImportError` (`try: import uvloop except
+    /// ImportError: uvloop = None`): when the environment lacks the module, this binding never
+    /// happens at run time.
+    pub fallible: bool,
 }
 
 /// A parameter other than `self`: its annotation (as written) when it has one, and where it
@@ -123,6 +137,18 @@ impl BindingTable {
     fn push_scope(&mut self, texts: &ExprBuilder, mut pending: Vec<PendingBinding>) -> (u32, u32) {
         let name = |binding: &PendingBinding| texts.text_bytes(binding.name);
         pending.sort_by(|a, b| name_order(name(a), name(b)));
+        // A name bound both under `if TYPE_CHECKING:` and by code that runs (`if TYPE_CHECKING:
+        // import httpx2 as httpx` / `else: import httpx`) holds only what runs.
+        let mut start = 0;
+        let mut kept = Vec::with_capacity(pending.len());
+        while start < pending.len() {
+            let end = start + pending[start..].iter().take_while(|other| other.name == pending[start].name).count();
+            let group = &pending[start..end];
+            let runs = group.iter().any(|binding| !binding.type_checking);
+            kept.extend(group.iter().filter(|binding| !(runs && binding.type_checking)).copied());
+            start = end;
+        }
+        let pending = kept;
         let first = to_u32(self.entries.len());
         let mut previous = None;
         for pending in pending {
@@ -1132,6 +1158,8 @@ pub fn extract(source: &str) -> ModuleFacts {
         expected_errors: 0,
         function_ranges: Vec::new(),
         comprehension_depth: 0,
+        import_guards: 0,
+        type_checking: 0,
     };
 
     extractor.facts.scopes.push(ScopeFact::new(ScopeKind::Module, None));
@@ -1226,12 +1254,20 @@ struct Extractor<'src> {
     function_ranges: Vec<TextRange>,
     /// How many comprehensions enclose the code being visited.
     comprehension_depth: u32,
+    /// How many `try` bodies whose handlers catch a failed import enclose the code (see
+    /// [`ImportModule::fallible`]).
+    import_guards: u32,
+    /// How many `if TYPE_CHECKING:` bodies enclose the code.
+    type_checking: u32,
 }
 
 /// A binding recorded during extraction, with its name interned in the exported expressions.
+#[derive(Clone, Copy)]
 struct PendingBinding {
     name: TextId,
     binding: Binding,
+    /// Made inside `if TYPE_CHECKING:`.
+    type_checking: bool,
 }
 
 /// See [`ModuleFacts::visible_bindings`]; a function over the scopes alone, so that extraction
@@ -1272,6 +1308,15 @@ fn bound_in(pending: &[PendingBinding], name: Option<TextId>) -> impl Iterator<I
 
 fn to_range(range: TextRange) -> Range<usize> {
     usize::from(range.start())..usize::from(range.end())
+}
+
+/// `TYPE_CHECKING` or `typing.TYPE_CHECKING` (any module's).
+fn is_type_checking(test: &Expr) -> bool {
+    match test {
+        Expr::Name(name) => name.id.as_str() == "TYPE_CHECKING",
+        Expr::Attribute(attribute) => attribute.attr.as_str() == "TYPE_CHECKING",
+        _ => false,
+    }
 }
 
 fn span(range: TextRange) -> (u32, u32) {
@@ -1341,7 +1386,8 @@ impl Extractor<'_> {
 
     fn pend(&mut self, scope: ScopeId, name: &str, binding: Binding) {
         let name = self.exprs.intern(name);
-        self.pending_bindings[scope as usize].push(PendingBinding { name, binding });
+        let type_checking = self.type_checking > 0;
+        self.pending_bindings[scope as usize].push(PendingBinding { name, binding, type_checking });
     }
 
     /// How `name` is bound so far in `scope` (during extraction, before bindings are sorted).
@@ -2453,13 +2499,16 @@ impl<'a> Visitor<'a> for Extractor<'_> {
             Stmt::Import(import) => {
                 for alias in &import.names {
                     let dotted = alias.name.as_str();
+                    let fallible = self.import_guards > 0;
                     if let Some(asname) = &alias.asname {
-                        let imported = self.exprs.intern(dotted);
-                        self.bind(asname.as_str(), Binding::ImportModule(imported));
+                        let module = self.exprs.intern(dotted);
+                        self.bind(asname.as_str(), Binding::ImportModule(ImportModule { module, fallible }));
                     } else {
+                        // `import a.b` fails when `a.b` is missing, though it binds `a`.
                         let top = dotted.split('.').next().unwrap_or(dotted);
-                        let imported = self.exprs.intern(top);
-                        self.bind(top, Binding::ImportModule(imported));
+                        let module = self.exprs.intern(top);
+                        let fallible = fallible && top == dotted;
+                        self.bind(top, Binding::ImportModule(ImportModule { module, fallible }));
                     }
                 }
             }
@@ -2475,7 +2524,10 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                     }
                     let bound = alias.asname.as_ref().unwrap_or(&alias.name);
                     let name = self.exprs.intern(alias.name.as_str());
-                    self.bind(bound.as_str(), Binding::ImportFrom(ImportFrom { module, level: import.level, name }));
+                    // A relative import is the project's own: never missing.
+                    let fallible = self.import_guards > 0 && import.level == 0;
+                    let level = u16::try_from(import.level).unwrap_or(u16::MAX);
+                    self.bind(bound.as_str(), Binding::ImportFrom(ImportFrom { module, level, name, fallible }));
                 }
             }
             Stmt::Assign(assign) => {
@@ -2548,6 +2600,20 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 }
                 visitor::walk_stmt(self, statement);
             }
+            // `if TYPE_CHECKING:` runs only for type checkers: what its body binds is not a
+            // run-time value of a name bound elsewhere too (see `BindingTable::push_scope`).
+            Stmt::If(if_statement) if is_type_checking(&if_statement.test) => {
+                self.visit_expr(&if_statement.test);
+                self.type_checking += 1;
+                self.visit_body(&if_statement.body);
+                self.type_checking -= 1;
+                for clause in &if_statement.elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        self.visit_expr(test);
+                    }
+                    self.visit_body(&clause.body);
+                }
+            }
             Stmt::If(if_statement) => {
                 // `if inspect.iscoroutinefunction(f): await f() else: run_in_executor(f)`: the
                 // branches tell the kinds apart, which APM110 does not follow.
@@ -2594,8 +2660,11 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 }
                 // Only the `try` body is tested by the handlers.
                 let expects_error = flow::handlers_expect_protocol_error(&try_statement.handlers);
+                let guards_imports = flow::handlers_catch_import_error(&try_statement.handlers);
                 self.expected_errors += u32::from(expects_error);
+                self.import_guards += u32::from(guards_imports);
                 self.visit_body(&try_statement.body);
+                self.import_guards -= u32::from(guards_imports);
                 self.expected_errors -= u32::from(expects_error);
                 for handler in &try_statement.handlers {
                     self.visit_except_handler(handler);

@@ -211,6 +211,17 @@ pub fn handlers_expect_protocol_error(handlers: &[ExceptHandler]) -> bool {
     })
 }
 
+/// Whether a failed import in the `try` body lands in one of `handlers`: `except ImportError`,
+/// `except ModuleNotFoundError`, a bare `except:`, `except Exception`/`BaseException`.
+pub fn handlers_catch_import_error(handlers: &[ExceptHandler]) -> bool {
+    handlers.iter().any(|handler| {
+        let ExceptHandler::ExceptHandler(handler) = handler;
+        handler.type_.as_deref().is_none_or(|caught| {
+            names_error(caught, &["ImportError", "ModuleNotFoundError", "Exception", "BaseException"])
+        })
+    })
+}
+
 /// `TypeError`, `builtins.TypeError`, or a tuple holding one of `errors`.
 fn names_error(expr: &Expr, errors: &[&str]) -> bool {
     match expr {

@@ -598,7 +598,25 @@ impl<'a> Resolver<'a> {
                 return self.binding_value(module, scope, name, implementation);
             }
         }
+        // `try: import httpx2 as httpx` / `except ImportError: import httpx`: an import that
+        // fails in this environment binds nothing, and the handler's binding is the value.
+        let runs = |binding: &&Binding| !self.import_fails(module, binding);
+        if bindings.iter().any(|binding| !runs(&binding)) && bindings.iter().any(|binding| runs(&binding)) {
+            let running: Vec<Binding> = bindings.iter().filter(runs).copied().collect();
+            return self.bindings_value(module, scope, name, &running);
+        }
         combine(bindings.iter().map(|binding| self.binding_value(module, scope, name, binding)).collect())
+    }
+
+    /// Whether `binding` is an import guarded by an `except ImportError` that surely fails
+    /// where the workspace runs.
+    fn import_fails(&self, module: &IndexedModule, binding: &Binding) -> bool {
+        let imported = match binding {
+            Binding::ImportModule(import) if import.fallible => import.module,
+            Binding::ImportFrom(import) if import.fallible => import.module,
+            _ => return false,
+        };
+        self.index.import_fails(module.facts.exprs.text(imported))
     }
 
     /// A module's top-level binding of `name`, or `None` when the module does not bind it.
@@ -647,10 +665,10 @@ impl<'a> Resolver<'a> {
             Binding::SelfParameter(class_id) => {
                 Value::Instance { module: Arc::clone(module), class: *class_id, exact: false }
             }
-            Binding::ImportModule(imported) => self.module_value(module.facts.exprs.text(*imported)),
+            Binding::ImportModule(imported) => self.module_value(module.facts.exprs.text(imported.module)),
             Binding::ImportFrom(import) => {
                 let exprs = &module.facts.exprs;
-                let Some(target) = absolute_module(module, exprs.text(import.module), import.level, self.index) else {
+                let Some(target) = absolute_module(module, exprs.text(import.module), u32::from(import.level), self.index) else {
                     return Value::Unknown;
                 };
                 self.import_from(&target, exprs.text(import.name))

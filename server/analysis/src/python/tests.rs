@@ -415,6 +415,95 @@ async def f():
 }
 
 #[test]
+fn what_type_checking_blocks_bind_is_not_the_run_time_value() {
+    // Under `if TYPE_CHECKING:` the name is the stub's; at run time, the `else` branch's.
+    let source = r#"from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stubs import session_scope
+else:
+    from db import session_scope
+    from db import helper
+
+if TYPE_CHECKING:
+    from db import rows
+
+async def f():
+    async with session_scope():
+        pass
+    async with rows():
+        pass
+"#;
+    let db = "async def session_scope():\n    yield 1\n\nasync def rows():\n    yield 2\n\ndef helper():\n    pass\n";
+    // The name bound only for type checkers keeps that binding (annotations read it).
+    check(&[("main.py", source), ("db.py", db)], "13:16 APM101 `session_scope()`\n15:16 APM101 `rows()`");
+}
+
+#[test]
+fn an_import_that_fails_in_the_environment_is_not_a_source() {
+    let dir = std::env::temp_dir().join(format!("asyncsense-import-fails-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let venv = dir.join(".venv");
+    let site = venv.join("lib/python3.12/site-packages");
+    std::fs::create_dir_all(site.join("fastdb")).expect("mkdir");
+    std::fs::write(venv.join("pyvenv.cfg"), "version = 3.12.1\n").expect("write");
+    std::fs::write(site.join("fastdb/__init__.py"), "async def session_scope():\n    yield 1\n").expect("write");
+    let source = r#"try:
+    from speedups import session_scope
+except ImportError:
+    from db import session_scope
+
+try:
+    import fastdb as backend
+except ModuleNotFoundError:
+    import db as backend
+
+try:
+    import tomllib as toml
+except ImportError:
+    import db as toml
+
+async def f():
+    async with session_scope():
+        pass
+    async with backend.session_scope():
+        pass
+    async with toml.session_scope():
+        pass
+"#;
+    let db = "async def session_scope():\n    yield 1\n";
+    let render_with = |environment: Option<crate::environment::Environment>| {
+        let roots = vec![PathBuf::from(ROOT)];
+        let index = WorkspaceIndex::new();
+        index.set_environment(environment);
+        let mut modules = Vec::new();
+        for (path, text) in [("main.py", source), ("db.py", db)] {
+            let module = Arc::new(index_source(&Path::new(ROOT).join(path), text, &roots));
+            index.insert(Arc::clone(&module));
+            modules.push(module);
+        }
+        let context = CheckContext {
+            index: &index,
+            display_root: Some(Path::new(ROOT)),
+            rules: RuleSet::default(),
+            workspace_fixes: true,
+            types: None,
+        };
+        render(&check_module(&modules[0], source, &context), source)
+    };
+    // `speedups` is nowhere: `db`'s generator. `fastdb` is installed: its own, the same kind
+    // (both paths agree). `tomllib` is the standard library's on 3.12: not `db`, and not known.
+    assert_eq!(
+        render_with(crate::environment::Environment::open(&venv)),
+        "17:16 APM101 `session_scope()`\n19:16 APM101 `backend.session_scope()`"
+    );
+    // Without an environment nothing is known missing, and the installed module is not read:
+    // every name has an unknown source.
+    assert_eq!(render_with(None), "");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn unresolved_import_is_silent() {
     check_one(
         "from somewhere_else import get_session\n\nasync def f():\n    async with get_session():\n        pass\n",
