@@ -476,7 +476,10 @@ mod tests {
             assert!(!env.surely_lacks(there), "{there}");
         }
         // An editable install's finder, or the system's site-packages: anything may be there.
-        write(&site.join("__editable___project_finder.pth"), "import __editable___project_finder; __editable___project_finder.install()\n");
+        write(
+            &site.join("__editable___project_finder.pth"),
+            "import __editable___project_finder; __editable___project_finder.install()\n",
+        );
         assert!(!Environment::open(&venv).unwrap().surely_lacks("httpx2"));
         fs::remove_file(site.join("__editable___project_finder.pth")).unwrap();
         write(&venv.join("pyvenv.cfg"), "version = 3.12.3\ninclude-system-site-packages = true\n");

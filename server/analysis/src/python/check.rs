@@ -329,6 +329,8 @@ fn check_inferred(
     }
     let answers = types.inferred_at(&module.path, &ranges);
     let mut findings = Vec::new();
+    // Objects without the protocol, whose call may have it (APM109), asked together.
+    let mut callable_objects: Vec<(&UseSite, String)> = Vec::new();
     for (site, answer) in sites.into_iter().zip(answers) {
         let Some(Inferred { display, provided, only_none, alternatives, classes }) = answer else { continue };
         if let Some((own, instances)) = classes {
@@ -345,6 +347,11 @@ fn check_inferred(
         let Some(rule) = classify(site.kind, provided) else {
             if let Some(finding) = check_alternatives(site, &display, &alternatives, source) {
                 findings.push(finding);
+            } else if matches!(provided, Provided::Known { capabilities, .. } if !capabilities.contains(site.kind.requires()))
+                && is_statement_use(site)
+                && !matches!(module.facts.exprs.get(site.operand), Shape::Call(..))
+            {
+                callable_objects.push((site, display));
             }
             continue;
         };
@@ -366,7 +373,56 @@ fn check_inferred(
             help: Some(help),
         });
     }
+    findings.extend(check_uncalled_objects(types, module, &callable_objects, source));
     findings
+}
+
+/// APM109 on a callable object whose call has the protocol the use needs and which itself does
+/// not: `async with SessionLocal:`, where `SessionLocal = async_sessionmaker(engine)`.
+fn check_uncalled_objects(
+    types: &TypeLayer,
+    module: &IndexedModule,
+    candidates: &[(&UseSite, String)],
+    source: &Source<'_>,
+) -> Vec<Finding> {
+    let ranges: Vec<(u32, u32)> = candidates
+        .iter()
+        .filter_map(|(site, _)| Some((u32::try_from(site.range.start()).ok()?, u32::try_from(site.range.end()).ok()?)))
+        .collect();
+    if ranges.is_empty() || ranges.len() != candidates.len() {
+        return Vec::new();
+    }
+    let Some(text) = source.text() else { return Vec::new() };
+    let parts = types.call_parts_at(&module.path, &ranges);
+    candidates
+        .iter()
+        .zip(parts)
+        .filter_map(|((site, display), part)| {
+            let makes = part?.call_capabilities?;
+            let required = site.kind.requires();
+            if !makes.contains(required) {
+                return None;
+            }
+            let operand = excerpt(text.get(site.range.range())?);
+            let message = format!(
+                "`{operand}` is of type `{display}` (as inferred from annotations, stubs and `return` statements), which is not {}, but calling it returns {}; `{}` needs the object the call returns",
+                required.python_description(),
+                capability_names(makes),
+                site.kind.python_syntax(),
+            );
+            let help = format!("call it: `{}`", usage(site.kind, &format!("{operand}()"), target_text(site, text)));
+            // The call may need arguments: they are the user's to add.
+            let fixes = fixes::add_call(site, &module.facts.exprs, false).into_iter().collect();
+            Some(Finding {
+                rule: Rule::UncalledFactory,
+                range: site.range.range(),
+                message,
+                fixes,
+                related: Vec::new(),
+                help: Some(help),
+            })
+        })
+        .collect()
 }
 
 /// APM109 on a class object: `async with ApiClient as client:`, where the class's instances are
@@ -516,6 +572,15 @@ fn check_use_site_with_resolver(
         let mut finding = finding(rule, site.range.range(), message, fixes, origin.as_deref());
         finding.help = Some(help);
         return Some(Ok(finding));
+    }
+    // A callable object without the protocol whose call has it (`async with SessionLocal:`,
+    // `SessionLocal = async_sessionmaker(engine)`).
+    if let Provided::Known { capabilities, .. } = provided {
+        if capabilities.contains(Capability::Call) && !capabilities.contains(site.kind.requires()) {
+            // Our resolver may not know what the call makes (`__call__` returns a type
+            // variable): the type layer may.
+            return Some(uncalled_factory(resolver, module, site, &value, source, context).ok_or(()));
+        }
     }
     if let Provided::Known { capabilities, awaits_to: None, .. } = provided {
         // A coroutine whose awaited result we do not know (`async def connect(cls) -> Self`)
@@ -835,7 +900,7 @@ fn is_statement_use(site: &UseSite) -> bool {
 /// What calling a function-like value makes, for functions whose call we understand.
 fn uncalled_product(resolver: &mut Resolver<'_>, value: &Value) -> Option<(Provided, Option<Arc<Origin>>)> {
     match value {
-        Value::Function(..) | Value::Factory(..) => resolver.call_result(value),
+        Value::Function(..) | Value::Factory(..) | Value::Library(..) => resolver.call_result(value),
         _ => None,
     }
 }

@@ -668,7 +668,9 @@ impl<'a> Resolver<'a> {
             Binding::ImportModule(imported) => self.module_value(module.facts.exprs.text(imported.module)),
             Binding::ImportFrom(import) => {
                 let exprs = &module.facts.exprs;
-                let Some(target) = absolute_module(module, exprs.text(import.module), u32::from(import.level), self.index) else {
+                let Some(target) =
+                    absolute_module(module, exprs.text(import.module), u32::from(import.level), self.index)
+                else {
                     return Value::Unknown;
                 };
                 self.import_from(&target, exprs.text(import.name))

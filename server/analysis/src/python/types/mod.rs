@@ -279,6 +279,25 @@ mod tests {
     }
 
     #[test]
+    fn a_callable_object_used_where_what_it_makes_was_meant() {
+        let prelude = "class Session:\n    async def __aenter__(self) -> 'Session': ...\n    async def __aexit__(self, *exc: object) -> None: ...\n\n\
+                       class Maker:\n    def __call__(self) -> Session: ...\n\n\
+                       class Counter:\n    def __call__(self) -> int: ...\n\n\
+                       def make() -> Maker: ...\n\ndef count() -> Counter: ...\n\n";
+        let check = |body: &str| typed(&format!("{prelude}{body}"));
+        // The maker is callable and no manager; its call is one (our resolver cannot say what
+        // `__call__` makes in general: the type layer can).
+        assert_eq!(
+            check("async def f():\n    maker = make()\n    async with maker as s:\n        pass\n"),
+            ["17:16 APM109"]
+        );
+        // Called; a callable whose call has no protocol either; a call expression: silent.
+        assert!(check("async def f():\n    maker = make()\n    async with maker() as s:\n        pass\n").is_empty());
+        assert!(check("async def f():\n    counter = count()\n    async with counter:\n        pass\n").is_empty());
+        assert!(check("async def f():\n    async with make() as s:\n        pass\n").is_empty());
+    }
+
+    #[test]
     fn what_an_exit_stack_is_handed() {
         let check = |body: &str| {
             typed(&format!(
@@ -291,12 +310,18 @@ mod tests {
             check("async def f(stack: contextlib.AsyncExitStack):\n    await stack.enter_async_context(tempfile.TemporaryDirectory())\n"),
             ["8:37 APM106"]
         );
-        assert_eq!(check("def f(stack: contextlib.ExitStack):\n    stack.enter_context(asyncio.Lock())\n"), ["8:25 APM103"]);
+        assert_eq!(
+            check("def f(stack: contextlib.ExitStack):\n    stack.enter_context(asyncio.Lock())\n"),
+            ["8:25 APM103"]
+        );
         // Each handed what it enters; a project's stack with a method of the same name; an
         // unknown stack: silent.
         assert!(check("async def f(stack: contextlib.AsyncExitStack):\n    await stack.enter_async_context(asyncio.Lock())\n    stack.enter_context(tempfile.TemporaryDirectory())\n    stack.enter_context(threading.Lock())\n").is_empty());
-        assert!(check("async def f():\n    await Stack().enter_async_context(tempfile.TemporaryDirectory())\n").is_empty());
-        assert!(check("async def f(stack):\n    await stack.enter_async_context(tempfile.TemporaryDirectory())\n").is_empty());
+        assert!(
+            check("async def f():\n    await Stack().enter_async_context(tempfile.TemporaryDirectory())\n").is_empty()
+        );
+        assert!(check("async def f(stack):\n    await stack.enter_async_context(tempfile.TemporaryDirectory())\n")
+            .is_empty());
     }
 
     #[test]

@@ -176,6 +176,9 @@ pub struct CallPart {
     pub call: Option<Made>,
     /// Its type as ty writes it.
     pub display: String,
+    /// The protocols of what calling it makes, when it is a callable object, every alternative
+    /// other than `None` is known, and they agree.
+    pub call_capabilities: Option<CapabilitySet>,
 }
 
 /// One code path's value of an operand: a branch of `a if c else b`, an operand of `or`, a
@@ -270,8 +273,11 @@ def _probe(
     callable: Callable[..., Any], makes_impossible: Callable[..., _Impossible],
     makes_coroutine: Callable[..., Coroutine[Any, Any, Any]], makes_agen: Callable[..., AsyncGenerator[Any, Any]],
     impossible: _Impossible,
+    makes_aenter: Callable[..., _AEnter], makes_aiter: Callable[..., _AIter], makes_await: Callable[..., _Await],
+    makes_enter: Callable[..., _Enter], makes_iter: Callable[..., _Iter],
 ) -> None:
-    (a, b, c, d, e, f, g, h, i, j, k, top, coroutine, agen, callable, makes_impossible, makes_coroutine, makes_agen, impossible)
+    (a, b, c, d, e, f, g, h, i, j, k, top, coroutine, agen, callable, makes_impossible, makes_coroutine, makes_agen, impossible,
+     makes_aenter, makes_aiter, makes_await, makes_enter, makes_iter)
 ";
 
 impl TypeEngine {
@@ -436,6 +442,8 @@ struct Protocols<'db> {
     /// `_Impossible`: only an object with a gradual part (an instance of a class with an
     /// unresolved base) is assignable to it.
     impossible: Type<'db>,
+    /// `Callable[..., P]` for each protocol `P` of `direct`: what calling an object makes.
+    makes: [(Type<'db>, Capability); 5],
 }
 
 fn protocols<'db>(db: &'db EngineDbImpl, helper: &SystemPath) -> Option<Protocols<'db>> {
@@ -461,6 +469,7 @@ fn protocols<'db>(db: &'db EngineDbImpl, helper: &SystemPath) -> Option<Protocol
         makes_coroutine: *tys.get(16)?,
         makes_async_generator: *tys.get(17)?,
         impossible: *tys.get(18)?,
+        makes: if tys.len() >= 24 { pick(19) } else { return None },
     })
 }
 
@@ -802,6 +811,29 @@ fn made_by<'db>(
     (Some(object), call)
 }
 
+/// The protocols of what calling `source` makes, when it is a callable object whose call result
+/// is known (not gradual).
+fn capabilities_of_call<'db>(
+    db: &'db EngineDbImpl,
+    env: &ProgramEnvironment<'db>,
+    protos: &Protocols<'db>,
+    source: &Source<'db>,
+) -> Option<CapabilitySet> {
+    let Source::Value(t) = source else { return None };
+    let is = |protocol: Type<'db>| t.is_assignable_to(db, env, protocol);
+    if element(db, env, protos, *t).unknown || is(protos.impossible) || !is(protos.callable) || is(protos.makes_unknown)
+    {
+        return None;
+    }
+    Some(
+        protos
+            .makes
+            .iter()
+            .filter(|(protocol, _)| is(*protocol))
+            .fold(CapabilitySet::EMPTY, |set, (_, c)| set.with(*c)),
+    )
+}
+
 /// The module-qualified name of the function, bound method or class `t` is, as defined: the
 /// defining module, the class for a method, and the name.
 fn callee_name<'db>(
@@ -894,6 +926,7 @@ fn query_call_parts(
         loaded.append(&mut follower.loaded);
         let mut object = None;
         let mut call = None;
+        let mut call_capabilities = None;
         let mut first = true;
         let mut shown = Vec::new();
         for source in &sources {
@@ -904,15 +937,17 @@ fn query_call_parts(
                 shown.push(t.display(db, env).to_string());
             }
             let (this_object, this_call) = made_by(db, env, protos, source);
+            let these_capabilities = capabilities_of_call(db, env, protos, source);
             if first {
-                (object, call) = (this_object, this_call);
+                (object, call, call_capabilities) = (this_object, this_call, these_capabilities);
                 first = false;
             } else {
                 object = object.filter(|made| this_object == Some(*made));
                 call = call.filter(|made| this_call == Some(*made));
+                call_capabilities = call_capabilities.filter(|set| these_capabilities == Some(*set));
             }
         }
-        Some(CallPart { callee, object, call, display: shown.join(" | ") })
+        Some(CallPart { callee, object, call, display: shown.join(" | "), call_capabilities })
     })?;
     Some(out)
 }
