@@ -1141,7 +1141,7 @@ impl<'a> Resolver<'a> {
         match callee {
             Value::Function(module, function_id) => self.call_function(module, *function_id),
             Value::Class(module, class_id) => {
-                if Self::instantiation_is_predictable(module, *class_id) {
+                if self.instantiation_is_predictable(module, *class_id) {
                     Value::Instance { module: Arc::clone(module), class: *class_id, exact: true }
                 } else {
                     Value::Unknown
@@ -1247,8 +1247,16 @@ impl<'a> Resolver<'a> {
             }
             (false, true) => Provided::known(ValueKind::Generator, CapabilitySet::of(&[Capability::Iter])),
             (false, false) => {
-                // A plain function makes what its return annotation declares.
-                let Some(returns) = function.returns else { return Value::Unknown };
+                // A plain function makes what its return annotation declares, or else what its
+                // `return` statements hand out (every one known, or nothing is).
+                let Some(returns) = function.returns else {
+                    let produced = module.facts.exprs.list(function.produced);
+                    if produced.is_empty() {
+                        return Value::Unknown;
+                    }
+                    let values = produced.iter().map(|value| self.eval(module, function.scope, *value)).collect();
+                    return combine(values);
+                };
                 return match self.annotation(module, function.parent_scope, returns) {
                     Value::Made(provided, _) => Value::Made(provided, origin),
                     Value::Factory(provided, _) => Value::Factory(provided, origin),
@@ -1351,13 +1359,15 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// Whether calling the class surely makes an instance of it: no class decorator, no
-    /// metaclass or other class keyword, no `__new__`.
-    fn instantiation_is_predictable(module: &Arc<IndexedModule>, class_id: ClassId) -> bool {
-        module
-            .facts
-            .class(class_id)
-            .is_some_and(|class| class.decorators.is_empty() && !class.has_keywords && !class.dunders.new)
+    /// Whether calling the class surely makes an instance of it: no class decorator (but
+    /// `@dataclass` and its kin, which add no protocol), no metaclass or other class keyword, no
+    /// `__new__`.
+    fn instantiation_is_predictable(&mut self, module: &Arc<IndexedModule>, class_id: ClassId) -> bool {
+        let Some(class) = module.facts.class(class_id) else { return false };
+        if class.has_keywords || class.dunders.new {
+            return false;
+        }
+        class.decorators.is_empty() || self.is_plain_dataclass(module, class_id)
     }
 
     /// What an instance of a workspace class provides: the protocol dunders of the class and
@@ -1377,7 +1387,10 @@ impl<'a> Resolver<'a> {
             }
             visited.push((Arc::clone(&class_module), id));
             let Some(class) = class_module.facts.class(id) else { return Value::Unknown };
-            if !class.decorators.is_empty() || class.has_keywords || class.dunders.new {
+            if class.has_keywords || class.dunders.new {
+                return Value::Unknown;
+            }
+            if !class.decorators.is_empty() && !self.is_plain_dataclass(&class_module, id) {
                 return Value::Unknown;
             }
             let dunders = class.dunders;

@@ -504,6 +504,53 @@ async def f():
 }
 
 #[test]
+fn unannotated_functions_make_what_their_returns_hand_out() {
+    let source = r#"import contextlib
+
+async def get_session():
+    yield 1
+
+@contextlib.asynccontextmanager
+async def transaction():
+    yield 2
+
+def make():
+    return get_session()
+
+class Database:
+    def __init__(self, factory=get_session):
+        self._factory = factory
+
+    def session(self):
+        return self._factory()
+
+class Container:
+    def __init__(self):
+        self.db = Database()
+
+def either(flag):
+    if flag:
+        return get_session()
+    return transaction()
+
+def from_parameter(factory):
+    return factory()
+
+async def f(flag):
+    async with make():
+        pass
+    async with Container().db.session():
+        pass
+    async with either(flag):
+        pass
+    async with from_parameter(get_session):
+        pass
+"#;
+    // Paths that disagree, or a parameter's value: not known (the type layer names the path).
+    check_one(source, "33:16 APM101 `make()`\n35:16 APM101 `Container().db.session()`");
+}
+
+#[test]
 fn unresolved_import_is_silent() {
     check_one(
         "from somewhere_else import get_session\n\nasync def f():\n    async with get_session():\n        pass\n",
@@ -1103,6 +1150,13 @@ fn dataclass_fields_follow_constructions() {
             "",
         );
     }
+    // From outside the class, on an instance a construction makes: the same sources.
+    let outside = "\nasync def use():\n    svc = Service('a')\n    async with svc.factory():\n        pass\n";
+    check_one(&format!("{module}{outside}"), "13:20 APM101 `self.factory()`\n18:16 APM101 `svc.factory()`");
+    check_one(
+        &format!("from contextlib import asynccontextmanager\n\n@asynccontextmanager\nasync def scope():\n    yield 1\n{module}{outside}\nother = Service('b', scope)\n"),
+        "",
+    );
 }
 
 #[test]

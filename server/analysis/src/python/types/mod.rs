@@ -629,7 +629,12 @@ mod tests {
             typed(&format!("{lock}from somewhere import Base\n\nclass C(Base):\n    def make(self):\n        return threading.Lock()\n\nasync def f():\n    async with C().make():\n        pass\n")),
             ["10:16 APM106"]
         );
-        assert!(typed(&format!("{lock}from somewhere import Base\n\ndef build():\n    return C()\n\nclass C(Base):\n    def __init__(self):\n        self.lock = threading.Lock()\n\nasync def f():\n    async with build().lock:\n        pass\n")).is_empty());
+        // Our resolver, which follows `build()` to its `return`, reads an attribute the class's
+        // own `__init__` assigns whatever its bases are (as it does for `C().lock`).
+        assert_eq!(
+            typed(&format!("{lock}from somewhere import Base\n\ndef build():\n    return C()\n\nclass C(Base):\n    def __init__(self):\n        self.lock = threading.Lock()\n\nasync def f():\n    async with build().lock:\n        pass\n")),
+            ["13:16 APM106"]
+        );
         // `__getattribute__` decides what every attribute is.
         assert!(typed(&format!("{lock}class C:\n    def __getattribute__(self, name):\n        return asyncio.Lock()\n    def make(self) -> threading.Lock:\n        return threading.Lock()\n\nasync def f(c: C):\n    async with c.make():\n        pass\n")).is_empty());
         // An unknown decorator on the method; a placeholder method called on `self`.
