@@ -24,7 +24,10 @@ Usage: python3 tests/corpus/run.py ASYNCSENSE_BINARY SCRATCH_DIR [--compare] [--
    without a mark). `known-misses.txt` lists the current misses and false positives; the run
    fails if one appears that is not listed, or if a listed one no longer happens (so the list
    only shrinks, and honestly).
-4. `--compare` also runs pinned pyright, pyrefly, ty and mypy (installed into
+4. Safe fixes, run. Applies `check --fix` to a copy of `cases/` and runs every case again: a
+   case that completed must still complete, and a case that failed at a mark whose finding has a
+   safe fix must no longer raise that mark's protocol error (`--skip-fix-run` leaves this out).
+5. `--compare` also runs pinned pyright, pyrefly, ty and mypy (installed into
    `SCRATCH_DIR/tool-venv`) on `cases/` with the case venv as their environment, counts the
    marked lines each reports an error on and the errors on unmarked lines, and prints a
    markdown table. It never changes the exit status. Details: `SCRATCH_DIR/compare.json`.
@@ -191,15 +194,15 @@ def discover(only=None):
     return cases, marks, problems
 
 
-def run_case(python, case, workdir):
+def run_case(python, case, workdir, cases_dir=CASES):
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
     env.pop("VIRTUAL_ENV", None)
     watch = []
-    if case.mark is not None and (case.file, case.mark[0]) in SILENT:
+    if case.mark is not None and (case.file, case.mark[0]) in SILENT and cases_dir == CASES:
         watch = [str(CASES / case.file), str(case.mark[0])]
     try:
         completed = subprocess.run(
-            [str(python), str(HARNESS), str(CASES), case.module, case.name, *watch],
+            [str(python), str(HARNESS), str(cases_dir), case.module, case.name, *watch],
             capture_output=True, text=True, timeout=CASE_TIMEOUT, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
@@ -280,8 +283,71 @@ def run_asyncsense(binary, venv):
         if not path.is_absolute():
             path = HERE / path
         rel = path.resolve().relative_to(CASES).as_posix()
-        findings.append({"file": rel, "line": item["location"]["row"], "code": item["code"], "message": item["message"]})
+        findings.append({
+            "file": rel, "line": item["location"]["row"], "code": item["code"], "message": item["message"],
+            "fix": (item.get("fix") or {}).get("applicability"),
+        })
     return findings, elapsed
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Safe fixes, run
+
+
+def check_safe_fixes(binary, venv, venv_python, cases, marks, findings, scratch, jobs):
+    """Applies every safe fix (`check --fix`) to a copy of `cases/` and runs every case again.
+    A case that completed must still complete (a safe fix never breaks working code); a case
+    that failed at a mark whose finding has a safe fix must no longer raise that mark's protocol
+    error. What the repaired code then does (complete, or reach the network) is reported.
+    Returns the errors."""
+    fixed = scratch / "fixed-cases"
+    shutil.rmtree(fixed, ignore_errors=True)
+    shutil.copytree(CASES, fixed, ignore=shutil.ignore_patterns("__pycache__"))
+    env = dict(os.environ, VIRTUAL_ENV=str(venv))
+    env.pop("ASYNCSENSE_LOG", None)
+    completed = subprocess.run(
+        [binary, "check", "--type-inference", "--fix", str(fixed)], capture_output=True, text=True, env=env, cwd=HERE,
+    )
+    if completed.returncode not in (0, 1):
+        return [f"check --fix exited {completed.returncode}: {completed.stderr[-2000:]}"]
+    changed = sorted(
+        path.relative_to(fixed).as_posix() for path in fixed.rglob("*.py")
+        if path.read_bytes() != (CASES / path.relative_to(fixed)).read_bytes()
+    )
+    safe_marks = {(f["file"], f["line"]) for f in findings if f["fix"] == "safe" and (f["file"], f["line"]) in marks}
+    workdir = scratch / "work-fixed"
+    workdir.mkdir(exist_ok=True)
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        after = list(pool.map(lambda case: run_case(venv_python, case, workdir, fixed), cases))
+    errors, repaired, elsewise = [], [], []
+    for case, outcome in zip(cases, after):
+        where = f"{case.file}::{case.name}"
+        before = case.outcome
+        if before["status"] == "ok" and not case.reached:
+            if outcome["status"] != "ok":
+                errors.append(f"{where}: completed before the safe fixes, {outcome['status']} after: {outcome.get('type', '')} {outcome.get('message', '')[:200]}")
+            continue
+        if case.reached not in safe_marks:
+            continue
+        code = marks[case.reached]
+        types, pattern = RULE_ERRORS[code]
+        if outcome["status"] == "error" and outcome["type"] in types and re.search(pattern, outcome["message"]):
+            errors.append(f"{where}: the safe fix for {code} at {case.reached[0]}:{case.reached[1]} left the protocol error: {outcome['type']}: {outcome['message'][:200]}")
+        elif outcome["status"] == "ok":
+            repaired.append(where)
+        else:
+            elsewise.append(f"{where}: {outcome['status']} {outcome.get('type', '')}: {outcome.get('message', '')[:120]}")
+    print(
+        f"\nsafe fixes, run: {len(changed)} files changed, {len(safe_marks)} marks with a safe fix; "
+        f"{len(repaired)} of their cases now complete, {len(elsewise)} now do something else, "
+        f"{len(errors)} errors ({time.monotonic() - started:.1f} s)"
+    )
+    for line in elsewise:
+        print(f"  repaired, then: {line}")
+    for error in errors:
+        print(f"  ERROR {error}")
+    return errors
 
 
 def read_known():
@@ -424,6 +490,7 @@ def main():
     parser.add_argument("scratch")
     parser.add_argument("--compare", action="store_true", help="also run pyright, pyrefly, ty and mypy")
     parser.add_argument("--only", help="run only the cases whose `file::name` contains this text (runtime check only)")
+    parser.add_argument("--skip-fix-run", action="store_true", help="do not run the cases again after `check --fix`")
     parser.add_argument("--jobs", type=int, default=max(2, (os.cpu_count() or 2)), help="cases run at once")
     args = parser.parse_args()
     binary = str(pathlib.Path(args.binary).resolve())
@@ -517,13 +584,16 @@ def main():
         for verdict in verdicts:
             print(f"  {verdict}")
 
+    if not args.skip_fix_run:
+        verdicts.extend(check_safe_fixes(binary, venv, venv_python, cases, marks, findings, scratch, args.jobs))
+
     if args.compare:
         compare_tools(marks, findings, venv_python, scratch, check_time)
 
     status = "FAIL" if corpus_errors or verdicts else "PASS"
     print(
         f"\n{status}: {len(cases)} cases, {len(marks)} marks, {len(corpus_errors)} corpus errors, "
-        f"{len(verdicts)} known-misses mismatches (venv {venv_time:.1f} s, runtime {runtime_time:.1f} s, asyncsense {check_time:.2f} s)"
+        f"{len(verdicts)} known-misses mismatches and fix errors (venv {venv_time:.1f} s, runtime {runtime_time:.1f} s, asyncsense {check_time:.2f} s)"
     )
     return 1 if corpus_errors or verdicts else 0
 
