@@ -345,19 +345,20 @@ impl Answer {
 /// unknown), from typeshed's `stdlib/VERSIONS` (which lists every module with the versions
 /// that have it). The longest listed prefix decides: `asyncio.taskgroups` is 3.11+.
 pub fn in_standard_library(module_name: &str, python: Option<(u32, u32)>) -> bool {
-    static VERSIONS: std::sync::LazyLock<HashMap<String, ((u32, u32), Option<(u32, u32)>)>> =
-        std::sync::LazyLock::new(|| {
-            let text = ty_vendored::file_system().read_to_string("stdlib/VERSIONS").unwrap_or_default();
-            text.lines()
-                .filter_map(|line| {
-                    let line = line.split('#').next()?.trim();
-                    let (module, range) = line.split_once(':')?;
-                    let (low, high) = range.trim().split_once('-')?;
-                    let high = if high.trim().is_empty() { None } else { Some(major_minor(high)?) };
-                    Some((module.trim().to_owned(), (major_minor(low)?, high)))
-                })
-                .collect()
-        });
+    /// The first version that has the module, and the last, if it was removed.
+    type Range = ((u32, u32), Option<(u32, u32)>);
+    static VERSIONS: std::sync::LazyLock<HashMap<String, Range>> = std::sync::LazyLock::new(|| {
+        let text = ty_vendored::file_system().read_to_string("stdlib/VERSIONS").unwrap_or_default();
+        text.lines()
+            .filter_map(|line| {
+                let line = line.split('#').next()?.trim();
+                let (module, range) = line.split_once(':')?;
+                let (low, high) = range.trim().split_once('-')?;
+                let high = if high.trim().is_empty() { None } else { Some(major_minor(high)?) };
+                Some((module.trim().to_owned(), (major_minor(low)?, high)))
+            })
+            .collect()
+    });
     // Without the table (it cannot be read), everything may be standard.
     if VERSIONS.is_empty() {
         return true;

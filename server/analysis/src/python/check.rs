@@ -1135,18 +1135,16 @@ fn message(
     };
     let enters_async =
         matches!(provided, Provided::Known { capabilities, .. } if capabilities.contains(Capability::AsyncCm));
-    let instead = match (rule, stack_method) {
+    let stack_help = match (rule, stack_method) {
         (Rule::AsyncWithOnSyncContextManager, Some("enter_async_context")) => {
-            format!("Enter it with the stack's `enter_context({operand})`, without `await`")
+            Some(format!("Enter it with the stack's `enter_context({operand})`, without `await`"))
         }
         (Rule::WithOnAsyncObject, Some("enter_context")) if enters_async => {
-            format!("Enter it with an `AsyncExitStack`'s `await enter_async_context({operand})`{outside_async}")
+            Some(format!("Enter it with an `AsyncExitStack`'s `await enter_async_context({operand})`{outside_async}"))
         }
-        _ => String::new(),
+        _ => None,
     };
-    let instead = if !instead.is_empty() {
-        instead
-    } else {
+    let instead = stack_help.unwrap_or_else(|| {
         match rule {
             Rule::AsyncWithOnAsyncGenerator => {
                 let iterate = usage(UseSiteKind::AsyncFor, operand, Some(target.unwrap_or("_")));
@@ -1195,7 +1193,7 @@ fn message(
             }
             _ => String::new(),
         }
-    };
+    });
     let awaited = match (rule, provided) {
         (Rule::MissingAwait, Provided::Known { awaits_to: Some(result), .. }) => {
             format!(" (awaiting it gives {})", capability_names(result))

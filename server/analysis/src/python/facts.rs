@@ -405,7 +405,6 @@ impl ScopeFact {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-#[expect(clippy::struct_excessive_bools, reason = "independent facts about one definition")]
 pub struct FunctionFact {
     /// Interned in the module's exported expressions (see [`Exprs::text`]).
     pub name: TextId,

@@ -322,7 +322,7 @@ async def f():
     check_one(applies, "19:20 APM102 `one()`\n23:20 APM102 `two()`");
     // A decorator that returns a wrapper it defines: a call runs the wrapper, whatever the
     // decorated function is.
-    let wraps = r#"import functools
+    let wraps = r"import functools
 
 def traced(func):
     @functools.wraps(func)
@@ -352,7 +352,7 @@ async def f():
         pass
     await rows()
     await events()
-"#;
+";
     check_one(wraps, "25:16 APM101 `events()`\n30:11 APM107 `events()`");
 }
 
@@ -360,7 +360,7 @@ async def f():
 fn workspace_decorators_whose_body_branches_or_wraps_unknown_things_are_silent() {
     // A wrapper chosen at run time, a class-based wrapper, a decorator that rebinds its
     // argument, and a wrapper decorated with something unknown: nothing is known.
-    let source = r#"import contextlib
+    let source = r"import contextlib
 from elsewhere import instrument
 
 def either(func):
@@ -410,14 +410,14 @@ async def f():
         pass
     async with d():
         pass
-"#;
+";
     check_one(source, "");
 }
 
 #[test]
 fn what_type_checking_blocks_bind_is_not_the_run_time_value() {
     // Under `if TYPE_CHECKING:` the name is the stub's; at run time, the `else` branch's.
-    let source = r#"from typing import TYPE_CHECKING
+    let source = r"from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from stubs import session_scope
@@ -433,7 +433,7 @@ async def f():
         pass
     async with rows():
         pass
-"#;
+";
     let db = "async def session_scope():\n    yield 1\n\nasync def rows():\n    yield 2\n\ndef helper():\n    pass\n";
     // The name bound only for type checkers keeps that binding (annotations read it).
     check(&[("main.py", source), ("db.py", db)], "13:16 APM101 `session_scope()`\n15:16 APM101 `rows()`");
@@ -448,7 +448,7 @@ fn an_import_that_fails_in_the_environment_is_not_a_source() {
     std::fs::create_dir_all(site.join("fastdb")).expect("mkdir");
     std::fs::write(venv.join("pyvenv.cfg"), "version = 3.12.1\n").expect("write");
     std::fs::write(site.join("fastdb/__init__.py"), "async def session_scope():\n    yield 1\n").expect("write");
-    let source = r#"try:
+    let source = r"try:
     from speedups import session_scope
 except ImportError:
     from db import session_scope
@@ -470,7 +470,7 @@ async def f():
         pass
     async with toml.session_scope():
         pass
-"#;
+";
     let db = "async def session_scope():\n    yield 1\n";
     let render_with = |environment: Option<crate::environment::Environment>| {
         let roots = vec![PathBuf::from(ROOT)];
@@ -505,7 +505,7 @@ async def f():
 
 #[test]
 fn unannotated_functions_make_what_their_returns_hand_out() {
-    let source = r#"import contextlib
+    let source = r"import contextlib
 
 async def get_session():
     yield 1
@@ -545,7 +545,7 @@ async def f(flag):
         pass
     async with from_parameter(get_session):
         pass
-"#;
+";
     // Paths that disagree, or a parameter's value: not known (the type layer names the path).
     check_one(source, "33:16 APM101 `make()`\n35:16 APM101 `Container().db.session()`");
 }
