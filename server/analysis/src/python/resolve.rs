@@ -7,7 +7,7 @@
 //! unknown decorator, sources that disagree), the value is [`Value::Unknown`], and unknown
 //! values never produce findings.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::protocol::{Capability, CapabilitySet, Provided, ValueKind};
@@ -616,7 +616,8 @@ impl<'a> Resolver<'a> {
             Binding::ImportFrom(import) if import.fallible => import.module,
             _ => return false,
         };
-        self.index.import_fails(module.facts.exprs.text(imported))
+        let name = module.facts.exprs.text(imported);
+        !present_beside(module, name) && self.index.import_fails(name)
     }
 
     /// A module's top-level binding of `name`, or `None` when the module does not bind it.
@@ -1468,6 +1469,22 @@ struct ConstructorArgument {
     by_keyword: bool,
     /// The default and the scope it is evaluated in.
     default: Option<(ExprId, ScopeId)>,
+}
+
+/// Whether a file or folder for module `name` sits in the importing module's folder (a script's
+/// `sys.path[0]`) or under the root it is imported from: a module the configuration leaves out of
+/// the index is importable all the same.
+fn present_beside(module: &IndexedModule, name: &str) -> bool {
+    let parts: Vec<&str> = name.split('.').collect();
+    let mut bases: Vec<&Path> = module.path.parent().into_iter().collect();
+    for own in &module.names {
+        let depth = own.split('.').count() + usize::from(module.is_package);
+        bases.extend(module.path.ancestors().nth(depth));
+    }
+    bases.iter().any(|base| {
+        let candidate = parts.iter().fold(base.to_path_buf(), |path, part| path.join(part));
+        candidate.is_dir() || candidate.with_extension("py").is_file() || candidate.with_extension("pyi").is_file()
+    })
 }
 
 enum DecoratorEffect {

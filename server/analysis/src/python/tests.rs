@@ -472,25 +472,26 @@ async def f():
         pass
 ";
     let db = "async def session_scope():\n    yield 1\n";
-    let render_with = |environment: Option<crate::environment::Environment>| {
-        let roots = vec![PathBuf::from(ROOT)];
+    let render_with_root = |root: &Path, environment: Option<crate::environment::Environment>| {
+        let roots = vec![root.to_path_buf()];
         let index = WorkspaceIndex::new();
         index.set_environment(environment);
         let mut modules = Vec::new();
         for (path, text) in [("main.py", source), ("db.py", db)] {
-            let module = Arc::new(index_source(&Path::new(ROOT).join(path), text, &roots));
+            let module = Arc::new(index_source(&root.join(path), text, &roots));
             index.insert(Arc::clone(&module));
             modules.push(module);
         }
         let context = CheckContext {
             index: &index,
-            display_root: Some(Path::new(ROOT)),
+            display_root: Some(root),
             rules: RuleSet::default(),
             workspace_fixes: true,
             types: None,
         };
         render(&check_module(&modules[0], source, &context), source)
     };
+    let render_with = |environment| render_with_root(Path::new(ROOT), environment);
     // `speedups` is nowhere: `db`'s generator. `fastdb` is installed: its own, the same kind
     // (both paths agree). `tomllib` is the standard library's on 3.12: not `db`, and not known.
     assert_eq!(
@@ -500,6 +501,15 @@ async def f():
     // Without an environment nothing is known missing, and the installed module is not read:
     // every name has an unknown source.
     assert_eq!(render_with(None), "");
+    // A `speedups.py` beside the module that the index leaves out (excluded by the
+    // configuration) is importable all the same: not known missing.
+    let project = dir.join("project");
+    std::fs::create_dir_all(&project).expect("mkdir");
+    std::fs::write(project.join("speedups.py"), "session_scope = None\n").expect("write");
+    assert_eq!(
+        render_with_root(&project, crate::environment::Environment::open(&venv)),
+        "19:16 APM101 `backend.session_scope()`"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
