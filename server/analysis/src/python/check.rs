@@ -410,17 +410,7 @@ fn check_uncalled_objects(
                 capability_names(makes),
                 site.kind.python_syntax(),
             );
-            let help = format!("call it: `{}`", usage(site.kind, &format!("{operand}()"), target_text(site, text)));
-            // The call may need arguments: they are the user's to add.
-            let fixes = fixes::add_call(site, &module.facts.exprs, false).into_iter().collect();
-            Some(Finding {
-                rule: Rule::UncalledFactory,
-                range: site.range.range(),
-                message,
-                fixes,
-                related: Vec::new(),
-                help: Some(help),
-            })
+            Some(call_it(module, site, text, &operand, message))
         })
         .collect()
 }
@@ -447,17 +437,22 @@ fn check_uncalled_class(
         site.kind.python_syntax(),
         required.python_description(),
     );
+    Some(call_it(module, site, text, &operand, message))
+}
+
+/// APM109 found by the type layer: the help and the fix add the call, whose arguments (a
+/// constructor's, a callable object's) are the user's to add.
+fn call_it(module: &IndexedModule, site: &UseSite, text: &str, operand: &str, message: String) -> Finding {
     let help = format!("call it: `{}`", usage(site.kind, &format!("{operand}()"), target_text(site, text)));
-    // The constructor may need arguments: they are the user's to add.
     let fixes = fixes::add_call(site, &module.facts.exprs, false).into_iter().collect();
-    Some(Finding {
+    Finding {
         rule: Rule::UncalledFactory,
         range: site.range.range(),
         message,
         fixes,
         related: Vec::new(),
         help: Some(help),
-    })
+    }
 }
 
 /// A use that the union of an operand's code paths serves, but one path does not
