@@ -600,10 +600,17 @@ impl<'a> Resolver<'a> {
         }
         // `try: import httpx2 as httpx` / `except ImportError: import httpx`: an import that
         // fails in this environment binds nothing, and the handler's binding is the value.
-        let runs = |binding: &&Binding| !self.import_fails(module, binding);
-        if bindings.iter().any(|binding| !runs(&binding)) && bindings.iter().any(|binding| runs(&binding)) {
-            let running: Vec<Binding> = bindings.iter().filter(runs).copied().collect();
-            return self.bindings_value(module, scope, name, &running);
+        // Each import is looked up on disk once, and only names with a guarded import pay for it.
+        let fallible = |binding: &Binding| {
+            matches!(binding, Binding::ImportModule(import) if import.fallible)
+                || matches!(binding, Binding::ImportFrom(import) if import.fallible)
+        };
+        if bindings.iter().any(fallible) {
+            let running: Vec<Binding> =
+                bindings.iter().filter(|binding| !self.import_fails(module, binding)).copied().collect();
+            if !running.is_empty() && running.len() < bindings.len() {
+                return self.bindings_value(module, scope, name, &running);
+            }
         }
         combine(bindings.iter().map(|binding| self.binding_value(module, scope, name, binding)).collect())
     }
