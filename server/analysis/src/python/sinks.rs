@@ -504,7 +504,13 @@ pub fn sink_named(name: &str) -> Option<&'static Sink> {
 
 /// Whether a call whose callee's last name is `name` may be a sink: the facts keep only those.
 pub fn may_be_sink(last_name: &str) -> bool {
-    SINKS.iter().flat_map(|sink| sink.names).any(|name| name.rsplit('.').next() == Some(last_name))
+    // Asked for every call of every module on every keystroke: the last names are gathered once.
+    static LAST_NAMES: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    LAST_NAMES
+        .get_or_init(|| {
+            SINKS.iter().flat_map(|sink| sink.names).filter_map(|name| name.rsplit('.').next()).collect()
+        })
+        .contains(last_name)
 }
 
 impl Sink {
