@@ -257,7 +257,7 @@ enum Checked {
 fn ask_types_about(module: &IndexedModule, site: &UseSite) -> bool {
     (site.kind != UseSiteKind::For || site.in_async_function)
         && !matches!(site.shape, UseSiteShape::CallArgument { method, .. } if !PROTOCOL_APIS.iter().any(|(name, _)| *name == method))
-        && !(is_test_module(&module.path) && reached_through_annotated_parameter(module, site.scope, site.operand))
+        && !(is_test_module(module) && reached_through_annotated_parameter(module, site.scope, site.operand))
 }
 
 /// The protocol API calls the type layer is asked about, and what ty must name the callee
@@ -298,13 +298,15 @@ fn confirmed_protocol_calls<'s>(
         .collect()
 }
 
-/// `test_*.py`, `*_test.py`, `conftest.py`, or anything under a `tests`/`test` folder.
-fn is_test_module(path: &Path) -> bool {
-    let name = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or_default();
+/// `test_*.py`, `*_test.py`, `conftest.py`, or anything under a `tests`/`test` package or folder
+/// of the workspace. Only the module's import names are looked at, not the folders above the
+/// workspace: a project kept under `~/tests/` is not a test suite.
+fn is_test_module(module: &IndexedModule) -> bool {
+    let name = module.path.file_stem().and_then(|stem| stem.to_str()).unwrap_or_default();
     name.starts_with("test_")
         || name.ends_with("_test")
         || name == "conftest"
-        || path.components().any(|component| matches!(component.as_os_str().to_str(), Some("tests" | "test")))
+        || module.names.iter().any(|dotted| dotted.split('.').any(|part| matches!(part, "tests" | "test")))
 }
 
 /// The findings on operands only the type layer knows, asked in one batch per module.

@@ -173,13 +173,20 @@ mod tests {
     /// Findings (`line:column CODE`) of `main.py` in a fresh folder holding `files`, with the
     /// type layer on, for Python 3.12.
     fn check_typed(files: &[(&str, &str)]) -> Vec<String> {
+        check_typed_in("project", files)
+    }
+
+    /// [`check_typed`] with the workspace in a folder named `folder`, and the first file
+    /// checked wherever it is.
+    fn check_typed_in(folder: &str, files: &[(&str, &str)]) -> Vec<String> {
         static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let root = std::env::temp_dir().join(format!(
+        let scratch = std::env::temp_dir().join(format!(
             "asyncsense-types-{}-{}",
             std::process::id(),
             COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
-        let _ = std::fs::remove_dir_all(&root);
+        let _ = std::fs::remove_dir_all(&scratch);
+        let root = scratch.join(folder);
         let roots = vec![root.clone()];
         let index = WorkspaceIndex::new();
         for (path, source) in files {
@@ -196,7 +203,7 @@ mod tests {
             workspace_fixes: false,
             types: Some(&types),
         };
-        let main = root.join("main.py");
+        let main = root.join(files[0].0);
         let module = Arc::new(index_source(&main, files[0].1, &roots));
         let findings = check_module(&module, files[0].1, &context);
         let lines = crate::LineIndex::new(files[0].1);
@@ -207,7 +214,7 @@ mod tests {
                 format!("{row}:{column} {}", finding.rule.code())
             })
             .collect();
-        let _ = std::fs::remove_dir_all(Path::new(&root));
+        let _ = std::fs::remove_dir_all(&scratch);
         rendered
     }
 
@@ -492,6 +499,18 @@ mod tests {
         );
         // Outside `async def` the type layer is not asked (cost; see `ask_types_about`).
         assert!(typed(&format!("{stream}def f():\n    for r in rows():\n        pass\n")).is_empty());
+    }
+
+    #[test]
+    fn annotations_of_parameters_in_test_modules_are_not_taken_at_their_word() {
+        let source = "import tempfile\n\nasync def use(folder: tempfile.TemporaryDirectory) -> None:\n    async with folder:\n        pass\n";
+        assert_eq!(typed(source), ["4:16 APM106"]);
+        // pytest hands fixtures to tests whatever their annotation says.
+        assert!(check_typed(&[("tests/test_use.py", source)]).is_empty());
+        assert!(check_typed(&[("test_use.py", source)]).is_empty());
+        // A project that lives in a folder called `tests` is not a test suite.
+        assert_eq!(check_typed_in("tests", &[("use.py", source)]), ["4:16 APM106"]);
+        assert!(check_typed_in("tests", &[("tests/use.py", source)]).is_empty());
     }
 
     #[test]
