@@ -220,3 +220,24 @@ async def query_with_driver():
 async def case_module_global_driver():
     configure(stream_rows)
     return await query_with_driver()
+
+
+async def first_row(open_rows, retries=0):
+    """A helper handed the factory by its callers: its parameter holds what every call passes."""
+    async with open_rows() as rows:  # expect: APM101
+        return rows
+
+
+async def case_helper_parameter():
+    return await first_row(stream_rows, retries=1)
+
+
+async def first_client(open_client):
+    async with open_client() as client:
+        return client
+
+
+async def case_helper_parameter_context_manager():
+    # Every call passes a context-manager factory: nothing to report.
+    assert isinstance(await first_client(get_client), ApiClient)
+    assert isinstance(await first_client(open_client=ApiClient), ApiClient)

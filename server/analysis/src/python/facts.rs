@@ -41,6 +41,9 @@ pub enum Binding {
     ImportFrom(ImportFrom),
     /// `x = <expr>` (or `x: T = <expr>`) with a single name target.
     Value(ExprId),
+    /// `x = <expr>` in a function that declares `x` `global` (or `nonlocal`): bound in the
+    /// module (or the enclosing function), evaluated in the assigning function's scope.
+    ValueIn(ExprId, ScopeId),
     /// The first parameter of a plain method: the instance of that class.
     SelfParameter(ClassId),
     /// Any other parameter.
@@ -165,6 +168,28 @@ impl BindingTable {
         super::shrink(&mut self.entries);
         super::shrink(&mut self.bindings);
     }
+
+    /// Where `name` is among the entries `first..end` (one scope's), by binary search.
+    fn position<'t>(&self, first: usize, end: usize, name: &str, text: impl Fn(TextId) -> &'t [u8]) -> Option<usize> {
+        let (mut low, mut high) = (first, end);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            // Bytes, not text: the search needs no character-boundary checks.
+            match name_order(text(self.entries[middle].0), name.as_bytes()) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Some(middle),
+            }
+        }
+        None
+    }
+
+    /// The bindings of the entry at `idx`.
+    fn bindings_at(&self, idx: usize) -> &[Binding] {
+        let start = self.entries[idx].1 as usize;
+        let end = self.entries.get(idx + 1).map_or(self.bindings.len(), |next| next.1 as usize);
+        &self.bindings[start..end]
+    }
 }
 
 /// The names one scope binds, each with its bindings in source order (a view of the module's
@@ -184,10 +209,7 @@ impl<'a> ScopeBindings<'a> {
     }
 
     fn bindings_at(&self, idx: usize) -> &'a [Binding] {
-        let (entries, bindings) = (&self.table.entries, &self.table.bindings);
-        let start = entries[idx].1 as usize;
-        let end = entries.get(idx + 1).map_or(bindings.len(), |next| next.1 as usize);
-        &bindings[start..end]
+        self.table.bindings_at(idx)
     }
 
     /// The bindings of `name`, if the scope binds it.
@@ -197,17 +219,7 @@ impl<'a> ScopeBindings<'a> {
     }
 
     fn position(&self, name: &str) -> Option<usize> {
-        let (mut low, mut high) = (self.first, self.end);
-        while low < high {
-            let middle = low + (high - low) / 2;
-            // Bytes, not `name_at`: the search needs no character-boundary checks.
-            match name_order(self.exprs.text_bytes(self.table.entries[middle].0), name.as_bytes()) {
-                std::cmp::Ordering::Less => low = middle + 1,
-                std::cmp::Ordering::Greater => high = middle,
-                std::cmp::Ordering::Equal => return Some(middle),
-            }
-        }
-        None
+        self.table.position(self.first, self.end, name, |text| self.exprs.text_bytes(text))
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -1148,6 +1160,8 @@ pub fn extract(source: &str) -> ModuleFacts {
         self_names: Vec::new(),
         in_annotation: 0,
         escaped: rustc_hash::FxHashSet::default(),
+        pending_calls: Vec::new(),
+        pending_uses: Vec::new(),
         pending_configurations: Vec::new(),
         version_guards: Vec::new(),
         pending_bindings: vec![Vec::new()],
@@ -1180,6 +1194,7 @@ pub fn extract(source: &str) -> ModuleFacts {
         let list = extractor.exprs.list(&values);
         extractor.facts.functions[group[0].0 as usize].produced = list;
     }
+    extractor.keep_function_calls();
     extractor.facts.exprs =
         ExprBuilder::finish(std::mem::take(&mut extractor.exprs), std::mem::take(&mut extractor.private));
     extractor.keep_passed_functions();
@@ -1213,7 +1228,7 @@ enum Frame {
     Barrier,
 }
 
-struct Extractor<'src> {
+struct Extractor<'src, 'ast> {
     /// Line numbers of definitions, asked in source order.
     lines: LineCursor<'src>,
     source: &'src str,
@@ -1234,6 +1249,13 @@ struct Extractor<'src> {
     in_annotation: u32,
     /// Class-like names used as values so far (becomes `ModuleFacts::escapes`).
     escaped: rustc_hash::FxHashSet<Box<str>>,
+    /// Calls of lowercase names (`configure(x)`, `db.configure(x)`), kept when the callee names
+    /// a `def` or an import (see `keep_function_calls`).
+    pending_calls: Vec<(&'ast ast::ExprCall, ScopeId)>,
+    /// Lowercase names read as values, not called (`register(configure)`, `db.configure`): the
+    /// name, the receiver of an attribute, and the scope. Kept as escapes when they name a
+    /// `def` or an import.
+    pending_uses: Vec<(&'ast str, Option<&'ast str>, ScopeId)>,
     /// The version conditions of the `if` branches being visited.
     version_guards: Vec<VersionCondition>,
     /// Attribute chains assigned so far that may configure a mock (see `attach_configurations`).
@@ -1371,7 +1393,7 @@ fn to_u32(value: usize) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
 }
 
-impl Extractor<'_> {
+impl<'ast> Extractor<'_, 'ast> {
     fn current_scope(&self) -> ScopeId {
         self.scope_stack.last().copied().unwrap_or(MODULE_SCOPE)
     }
@@ -1395,8 +1417,9 @@ impl Extractor<'_> {
     }
 
     /// Records `name` as bound in the current scope, honouring `global`/`nonlocal`.
-    fn bind(&mut self, name: &str, binding: Binding) {
+    fn bind(&mut self, name: &str, mut binding: Binding) {
         let mut scope_id = self.current_scope();
+        let assigning = scope_id;
         let scope = &self.facts.scopes[scope_id as usize];
         if self.facts.is_global(scope_id, name) {
             scope_id = MODULE_SCOPE;
@@ -1414,6 +1437,9 @@ impl Extractor<'_> {
                 parent = parent_scope.parent();
             }
             scope_id = parent.unwrap_or(MODULE_SCOPE);
+        }
+        if let (Binding::Value(value), true) = (binding, scope_id != assigning) {
+            binding = Binding::ValueIn(value, assigning);
         }
         self.pend(scope_id, name, binding);
     }
@@ -1522,7 +1548,7 @@ impl Extractor<'_> {
         }
     }
 
-    fn visit_parameter_defaults(&mut self, parameters: &Parameters) {
+    fn visit_parameter_defaults(&mut self, parameters: &'ast Parameters) {
         for parameter in parameters {
             if let Some(default) = parameter.default() {
                 self.visit_expr(default);
@@ -1533,7 +1559,7 @@ impl Extractor<'_> {
         }
     }
 
-    fn visit_function_def(&mut self, function: &StmtFunctionDef) {
+    fn visit_function_def(&mut self, function: &'ast StmtFunctionDef) {
         for decorator in &function.decorator_list {
             self.visit_expr(&decorator.expression);
         }
@@ -1618,7 +1644,7 @@ impl Extractor<'_> {
         self.scope_stack.pop();
     }
 
-    fn visit_class_def(&mut self, class: &StmtClassDef) {
+    fn visit_class_def(&mut self, class: &'ast StmtClassDef) {
         for decorator in &class.decorator_list {
             self.visit_expr(&decorator.expression);
         }
@@ -2034,6 +2060,66 @@ impl Extractor<'_> {
         }
     }
 
+    /// Of the calls and value uses of lowercase names, records those whose name is bound to a
+    /// `def` or an import (or, for `module.name`, whose receiver is an import): the calls a
+    /// function's parameter may receive values from, and the uses that hand the function on.
+    /// Runs once the binding table is built, before the expressions are finished.
+    fn keep_function_calls(&mut self) {
+        fn names_function(bindings: &[Binding]) -> bool {
+            bindings.iter().any(|binding| matches!(binding, Binding::Function(_) | Binding::ImportFrom(_)))
+        }
+        fn names_module(bindings: &[Binding]) -> bool {
+            bindings.iter().any(|binding| matches!(binding, Binding::ImportModule(_) | Binding::ImportFrom(_)))
+        }
+        let pending_calls = std::mem::take(&mut self.pending_calls);
+        for (call, scope) in pending_calls {
+            let kept = match &*call.func {
+                Expr::Name(name) => self.bound_before_finish(scope, name.id.as_str()).is_some_and(names_function),
+                Expr::Attribute(attribute) => match &*attribute.value {
+                    Expr::Name(receiver) => {
+                        self.bound_before_finish(scope, receiver.id.as_str()).is_some_and(names_module)
+                    }
+                    _ => false,
+                },
+                _ => false,
+            };
+            if kept {
+                self.push_call(call);
+            }
+        }
+        let pending_uses = std::mem::take(&mut self.pending_uses);
+        for (name, receiver, scope) in pending_uses {
+            let escapes = match receiver {
+                None => self.bound_before_finish(scope, name).is_some_and(names_function),
+                Some(receiver) => self.bound_before_finish(scope, receiver).is_some_and(names_module),
+            };
+            if escapes && !self.escaped.contains(name) {
+                self.escaped.insert(name.into());
+            }
+        }
+    }
+
+    /// [`visible_bindings`] while the expressions are still being built.
+    fn bound_before_finish(&self, scope: ScopeId, name: &str) -> Option<&[Binding]> {
+        let (scopes, table) = (&self.facts.scopes, &self.facts.binding_table);
+        let mut current = Some(scope);
+        let mut first = true;
+        while let Some(id) = current {
+            let fact = scopes.get(id as usize)?;
+            if first || !matches!(fact.kind, ScopeKind::Class(_)) {
+                let (start, end) = fact.names;
+                if let Some(idx) =
+                    table.position(start as usize, end as usize, name, |text| self.exprs.text_bytes(text))
+                {
+                    return Some(table.bindings_at(idx));
+                }
+            }
+            first = false;
+            current = fact.parent();
+        }
+        None
+    }
+
     /// Drops passed names that are plain variables: only names bound to a `def` or an import
     /// (looked up through the scope chain) can be function references worth checking.
     fn keep_passed_functions(&mut self) {
@@ -2047,18 +2133,32 @@ impl Extractor<'_> {
         });
     }
 
-    fn record_call(&mut self, call: &ast::ExprCall) {
+    fn record_call(&mut self, call: &'ast ast::ExprCall) {
         // Every call to a class-like (capitalised) name, arguments or not: a constructor called
         // without the argument still passes the parameter's default. Resolution follows only
-        // constructors of capitalised classes, so nothing it needs is left out.
+        // constructors of capitalised classes, so nothing it needs is left out. Calls of other
+        // names that may be a module's function (`configure(x)`, `db.configure(x)`) wait for
+        // the bindings (see `keep_function_calls`).
         let callee_name = match &*call.func {
             Expr::Name(name) => name.id.as_str(),
             Expr::Attribute(attribute) => attribute.attr.as_str(),
             _ => return,
         };
         if !is_class_like(callee_name) {
+            let plain = match &*call.func {
+                Expr::Name(_) => true,
+                Expr::Attribute(attribute) => matches!(&*attribute.value, Expr::Name(_)),
+                _ => false,
+            };
+            if plain {
+                self.pending_calls.push((call, self.current_scope()));
+            }
             return;
         }
+        self.push_call(call);
+    }
+
+    fn push_call(&mut self, call: &ast::ExprCall) {
         let mut unpacks = false;
         let mut arguments = Vec::with_capacity(call.arguments.args.len());
         for argument in &call.arguments.args {
@@ -2088,7 +2188,7 @@ impl Extractor<'_> {
         });
     }
 
-    fn visit_with(&mut self, with: &ast::StmtWith) {
+    fn visit_with(&mut self, with: &'ast ast::StmtWith) {
         let kind = if with.is_async { UseSiteKind::AsyncWith } else { UseSiteKind::With };
         let body_has_loop_control = has_loop_control(&with.body);
         let only_iterated = self.only_iterated(with);
@@ -2142,7 +2242,7 @@ impl Extractor<'_> {
         }))
     }
 
-    fn visit_for(&mut self, for_statement: &ast::StmtFor) {
+    fn visit_for(&mut self, for_statement: &'ast ast::StmtFor) {
         let kind = if for_statement.is_async { UseSiteKind::AsyncFor } else { UseSiteKind::For };
         self.visit_expr(&for_statement.iter);
         self.add_use_site(
@@ -2161,13 +2261,18 @@ impl Extractor<'_> {
         self.visit_body(&for_statement.orelse);
     }
 
-    fn visit_comprehensions(&mut self, generators: &[ast::Comprehension], elements: &[&Expr], lazy: bool) {
+    fn visit_comprehensions(&mut self, generators: &'ast [ast::Comprehension], elements: &[&'ast Expr], lazy: bool) {
         self.comprehension_depth += 1;
         self.visit_comprehension_clauses(generators, elements, lazy);
         self.comprehension_depth -= 1;
     }
 
-    fn visit_comprehension_clauses(&mut self, generators: &[ast::Comprehension], elements: &[&Expr], lazy: bool) {
+    fn visit_comprehension_clauses(
+        &mut self,
+        generators: &'ast [ast::Comprehension],
+        elements: &[&'ast Expr],
+        lazy: bool,
+    ) {
         // The first iterable is evaluated in the enclosing scope; everything else in the
         // comprehension's own scope, where its targets live.
         let mut pushed = false;
@@ -2219,7 +2324,7 @@ impl Extractor<'_> {
     }
 }
 
-impl Extractor<'_> {
+impl Extractor<'_, '_> {
     /// Records `patch(…)`, `patch.object(…)` and `<name>.setattr(…)` calls in the shapes the
     /// APM201 checker understands; anything else leaves no fact.
     fn record_double(&mut self, call: &ast::ExprCall) {
@@ -2485,7 +2590,7 @@ fn is_identifier_text(part: &str) -> bool {
         && chars.all(|ch| ch == '_' || ch.is_alphanumeric())
 }
 
-impl<'a> Visitor<'a> for Extractor<'_> {
+impl<'a> Visitor<'a> for Extractor<'_, 'a> {
     fn visit_stmt(&mut self, statement: &'a Stmt) {
         if self.frames.is_empty() && self.scope_stack.len() <= 1 {
             self.module_statement_start = statement.range().start().into();
@@ -2699,16 +2804,31 @@ impl<'a> Visitor<'a> for Extractor<'_> {
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Name(name) => {
-                if name.ctx == ast::ExprContext::Load && self.in_annotation == 0 && is_class_like(name.id.as_str()) {
-                    // Capitalised constants recur on every line; allocate each name once.
-                    if !self.escaped.contains(name.id.as_str()) {
-                        self.escaped.insert(name.id.as_str().into());
+                if name.ctx == ast::ExprContext::Load && self.in_annotation == 0 {
+                    if is_class_like(name.id.as_str()) {
+                        // Capitalised constants recur on every line; allocate each name once.
+                        if !self.escaped.contains(name.id.as_str()) {
+                            self.escaped.insert(name.id.as_str().into());
+                        }
+                    } else {
+                        self.pending_uses.push((name.id.as_str(), None, self.current_scope()));
                     }
                 }
             }
             Expr::Attribute(attribute) => {
-                // `Class.attribute` reads the class; it does not hand it on.
-                if matches!(&*attribute.value, Expr::Name(_)) {
+                // `Class.attribute` reads the class; it does not hand it on. `module.function`
+                // (not called) may hand the function on.
+                if let Expr::Name(receiver) = &*attribute.value {
+                    if attribute.ctx == ast::ExprContext::Load
+                        && self.in_annotation == 0
+                        && !is_class_like(attribute.attr.as_str())
+                    {
+                        self.pending_uses.push((
+                            attribute.attr.as_str(),
+                            Some(receiver.id.as_str()),
+                            self.current_scope(),
+                        ));
+                    }
                     return;
                 }
                 visitor::walk_expr(self, expr);
@@ -2740,6 +2860,7 @@ impl<'a> Visitor<'a> for Extractor<'_> {
                 // The callee is called, not handed on; `isinstance(x, Class)` only inspects.
                 match &*call.func {
                     Expr::Name(_) => {}
+                    Expr::Attribute(attribute) if matches!(&*attribute.value, Expr::Name(_)) => {}
                     func => self.visit_expr(func),
                 }
                 let inspects =
@@ -2992,13 +3113,15 @@ mod tests {
                 "from db import get_a, {imported}\n\nasync def use(){returns}:\n    async with {body}():\n        pass\n"
             ))
         };
-        let base = module("get_a", "", "get_b");
+        let base = module("get_a().begin", "", "get_b");
         // Only a use site changes: its expressions are private, dependents need no re-check.
-        assert!(base.same_exports(&module("get_b", "", "get_b")));
-        assert!(base.same_exports(&module("get_a", "", "get_b")));
+        assert!(base.same_exports(&module("get_a().enter", "", "get_b")));
+        assert!(base.same_exports(&module("get_a().begin", "", "get_b")));
+        // Which function is called changes what its parameters may receive: they do.
+        assert!(!base.same_exports(&module("get_b().begin", "", "get_b")));
         // What the module binds or declares changes: they do.
-        assert!(!base.same_exports(&module("get_a", "", "get_c")));
-        assert!(!base.same_exports(&module("get_a", " -> T", "get_b")));
+        assert!(!base.same_exports(&module("get_a().begin", "", "get_c")));
+        assert!(!base.same_exports(&module("get_a().begin", " -> T", "get_b")));
     }
 
     #[test]

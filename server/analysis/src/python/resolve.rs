@@ -85,13 +85,15 @@ impl Value {
 
     /// What this value provides when driven through a protocol. Only made objects are known
     /// (exact instances are turned into made objects by [`Resolver::settle`]); several
-    /// alternatives are known only when they all agree.
+    /// alternatives are known only when they all agree. A `None` placeholder among them
+    /// (`self.session = None` until `connect()` sets it) is left out: using `None` fails on any
+    /// protocol, and reporting that is the noise of `Optional`, so the other sources decide.
     pub fn provided(&self) -> (Provided, Option<Arc<Origin>>) {
         match self {
             Value::Made(provided, origin) | Value::Library(_, provided, origin) => (*provided, origin.clone()),
             Value::Alternatives(values) => {
                 let mut result: Option<(Provided, Option<Arc<Origin>>)> = None;
-                for value in values {
+                for value in values.iter().filter(|value| !matches!(value, Value::NoneValue)) {
                     let (provided, origin) = value.provided();
                     if provided == Provided::Unknown {
                         return (Provided::Unknown, None);
@@ -684,6 +686,7 @@ impl<'a> Resolver<'a> {
                 self.import_from(&target, exprs.text(import.name))
             }
             Binding::Value(expr) => self.eval(module, scope, *expr),
+            Binding::ValueIn(expr, assigning) => self.eval(module, *assigning, *expr),
             Binding::Parameter(parameter) => match (parameter.annotation, parameter.slot()) {
                 (Some(annotation), _) => {
                     // Annotations are evaluated where the `def` is, not among its own locals.
@@ -697,8 +700,10 @@ impl<'a> Resolver<'a> {
                         .is_some_and(|function| module.facts.exprs.text(function.name) == "__init__");
                     if is_constructor {
                         self.constructor_argument(module, name, &slot)
-                    } else {
+                    } else if Self::is_pytest_injected(module, &slot) {
                         self.injected_fixture(module, name, &slot)
+                    } else {
+                        self.call_site_argument(module, name, &slot)
                     }
                 }
                 (None, None) => Value::Unknown,
@@ -728,6 +733,40 @@ impl<'a> Resolver<'a> {
             default: slot.default.map(|default| (default, function.parent_scope)),
         };
         self.construction_sources(module, class_id, &argument)
+    }
+
+    /// Whether pytest fills the parameters of the slot's function: a test or a fixture in a
+    /// test file (`conftest.py`, `test_*.py`, `*_test.py`).
+    fn is_pytest_injected(module: &IndexedModule, slot: &ParameterSlot) -> bool {
+        let Some(function) = module.facts.function(slot.function) else { return false };
+        let file_name = module.path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+        let in_test_file =
+            file_name == "conftest.py" || file_name.starts_with("test_") || file_name.ends_with("_test.py");
+        let is_test = module.facts.exprs.text(function.name).starts_with("test") && function.fixture_name.is_none();
+        in_test_file && (is_test || function.fixture_name.is_some())
+    }
+
+    /// An untyped parameter of a plain module-level function (no decorator, not a method):
+    /// the union of what every call of it in the workspace passes, or the default where a
+    /// call leaves it out (`def configure(driver)` … `configure(stream_rows)`). Unknown when
+    /// the function is handed on as a value, when a call unpacks, when a call's callee may or
+    /// may not be it, and when no call is visible.
+    fn call_site_argument(&mut self, module: &Arc<IndexedModule>, name: &str, slot: &ParameterSlot) -> Value {
+        let facts = &module.facts;
+        let Some(function) = facts.function(slot.function) else { return Value::Unknown };
+        if function.parent_scope != MODULE_SCOPE || !function.decorators.is_empty() {
+            return Value::Unknown;
+        }
+        let function_name: Box<str> = facts.exprs.text(function.name).into();
+        let argument = ConstructorArgument {
+            name: name.into(),
+            call_index: slot.position,
+            by_keyword: slot.by_keyword,
+            default: slot.default.map(|default| (default, function.parent_scope)),
+        };
+        let function_id = slot.function;
+        let is_this_function = |value: &Value| matches!(value, Value::Function(found, id) if *id == function_id && found.path == module.path);
+        self.passed_at_calls(module, &function_name, &is_this_function, &argument, Callee::Function)
     }
 
     /// A parameter of a pytest test or fixture: the value of the fixture of that name, from the
@@ -911,16 +950,32 @@ impl<'a> Resolver<'a> {
             }
         }
 
+        self.passed_at_calls(module, &class_name, &is_this_class, argument, Callee::Class)
+    }
+
+    /// What every visible call of `callee_name` that `is_target` confirms passes for
+    /// `argument`, also through aliases. Unknown when the callee is handed on as a value
+    /// anywhere (it may then be called where no call shows it), when a call unpacks
+    /// `*args`/`**kwargs`, or when no call is visible.
+    fn passed_at_calls(
+        &mut self,
+        module: &Arc<IndexedModule>,
+        callee_name: &str,
+        is_target: &dyn Fn(&Value) -> bool,
+        argument: &ConstructorArgument,
+        callee: Callee,
+    ) -> Value {
+        let target_name: Box<str> = callee_name.into();
         // The class may be called under an alias (`from app import UserService as Users`).
-        let mut callee_names = vec![class_name.clone()];
-        for aliasing in self.index.mentioning(Mention::Alias, &class_name) {
+        let mut callee_names = vec![target_name.clone()];
+        for aliasing in self.index.mentioning(Mention::Alias, &target_name) {
             for (_, scope) in aliasing.facts.scopes_with_bindings() {
                 for (bound, bindings) in scope.iter() {
                     let aliases_class = bindings
                         .iter()
-                        .any(|binding| matches!(binding, Binding::ImportFrom(import) if aliasing.facts.exprs.text(import.name) == &*class_name));
+                        .any(|binding| matches!(binding, Binding::ImportFrom(import) if aliasing.facts.exprs.text(import.name) == &*target_name));
                     if aliases_class && !callee_names.iter().any(|name| &**name == bound) {
-                        if !crate::python::facts::is_class_like(bound) {
+                        if callee == Callee::Class && !crate::python::facts::is_class_like(bound) {
                             // Calls through a lowercase alias are not recorded.
                             return Value::Unknown;
                         }
@@ -939,13 +994,18 @@ impl<'a> Resolver<'a> {
                     let Ok(scope_id) = u32::try_from(scope_id) else { break };
                     let bound = escaping.facts.bindings(scope_id).contains(callee_name);
                     if (bound || scope_id == MODULE_SCOPE)
-                        && is_this_class(&self.lookup_name(&escaping, scope_id, callee_name))
+                        && is_target(&self.lookup_name(&escaping, scope_id, callee_name))
                     {
                         escapes_here = true;
                         break;
                     }
                 }
                 if escapes_here {
+                    return Value::Unknown;
+                }
+                // `register(db.configure)` binds no `configure` at the top of the module: the
+                // function may be the one handed on.
+                if callee == Callee::Function && !escaping.facts.bindings(MODULE_SCOPE).contains(callee_name) {
                     return Value::Unknown;
                 }
             }
@@ -961,7 +1021,13 @@ impl<'a> Resolver<'a> {
                     if !self.spend() {
                         return Value::Unknown;
                     }
-                    if !is_this_class(&self.eval(&calling, call.scope, call.callee)) {
+                    let callee_value = self.eval(&calling, call.scope, call.callee);
+                    if !is_target(&callee_value) {
+                        // A function's callee that may be it (several sources, unknown) may
+                        // pass anything; a class is only followed through its own name.
+                        if callee == Callee::Function && matches!(callee_value, Value::Unknown | Value::Alternatives(_)) {
+                            return Value::Unknown;
+                        }
                         continue;
                     }
                     if call.unpacks {
@@ -1157,7 +1223,13 @@ impl<'a> Resolver<'a> {
             }
             Value::Factory(provided, origin) => Value::Made(*provided, origin.clone()),
             Value::Alternatives(values) => {
-                let values = values.iter().map(|value| self.call(value)).collect();
+                // Calling a `None` placeholder (`DRIVER = None` until `configure()` sets it)
+                // raises before any use: only the other sources reach it.
+                let values = values
+                    .iter()
+                    .filter(|value| !matches!(value, Value::NoneValue))
+                    .map(|value| self.call(value))
+                    .collect();
                 combine(values)
             }
             Value::External(name) => match library::lookup(name, &IndexVersions(self.index)) {
@@ -1469,6 +1541,13 @@ impl<'a> Resolver<'a> {
 }
 
 /// Where a constructor call puts the value of one parameter or field.
+/// What [`Resolver::passed_at_calls`] follows the calls of.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Callee {
+    Class,
+    Function,
+}
+
 struct ConstructorArgument {
     name: Box<str>,
     /// Index among the call's positional arguments, if it can be passed by position.

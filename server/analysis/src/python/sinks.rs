@@ -507,9 +507,7 @@ pub fn may_be_sink(last_name: &str) -> bool {
     // Asked for every call of every module on every keystroke: the last names are gathered once.
     static LAST_NAMES: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
     LAST_NAMES
-        .get_or_init(|| {
-            SINKS.iter().flat_map(|sink| sink.names).filter_map(|name| name.rsplit('.').next()).collect()
-        })
+        .get_or_init(|| SINKS.iter().flat_map(|sink| sink.names).filter_map(|name| name.rsplit('.').next()).collect())
         .contains(last_name)
 }
 

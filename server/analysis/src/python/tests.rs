@@ -177,9 +177,37 @@ fn annotated_attribute_declarations_are_not_sources() {
 
 #[test]
 fn class_level_default_and_instance_assignment_disagree() {
+    // A `None` placeholder is no source of a call: calling it raises before any use.
     check_one(
         &format!(
             "{AGEN}\nclass Service:\n    factory = None\n\n    def __init__(self):\n        self.factory = get_session\n\n    async def run(self):\n        async with self.factory():\n            pass\n"
+        ),
+        "11:20 APM101 `self.factory()`",
+    );
+    // A `None` placeholder is no source of a use either: the other sources decide.
+    check_one(
+        &format!(
+            "{AGEN}\nclass Service:\n    session = None\n\n    def __init__(self):\n        self.session = get_session()\n\n    async def run(self):\n        async with self.session:\n            pass\n"
+        ),
+        "11:20 APM101 `self.session`",
+    );
+    check_one(
+        &format!(
+            "{AGEN}\nasync def run(flag):\n    rows = None\n    if flag:\n        rows = get_session()\n    async with rows:\n        pass\n    async for row in rows:\n        pass\n"
+        ),
+        "8:16 APM101 `rows`",
+    );
+    // `None` alone, or beside a source that fits or is unknown: silent.
+    check_one(
+        &format!(
+            "import contextlib\n{AGEN}\nasync def run(flag, other):\n    a = None\n    async with a:\n        pass\n    b = None if flag else contextlib.nullcontext()\n    with b:\n        pass\n    c = other if flag else None\n    async with c:\n        pass\n"
+        ),
+        "",
+    );
+    // A real default that fits: silent.
+    check_one(
+        &format!(
+            "import contextlib\n{AGEN}\nclass Service:\n    factory = contextlib.nullcontext\n\n    def __init__(self):\n        self.factory = get_session\n\n    async def run(self):\n        async with self.factory():\n            pass\n"
         ),
         "",
     );
@@ -556,8 +584,12 @@ async def f(flag):
     async with from_parameter(get_session):
         pass
 ";
-    // Paths that disagree, or a parameter's value: not known (the type layer names the path).
-    check_one(source, "33:16 APM101 `make()`\n35:16 APM101 `Container().db.session()`");
+    // Paths that disagree: not known (the type layer names the path). A parameter holds what
+    // every call passes: here the one call's `get_session`.
+    check_one(
+        source,
+        "33:16 APM101 `make()`\n35:16 APM101 `Container().db.session()`\n39:16 APM101 `from_parameter(get_session)`",
+    );
 }
 
 #[test]
@@ -1135,6 +1167,63 @@ fn constructor_parameters_disagreeing_or_unseen_are_silent() {
         ],
         "",
     );
+}
+
+// ---------------------------------------------------------------- parameters of plain functions
+
+const RUNNER: &str =
+    "async def run(factory, retries=0):\n    async with factory() as session:\n        return session\n";
+
+#[test]
+fn function_parameters_follow_every_call_of_the_function() {
+    // By position, by keyword, through a module attribute and under an alias.
+    for wiring in [
+        "from app.db import get_session\nfrom app.runner import run\n\nasync def main():\n    await run(get_session)\n",
+        "from app.db import get_session\nfrom app import runner\n\nasync def main():\n    await runner.run(factory=get_session, retries=2)\n",
+        "import app.runner\nfrom app.db import get_session\nfrom app.runner import run as go\n\nasync def main():\n    await go(get_session)\n    await go(get_session, 1)\n",
+    ] {
+        check(
+            &[("app/runner.py", RUNNER), ("app/db.py", AGEN), ("app/main.py", wiring)],
+            "2:16 APM101 `factory()`",
+        );
+    }
+    // A module global set from a setter's parameter (its `None` placeholder is no source).
+    check(
+        &[
+            (
+                "app/runner.py",
+                "DRIVER = None\n\ndef configure(driver):\n    global DRIVER\n    DRIVER = driver\n\nasync def query():\n    async with DRIVER() as rows:\n        return rows\n",
+            ),
+            ("app/db.py", AGEN),
+            ("app/main.py", "from app.db import get_session\nfrom app.runner import configure\n\nconfigure(get_session)\n"),
+        ],
+        "8:16 APM101 `DRIVER()`",
+    );
+}
+
+#[test]
+fn function_parameters_disagreeing_unseen_or_handed_on_are_silent() {
+    let acm = "from contextlib import asynccontextmanager\n\n@asynccontextmanager\nasync def scope():\n    yield 1\n";
+    for wiring in [
+        // Nobody calls it here (its users do).
+        "",
+        // One call passes a real context manager.
+        "from app.db import get_session\nfrom app.acm import scope\nfrom app.runner import run\n\nasync def main():\n    await run(get_session)\n    await run(scope)\n",
+        // A call unpacks, or passes something unknown.
+        "from app.db import get_session\nfrom app.runner import run\n\nasync def main(options):\n    await run(get_session)\n    await run(**options)\n",
+        "from app.db import get_session\nfrom app.runner import run\n\nasync def main(factory):\n    await run(get_session)\n    await run(factory)\n",
+        // Handed on as a value, by name or as a module attribute: calls we cannot see.
+        "from app.db import get_session\nfrom app.runner import run\n\nJOBS = [run]\n\nasync def main():\n    await run(get_session)\n",
+        "from app.db import get_session\nfrom app import runner\n\nasync def main(schedule):\n    schedule(runner.run)\n    await runner.run(get_session)\n",
+        // Called through a name that may or may not be it.
+        "from app.db import get_session\nfrom app.runner import run\n\ndef other(factory):\n    return factory\n\nasync def main(flag):\n    if flag:\n        run = other\n    await run(get_session)\n",
+    ] {
+        check(&[("app/runner.py", RUNNER), ("app/db.py", AGEN), ("app/acm.py", acm), ("app/main.py", wiring)], "");
+    }
+    // Decorated functions and methods are called by what wraps or binds them.
+    let wiring = "from app.db import get_session\nfrom app.runner import run, Runner\n\nasync def main():\n    await run(get_session)\n    await Runner().go(get_session)\n";
+    let decorated = "import functools\n\n@functools.lru_cache\nasync def run(factory):\n    async with factory() as session:\n        return session\n\nclass Runner:\n    async def go(self, factory):\n        async with factory() as session:\n            return session\n";
+    check(&[("app/runner.py", decorated), ("app/db.py", AGEN), ("app/main.py", wiring)], "");
 }
 
 #[test]

@@ -161,7 +161,7 @@ fn provided_by(alternatives: &[&ty::Element]) -> Provided {
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
     use std::sync::Arc;
 
     use super::TypeLayer;
