@@ -1025,7 +1025,8 @@ impl<'a> Resolver<'a> {
                     if !is_target(&callee_value) {
                         // A function's callee that may be it (several sources, unknown) may
                         // pass anything; a class is only followed through its own name.
-                        if callee == Callee::Function && matches!(callee_value, Value::Unknown | Value::Alternatives(_)) {
+                        if callee == Callee::Function && matches!(callee_value, Value::Unknown | Value::Alternatives(_))
+                        {
                             return Value::Unknown;
                         }
                         continue;
